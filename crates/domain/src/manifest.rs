@@ -1,0 +1,97 @@
+//! Pure functions over a version's file list: the manifest digest and the diff of two versions.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sha2::Digest;
+
+use crate::entities::ArtifactFile;
+use crate::types::{FilePath, Sha256};
+
+/// One manifest entry.
+#[derive(Clone, Copy, Debug)]
+pub struct ManifestEntry<'a> {
+    pub path: &'a FilePath,
+    pub sha256: &'a Sha256,
+    pub size: u64,
+}
+
+/// The manifest digest: SHA-256 over `path \t sha256 \t size \n` for every file, sorted by path
+/// bytes. Paths cannot hold control characters, so the encoding is unambiguous; two versions with
+/// the same files have the same digest whatever order the files were added in.
+pub fn manifest_digest<'a>(entries: impl IntoIterator<Item = ManifestEntry<'a>>) -> Sha256 {
+    let mut entries: Vec<ManifestEntry<'a>> = entries.into_iter().collect();
+    entries.sort_unstable_by(|a, b| a.path.as_str().cmp(b.path.as_str()));
+    let mut hasher = sha2::Sha256::new();
+    for e in entries {
+        hasher.update(e.path.as_str().as_bytes());
+        hasher.update(b"\t");
+        hasher.update(e.sha256.as_str().as_bytes());
+        hasher.update(b"\t");
+        hasher.update(e.size.to_string().as_bytes());
+        hasher.update(b"\n");
+    }
+    Sha256::from_bytes(hasher.finalize().into())
+}
+
+/// A file that changed between two versions: the old and the new row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileChange {
+    pub from: ArtifactFile,
+    pub to: ArtifactFile,
+}
+
+/// How version `to` differs from version `from`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct VersionDiff {
+    /// In `to` only (and not a rename).
+    pub added: Vec<ArtifactFile>,
+    /// In `from` only (and not a rename).
+    pub removed: Vec<ArtifactFile>,
+    /// Same path, other content.
+    pub modified: Vec<FileChange>,
+    /// Same content, other path: a path only in `from` paired with a path only in `to` with the
+    /// same SHA-256.
+    pub renamed: Vec<FileChange>,
+    /// Same path, same content.
+    pub unchanged: u64,
+}
+
+/// Compares two file lists. Every list in the result is ordered by path (of `to` for renames).
+pub fn diff_files(from: Vec<ArtifactFile>, to: Vec<ArtifactFile>) -> VersionDiff {
+    let mut from_by_path: HashMap<FilePath, ArtifactFile> =
+        from.into_iter().map(|f| (f.path.clone(), f)).collect();
+    let mut diff = VersionDiff::default();
+    let mut only_to = Vec::new();
+    for file in to {
+        match from_by_path.remove(&file.path) {
+            Some(old) if old.sha256 == file.sha256 && old.size == file.size => diff.unchanged += 1,
+            Some(old) => diff.modified.push(FileChange {
+                from: old,
+                to: file,
+            }),
+            None => only_to.push(file),
+        }
+    }
+    // What is left of `from` was removed, unless its content reappears under a new path.
+    let mut removed_by_sha: HashMap<Sha256, Vec<ArtifactFile>> = HashMap::new();
+    let mut removed: Vec<ArtifactFile> = from_by_path.into_values().collect();
+    removed.sort_by(|a, b| b.path.cmp(&a.path));
+    for f in removed {
+        removed_by_sha.entry(f.sha256.clone()).or_default().push(f);
+    }
+    only_to.sort_by(|a, b| a.path.cmp(&b.path));
+    for file in only_to {
+        match removed_by_sha.get_mut(&file.sha256).and_then(Vec::pop) {
+            Some(old) => diff.renamed.push(FileChange {
+                from: old,
+                to: file,
+            }),
+            None => diff.added.push(file),
+        }
+    }
+    diff.removed = removed_by_sha.into_values().flatten().collect();
+    diff.removed.sort_by(|a, b| a.path.cmp(&b.path));
+    diff.modified.sort_by(|a, b| a.to.path.cmp(&b.to.path));
+    diff
+}

@@ -1,0 +1,257 @@
+//! The blob port: an object store holding bytes under `ObjectKey`s.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+
+use crate::entities::Timestamp;
+use crate::keys::ObjectKey;
+use crate::types::{Md5, Sha256};
+
+/// A stream of bytes, as request and response bodies are.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// Wraps bytes already in memory as a one-chunk stream.
+pub fn stream_from_bytes(bytes: Bytes) -> ByteStream {
+    Box::pin(futures::stream::once(async move { Ok(bytes) }))
+}
+
+/// Reads a whole stream into memory. For tests and small objects only.
+pub async fn collect_stream(mut stream: ByteStream) -> Result<Bytes, std::io::Error> {
+    use futures::StreamExt;
+    let mut out = bytes::BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out.freeze())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("object not found: {0}")]
+    NotFound(String),
+    #[error("object already exists: {0}")]
+    AlreadyExists(String),
+    /// A condition of the request does not hold: an expired or forged signed URL, a range past the
+    /// end, an unknown multipart upload, a part list that does not match.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// The bytes do not match the digest or size they were bound to.
+    #[error("digest mismatch: {0}")]
+    InvalidDigest(String),
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("unexpected blob store error: {0}")]
+    Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl BlobError {
+    pub fn unexpected(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        BlobError::Unexpected(e.into())
+    }
+}
+
+/// What a stored object is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    pub key: ObjectKey,
+    pub size: u64,
+    /// The store's entity tag, if it has one.
+    pub etag: Option<String>,
+    /// The SHA-256 the store verified or computed, if it keeps one.
+    pub sha256: Option<Sha256>,
+    pub last_modified: Option<Timestamp>,
+}
+
+/// Digests and size that bytes written must match. `None` fields are not checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExpectedContent {
+    pub sha256: Option<Sha256>,
+    pub md5: Option<Md5>,
+    pub size: Option<u64>,
+}
+
+/// A byte range, as in an HTTP `Range: bytes=start-end` header (end inclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteRange {
+    /// `start-` or `start-end`.
+    From { start: u64, end: Option<u64> },
+    /// The last `n` bytes (`-n`).
+    Suffix(u64),
+}
+
+impl ByteRange {
+    /// Resolves against an object's size into `[start, end)`. A range that starts at or past the
+    /// end, or an empty suffix, is unsatisfiable.
+    pub fn resolve(&self, size: u64) -> Result<(u64, u64), BlobError> {
+        let unsatisfiable = || {
+            BlobError::PreconditionFailed(format!("range {self:?} not satisfiable for size {size}"))
+        };
+        match *self {
+            ByteRange::From { start, end } => {
+                if start >= size || end.is_some_and(|e| e < start) {
+                    return Err(unsatisfiable());
+                }
+                let end = end.map_or(size, |e| e.saturating_add(1).min(size));
+                Ok((start, end))
+            }
+            ByteRange::Suffix(n) => {
+                if n == 0 || size == 0 {
+                    return Err(unsatisfiable());
+                }
+                Ok((size.saturating_sub(n), size))
+            }
+        }
+    }
+}
+
+/// A read in progress.
+pub struct GetResult {
+    pub meta: ObjectMeta,
+    /// The bytes served, `[start, end)`.
+    pub range: (u64, u64),
+    pub body: ByteStream,
+}
+
+impl std::fmt::Debug for GetResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GetResult")
+            .field("meta", &self.meta)
+            .field("range", &self.range)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListPage {
+    pub objects: Vec<ObjectMeta>,
+    /// Pass as `after` to continue; `None` when the listing is complete.
+    pub next_after: Option<ObjectKey>,
+}
+
+/// An HTTP request a client makes directly against the store (or the server's signed-URL route).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresignedRequest {
+    pub method: String,
+    pub url: String,
+    /// Headers the client must send exactly as given.
+    pub headers: BTreeMap<String, String>,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartInfo {
+    pub part_number: u32,
+    pub size: u64,
+    pub etag: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletedPart {
+    pub part_number: u32,
+    pub etag: String,
+}
+
+/// Part numbers run from 1 to this (S3's limit).
+pub const MAX_PART_NUMBER: u32 = 10_000;
+
+/// The object store. Keys are opaque to it; `ObjectKey` owns the layout.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Writes `body` under `key`, replacing what is there.
+    /// MUST check every `Some` field of `expected` against the bytes as they stream; on a
+    /// mismatch MUST return `InvalidDigest` and leave the key as it was (no partial or wrong
+    /// bytes become visible under `key`). MUST NOT hold the whole body in memory (except the
+    /// in-memory store). Concurrent puts of the same bytes to one key MUST all succeed.
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        body: ByteStream,
+        expected: &ExpectedContent,
+    ) -> Result<ObjectMeta, BlobError>;
+
+    /// Reads `key`, whole or a range. MUST return `NotFound` for a missing key and
+    /// `PreconditionFailed` for an unsatisfiable range.
+    async fn get(&self, key: &ObjectKey, range: Option<ByteRange>) -> Result<GetResult, BlobError>;
+
+    /// MUST return `NotFound` for a missing key.
+    async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta, BlobError>;
+
+    /// Removes `key`. Idempotent: a missing key is not an error.
+    async fn delete(&self, key: &ObjectKey) -> Result<(), BlobError>;
+
+    /// Removes many keys; missing keys are not errors. Returns how many existed.
+    async fn delete_many(&self, keys: &[ObjectKey]) -> Result<u64, BlobError>;
+
+    /// Lists keys starting with `prefix`, in ascending byte order, strictly after `after`, at most
+    /// `limit` (1..=1000) per page. MUST set `next_after` exactly when more keys follow.
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&ObjectKey>,
+        limit: usize,
+    ) -> Result<ListPage, BlobError>;
+
+    /// A PUT the client can make without credentials, valid until `expires_in` from now. The store
+    /// MUST refuse bytes that do not match `sha256`, `md5` or `size`, storing nothing under `key`.
+    async fn presign_put(
+        &self,
+        key: &ObjectKey,
+        sha256: &Sha256,
+        md5: &Md5,
+        size: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError>;
+
+    /// A GET the client can make without credentials; `filename` becomes the download name.
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        filename: Option<&str>,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError>;
+
+    /// Starts a multipart upload to `key`; returns its upload id.
+    async fn create_multipart(&self, key: &ObjectKey) -> Result<String, BlobError>;
+
+    /// A PUT for one part (1..=10000). MUST return `PreconditionFailed` for an unknown upload.
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        part_number: u32,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError>;
+
+    /// The parts uploaded so far, by ascending part number, so a client can resume.
+    /// MUST return `PreconditionFailed` for an unknown upload.
+    async fn list_parts(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<Vec<PartInfo>, BlobError>;
+
+    /// Assembles the parts, in the order given (ascending, each with the ETag the store returned),
+    /// into the object. MUST check `expected` against the assembled bytes: on mismatch return
+    /// `InvalidDigest` and leave nothing under `key`. A missing part or wrong ETag is
+    /// `PreconditionFailed`. The upload is gone afterwards, whatever the outcome.
+    async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        expected: &ExpectedContent,
+    ) -> Result<ObjectMeta, BlobError>;
+
+    /// Drops an upload and its parts. MUST leave nothing of it behind; idempotent.
+    async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), BlobError>;
+
+    /// Whether the store answers at all (for readiness checks).
+    async fn ping(&self) -> Result<(), BlobError>;
+}

@@ -1,0 +1,304 @@
+//! Users, API keys, projects and memberships.
+
+use base64::Engine;
+use rand::RngCore;
+
+use super::{now, Actor, Registry};
+use crate::entities::*;
+use crate::error::{Entity, Error, Result, ValidationError};
+use crate::ids::*;
+use crate::ports::{Page, PageRequest, StoreError};
+use crate::types::*;
+
+/// The prefix of every API key secret, so leaked keys are easy to scan for.
+pub const API_KEY_PREFIX: &str = "wlm_";
+
+/// A key as created: the secret is in here once and never again.
+#[derive(Clone, Debug)]
+pub struct NewApiKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+/// Makes a fresh secret: the prefix and 32 random bytes, base64url.
+pub fn generate_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!(
+        "{API_KEY_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+fn check_secret(secret: &str) -> Result<(), ValidationError> {
+    let ok = secret.starts_with(API_KEY_PREFIX)
+        && secret.len() >= API_KEY_PREFIX.len() + 32
+        && secret.len() <= 256
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            "api_key",
+            format!(
+                "must start with {API_KEY_PREFIX:?} and have at least 32 more characters of [A-Za-z0-9_-]"
+            ),
+        ))
+    }
+}
+
+impl Registry {
+    /// On an empty registry, creates the administrator `name` with one key (`secret` when given,
+    /// e.g. from the environment for automation; random otherwise). Returns `None` when users
+    /// already exist, so calling it on every start is safe, also from several instances at once.
+    pub async fn bootstrap(
+        &self,
+        name: UserName,
+        secret: Option<String>,
+    ) -> Result<Option<(User, NewApiKey)>> {
+        if self.meta.count_users().await? > 0 {
+            return Ok(None);
+        }
+        if let Some(s) = &secret {
+            check_secret(s)?;
+        }
+        let user = User {
+            id: UserId::new(),
+            name,
+            is_admin: true,
+            created_at: now(),
+        };
+        let user = match self.meta.create_user(user).await {
+            Ok(u) => u,
+            // Another instance bootstrapped first.
+            Err(StoreError::AlreadyExists { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let key = self
+            .store_key(
+                user.id,
+                "bootstrap".into(),
+                secret.unwrap_or_else(generate_secret),
+            )
+            .await?;
+        Ok(Some((user, key)))
+    }
+
+    /// Creates a user. Only administrators may.
+    pub async fn create_user(&self, actor: &Actor, name: UserName, is_admin: bool) -> Result<User> {
+        if !actor.is_admin {
+            return Err(Error::Forbidden("only administrators create users".into()));
+        }
+        let user = User {
+            id: UserId::new(),
+            name,
+            is_admin,
+            created_at: now(),
+        };
+        Ok(self.meta.create_user(user).await?)
+    }
+
+    pub async fn get_user(&self, _actor: &Actor, id: UserId) -> Result<User> {
+        Ok(self.meta.get_user(id).await?)
+    }
+
+    pub async fn get_user_by_name(&self, _actor: &Actor, name: &UserName) -> Result<User> {
+        Ok(self.meta.get_user_by_name(name).await?)
+    }
+
+    /// Creates a key for `user`: your own, or anyone's as an administrator.
+    pub async fn create_api_key(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        label: &str,
+    ) -> Result<NewApiKey> {
+        self.require_self_or_admin(actor, user)?;
+        if label.len() > 128 || label.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                "label",
+                "must be at most 128 characters without control characters",
+            )
+            .into());
+        }
+        self.meta.get_user(user).await?;
+        self.store_key(user, label.to_owned(), generate_secret())
+            .await
+    }
+
+    async fn store_key(&self, user: UserId, label: String, secret: String) -> Result<NewApiKey> {
+        let key = ApiKey {
+            id: ApiKeyId::new(),
+            user_id: user,
+            label,
+            secret_hash: Sha256::of(secret.as_bytes()),
+            prefix: secret.chars().take(API_KEY_PREFIX.len() + 6).collect(),
+            created_at: now(),
+            revoked_at: None,
+        };
+        let key = self.meta.create_api_key(key).await?;
+        Ok(NewApiKey { key, secret })
+    }
+
+    /// The caller behind a secret. Unknown, malformed or revoked keys are `Unauthenticated`.
+    pub async fn authenticate(&self, secret: &str) -> Result<Actor> {
+        let denied = || Error::Unauthenticated("invalid or revoked API key".into());
+        check_secret(secret).map_err(|_| denied())?;
+        let key = match self.meta.find_api_key(&Sha256::of(secret.as_bytes())).await {
+            Ok(k) => k,
+            Err(StoreError::NotFound { .. }) => return Err(denied()),
+            Err(e) => return Err(e.into()),
+        };
+        if key.revoked_at.is_some() {
+            return Err(denied());
+        }
+        let user = self.meta.get_user(key.user_id).await?;
+        Ok(Actor {
+            user_id: user.id,
+            is_admin: user.is_admin,
+        })
+    }
+
+    pub async fn list_api_keys(&self, actor: &Actor, user: UserId) -> Result<Vec<ApiKey>> {
+        self.require_self_or_admin(actor, user)?;
+        Ok(self.meta.list_api_keys(user).await?)
+    }
+
+    /// Revokes one of your keys, or anyone's as an administrator.
+    pub async fn revoke_api_key(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        key: ApiKeyId,
+    ) -> Result<ApiKey> {
+        self.require_self_or_admin(actor, user)?;
+        let owned = self.meta.list_api_keys(user).await?;
+        if !owned.iter().any(|k| k.id == key) {
+            return Err(Error::not_found(Entity::ApiKey, key));
+        }
+        Ok(self.meta.revoke_api_key(key, now()).await?)
+    }
+
+    fn require_self_or_admin(&self, actor: &Actor, user: UserId) -> Result<()> {
+        if actor.is_admin || actor.user_id == user {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(
+                "only the user themselves or an administrator may do this".into(),
+            ))
+        }
+    }
+
+    /// Creates a project; the caller becomes its admin.
+    pub async fn create_project(
+        &self,
+        actor: &Actor,
+        name: ProjectName,
+        description: Description,
+    ) -> Result<Project> {
+        let project = Project {
+            id: ProjectId::new(),
+            name,
+            description,
+            created_by: actor.user_id,
+            created_at: now(),
+        };
+        Ok(self.meta.create_project(project).await?)
+    }
+
+    pub async fn get_project(&self, actor: &Actor, id: ProjectId) -> Result<Project> {
+        self.authorize(actor, id, Role::Viewer, (Entity::Project, &id))
+            .await?;
+        Ok(self.meta.get_project(id).await?)
+    }
+
+    pub async fn get_project_by_name(&self, actor: &Actor, name: &ProjectName) -> Result<Project> {
+        let project = self.meta.get_project_by_name(name).await?;
+        self.authorize(actor, project.id, Role::Viewer, (Entity::Project, name))
+            .await?;
+        Ok(project)
+    }
+
+    /// The projects the caller can see (all of them for an administrator), by name.
+    pub async fn list_projects(
+        &self,
+        actor: &Actor,
+        page: PageRequest<ProjectName>,
+    ) -> Result<Page<Project, ProjectName>> {
+        let member = (!actor.is_admin).then_some(actor.user_id);
+        Ok(self.meta.list_projects(member, page).await?)
+    }
+
+    /// Deletes a project with everything in it. Needs the admin role.
+    pub async fn delete_project(&self, actor: &Actor, id: ProjectId) -> Result<()> {
+        self.authorize(actor, id, Role::Admin, (Entity::Project, &id))
+            .await?;
+        Ok(self.meta.delete_project(id).await?)
+    }
+
+    /// Gives `user` a role in the project. Needs the admin role.
+    pub async fn set_member(
+        &self,
+        actor: &Actor,
+        project: ProjectId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Membership> {
+        self.authorize(actor, project, Role::Admin, (Entity::Project, &project))
+            .await?;
+        self.guard_last_admin(project, user, Some(role)).await?;
+        let m = Membership {
+            project_id: project,
+            user_id: user,
+            role,
+            created_at: now(),
+        };
+        Ok(self.meta.upsert_membership(m).await?)
+    }
+
+    /// Takes a user's role away. Needs the admin role, or is yourself leaving.
+    pub async fn remove_member(
+        &self,
+        actor: &Actor,
+        project: ProjectId,
+        user: UserId,
+    ) -> Result<()> {
+        let need = if actor.user_id == user {
+            Role::Viewer
+        } else {
+            Role::Admin
+        };
+        self.authorize(actor, project, need, (Entity::Project, &project))
+            .await?;
+        self.guard_last_admin(project, user, None).await?;
+        Ok(self.meta.remove_membership(project, user).await?)
+    }
+
+    pub async fn list_members(&self, actor: &Actor, project: ProjectId) -> Result<Vec<Membership>> {
+        self.authorize(actor, project, Role::Viewer, (Entity::Project, &project))
+            .await?;
+        Ok(self.meta.list_members(project).await?)
+    }
+
+    /// A project keeps at least one admin: demoting or removing the last one is a conflict.
+    async fn guard_last_admin(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        new: Option<Role>,
+    ) -> Result<()> {
+        if new == Some(Role::Admin) {
+            return Ok(());
+        }
+        let members = self.meta.list_members(project).await?;
+        let admins: Vec<_> = members.iter().filter(|m| m.role == Role::Admin).collect();
+        if admins.len() == 1 && admins[0].user_id == user {
+            return Err(Error::conflict(
+                "a project must keep at least one admin; make another member admin first",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,361 @@
+//! Files: upload negotiation (with dedup), registration, listing, deletion, downloads.
+
+use serde::Serialize;
+
+use super::{now, Actor, Registry};
+use crate::entities::*;
+use crate::error::{Entity, Error, Result, ValidationError};
+use crate::ids::*;
+use crate::keys::ObjectKey;
+use crate::ports::{
+    BlobError, ByteRange, ByteStream, ExpectedContent, GetResult, NewFile, Page, PageRequest,
+    PresignedRequest, StoreError,
+};
+use crate::types::*;
+
+/// A file the client is about to upload or register.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSpec {
+    pub path: FilePath,
+    pub size: u64,
+    pub md5: Md5,
+    pub sha256: Sha256,
+    /// Guessed from the path when absent.
+    pub content_type: Option<ContentType>,
+}
+
+/// What the client should do with a file's bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum UploadAction {
+    /// The project already holds these bytes: register the file, upload nothing.
+    AlreadyStored,
+    /// Send the bytes with this request, then register the file.
+    Upload { request: PresignedRequest },
+}
+
+/// The answer for one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UploadPlan {
+    pub path: FilePath,
+    pub sha256: Sha256,
+    pub storage_key: ObjectKey,
+    #[serde(flatten)]
+    pub action: UploadAction,
+}
+
+/// Where to fetch a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DownloadTarget {
+    pub file: ArtifactFile,
+    pub request: PresignedRequest,
+}
+
+impl Registry {
+    /// Plans the upload of a batch of files into a draft: bytes the project already holds are
+    /// not uploaded again; the others get a presigned PUT bound to their SHA-256, MD5 and size.
+    pub async fn negotiate_uploads(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        specs: Vec<FileSpec>,
+    ) -> Result<Vec<UploadPlan>> {
+        self.check_batch(specs.len())?;
+        let v = self.draft_for(actor, version).await?;
+        let mut plans = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let storage_key = ObjectKey::blob(v.project_id, &spec.sha256);
+            let action = match self.known_blob(v.project_id, &spec).await? {
+                Some(_) => UploadAction::AlreadyStored,
+                None => UploadAction::Upload {
+                    request: self
+                        .blobs
+                        .presign_put(
+                            &storage_key,
+                            &spec.sha256,
+                            &spec.md5,
+                            spec.size,
+                            self.config.upload_url_ttl,
+                        )
+                        .await?,
+                },
+            };
+            plans.push(UploadPlan {
+                path: spec.path,
+                sha256: spec.sha256,
+                storage_key,
+                action,
+            });
+        }
+        Ok(plans)
+    }
+
+    /// Plans one file's upload.
+    pub async fn negotiate_upload(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        spec: FileSpec,
+    ) -> Result<UploadPlan> {
+        let mut plans = self.negotiate_uploads(actor, version, vec![spec]).await?;
+        plans
+            .pop()
+            .ok_or_else(|| Error::Unexpected("negotiation returned no plan".into()))
+    }
+
+    /// The project's blob record for these bytes, after checking the client's claims agree with
+    /// it: the same SHA-256 with another size or MD5 is a lie or a bug, never a dedup hit.
+    async fn known_blob(&self, project: ProjectId, spec: &FileSpec) -> Result<Option<Blob>> {
+        match self.meta.get_blob(project, &spec.sha256).await {
+            Ok(blob) => {
+                if blob.size != spec.size || blob.md5 != spec.md5 {
+                    return Err(ValidationError::new(
+                        "sha256_hash",
+                        format!(
+                            "{}: the stored bytes with this SHA-256 have size {} and MD5 {}, not {} and {}",
+                            spec.path, blob.size, blob.md5, spec.size, spec.md5
+                        ),
+                    )
+                    .into());
+                }
+                Ok(Some(blob))
+            }
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Streams bytes through the server into the content-addressed store, verifying size, MD5 and
+    /// SHA-256 as they arrive (the path for stores without presigned URLs, and for clients that
+    /// cannot reach the store). Register the file afterwards.
+    pub async fn upload_bytes(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        spec: &FileSpec,
+        body: ByteStream,
+    ) -> Result<ObjectKey> {
+        let v = self.draft_for(actor, version).await?;
+        let key = ObjectKey::blob(v.project_id, &spec.sha256);
+        if self.known_blob(v.project_id, spec).await?.is_some() {
+            return Ok(key);
+        }
+        let expected = ExpectedContent {
+            sha256: Some(spec.sha256.clone()),
+            md5: Some(spec.md5.clone()),
+            size: Some(spec.size),
+        };
+        self.blobs.put(&key, body, &expected).await?;
+        Ok(key)
+    }
+
+    /// Registers files whose bytes are stored, all or none. Each file's bytes must be in the blob
+    /// store with the claimed size (and digests, where the store can tell).
+    pub async fn register_files(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        specs: Vec<FileSpec>,
+    ) -> Result<Vec<ArtifactFile>> {
+        self.check_batch(specs.len())?;
+        let v = self.draft_for(actor, version).await?;
+        let at = now();
+        let mut files = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let storage_key = ObjectKey::blob(v.project_id, &spec.sha256);
+            if self.known_blob(v.project_id, &spec).await?.is_none() {
+                self.verify_stored(&storage_key, &spec).await?;
+            }
+            let content_type = spec
+                .content_type
+                .clone()
+                .unwrap_or_else(|| ContentType::guess(&spec.path));
+            files.push(NewFile {
+                id: FileId::new(),
+                path: spec.path,
+                size: spec.size,
+                md5: spec.md5,
+                sha256: spec.sha256,
+                content_type,
+                storage_key,
+                created_at: at,
+            });
+        }
+        Ok(self.meta.add_files(version, files).await?)
+    }
+
+    pub async fn register_file(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        spec: FileSpec,
+    ) -> Result<ArtifactFile> {
+        let mut files = self.register_files(actor, version, vec![spec]).await?;
+        files
+            .pop()
+            .ok_or_else(|| Error::Unexpected("registration returned no file".into()))
+    }
+
+    async fn verify_stored(&self, key: &ObjectKey, spec: &FileSpec) -> Result<()> {
+        let meta = match self.blobs.head(key).await {
+            Ok(m) => m,
+            Err(BlobError::NotFound(_)) => {
+                return Err(Error::PreconditionFailed(format!(
+                    "{}: no bytes with SHA-256 {} were uploaded; upload them first",
+                    spec.path, spec.sha256
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if meta.size != spec.size {
+            return Err(Error::PreconditionFailed(format!(
+                "{}: the uploaded bytes have size {}, not {}",
+                spec.path, meta.size, spec.size
+            )));
+        }
+        if meta.sha256.as_ref().is_some_and(|s| *s != spec.sha256) {
+            return Err(ValidationError::new(
+                "sha256_hash",
+                format!("{}: the stored bytes have another SHA-256", spec.path),
+            )
+            .into());
+        }
+        // A single-part ETag is the MD5 of the bytes; multipart ETags contain '-'.
+        if let Some(etag) = meta.etag.as_deref().map(|e| e.trim_matches('"')) {
+            if Md5::parse(etag).is_ok_and(|m| m != spec.md5) {
+                return Err(ValidationError::new(
+                    "md5_hash",
+                    format!("{}: the stored bytes have MD5 {etag}", spec.path),
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    fn check_batch(&self, n: usize) -> Result<()> {
+        if n == 0 || n > self.config.max_batch {
+            return Err(ValidationError::new(
+                "files",
+                format!(
+                    "a batch holds 1 to {} files, got {n}",
+                    self.config.max_batch
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// A version the caller may write that is still a draft.
+    async fn draft_for(&self, actor: &Actor, version: VersionId) -> Result<ArtifactVersion> {
+        let v = self.version_for(actor, version, Role::Editor).await?;
+        if v.is_finalized {
+            return Err(Error::conflict(format!(
+                "version {} is finalized; its files cannot change. Create a new version",
+                v.index
+            )));
+        }
+        Ok(v)
+    }
+
+    /// A version's files by path, optionally under a path prefix.
+    pub async fn list_files(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        prefix: Option<&str>,
+        page: PageRequest<FilePath>,
+    ) -> Result<Page<ArtifactFile, FilePath>> {
+        self.version_for(actor, version, Role::Viewer).await?;
+        Ok(self.meta.list_files(version, prefix, page).await?)
+    }
+
+    pub async fn get_file(&self, actor: &Actor, id: FileId) -> Result<ArtifactFile> {
+        let file = self.meta.get_file(id).await?;
+        self.version_for(actor, file.version_id, Role::Viewer)
+            .await
+            .map_err(|e| hide_as_file(e, id))?;
+        Ok(file)
+    }
+
+    /// Removes a file from a draft. Its bytes stay for other versions, or become garbage.
+    pub async fn delete_file(&self, actor: &Actor, id: FileId) -> Result<ArtifactFile> {
+        let file = self.meta.get_file(id).await?;
+        self.draft_for(actor, file.version_id)
+            .await
+            .map_err(|e| hide_as_file(e, id))?;
+        Ok(self.meta.delete_file(id).await?)
+    }
+
+    /// A presigned GET for a file, recording the download.
+    pub async fn download_file(&self, actor: &Actor, id: FileId) -> Result<DownloadTarget> {
+        let file = self.get_file(actor, id).await?;
+        let request = self
+            .blobs
+            .presign_get(
+                &file.storage_key,
+                Some(file.name()),
+                self.config.download_url_ttl,
+            )
+            .await?;
+        self.record(actor, file.version_id, Some(id)).await?;
+        Ok(DownloadTarget { file, request })
+    }
+
+    /// Streams a file's bytes (or a range) through the server, recording the download.
+    pub async fn read_file(
+        &self,
+        actor: &Actor,
+        id: FileId,
+        range: Option<ByteRange>,
+    ) -> Result<(ArtifactFile, GetResult)> {
+        let file = self.get_file(actor, id).await?;
+        let read = self.blobs.get(&file.storage_key, range).await?;
+        self.record(actor, file.version_id, Some(id)).await?;
+        Ok((file, read))
+    }
+
+    /// Records that the caller fetched a whole version (clients that download many files at once
+    /// call this once instead of per file).
+    pub async fn record_version_download(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+    ) -> Result<Download> {
+        self.version_for(actor, version, Role::Viewer).await?;
+        self.record(actor, version, None).await
+    }
+
+    async fn record(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        file: Option<FileId>,
+    ) -> Result<Download> {
+        let d = Download {
+            id: DownloadId::new(),
+            version_id: version,
+            file_id: file,
+            user_id: actor.user_id,
+            at: now(),
+        };
+        Ok(self.meta.record_download(d).await?)
+    }
+
+    pub async fn download_stats(&self, actor: &Actor, version: VersionId) -> Result<DownloadStats> {
+        self.version_for(actor, version, Role::Viewer).await?;
+        Ok(self.meta.download_stats(version).await?)
+    }
+}
+
+/// A file in a version the caller cannot see is reported as a missing file, not a missing version.
+fn hide_as_file(e: Error, id: FileId) -> Error {
+    match e {
+        Error::NotFound {
+            entity: Entity::Version,
+            ..
+        } => Error::not_found(Entity::File, id),
+        other => other,
+    }
+}

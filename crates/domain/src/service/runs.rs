@@ -1,0 +1,323 @@
+//! Runs, lineage, and garbage collection of unreferenced bytes.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{now, Actor, Registry};
+use crate::entities::*;
+use crate::error::{Entity, Error, Result, ValidationError};
+use crate::ids::*;
+use crate::ports::{Page, PageRequest, StoreError};
+use crate::reference::ArtifactRef;
+use crate::types::*;
+
+/// The most nodes a lineage answer holds; deeper graphs are cut (and say so).
+pub const MAX_LINEAGE_NODES: usize = 5_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// The run produced the version.
+    Produced,
+    /// The run used the version as an input.
+    Used,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct LineageEdge {
+    pub run: RunId,
+    pub version: VersionId,
+    pub kind: EdgeKind,
+}
+
+/// The graph around a version: its producer, that run's inputs and their producers (upstream),
+/// and the runs that used it and what they produced (downstream), to a depth in version hops.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Lineage {
+    pub root: VersionId,
+    pub versions: Vec<ArtifactVersion>,
+    pub runs: Vec<Run>,
+    /// Sorted, without duplicates.
+    pub edges: Vec<LineageEdge>,
+    /// Whether the node limit cut the graph short.
+    pub truncated: bool,
+}
+
+/// What a garbage collection found and (unless a dry run) removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GcReport {
+    pub blobs: u64,
+    pub bytes: u64,
+    pub dry_run: bool,
+}
+
+impl Registry {
+    pub async fn create_run(
+        &self,
+        actor: &Actor,
+        project: ProjectId,
+        name: RunName,
+        metadata: Metadata,
+    ) -> Result<Run> {
+        self.authorize(actor, project, Role::Editor, (Entity::Project, &project))
+            .await?;
+        let run = Run {
+            id: RunId::new(),
+            project_id: project,
+            name,
+            metadata,
+            created_by: actor.user_id,
+            created_at: now(),
+        };
+        Ok(self.meta.create_run(run).await?)
+    }
+
+    pub async fn get_run(&self, actor: &Actor, id: RunId) -> Result<Run> {
+        self.run_for(actor, id, Role::Viewer).await
+    }
+
+    pub async fn list_runs(
+        &self,
+        actor: &Actor,
+        project: ProjectId,
+        page: PageRequest<RunId>,
+    ) -> Result<Page<Run, RunId>> {
+        self.authorize(actor, project, Role::Viewer, (Entity::Project, &project))
+            .await?;
+        Ok(self.meta.list_runs(project, page).await?)
+    }
+
+    async fn run_for(&self, actor: &Actor, id: RunId, need: Role) -> Result<Run> {
+        let run = self.meta.get_run(id).await?;
+        self.authorize(actor, run.project_id, need, (Entity::Run, &id))
+            .await?;
+        Ok(run)
+    }
+
+    /// Checks a run belongs to the project (a version's producer must).
+    pub(super) async fn run_in_project(&self, run: RunId, project: ProjectId) -> Result<Run> {
+        let r = self.meta.get_run(run).await?;
+        if r.project_id != project {
+            return Err(Error::conflict(format!(
+                "run {run} belongs to another project"
+            )));
+        }
+        Ok(r)
+    }
+
+    /// Records `run` as the producer of a draft version.
+    pub async fn mark_produced(
+        &self,
+        actor: &Actor,
+        run: RunId,
+        version: VersionId,
+    ) -> Result<ArtifactVersion> {
+        let v = self.version_for(actor, version, Role::Editor).await?;
+        self.run_for(actor, run, Role::Editor).await?;
+        self.run_in_project(run, v.project_id).await?;
+        Ok(self.meta.set_version_run(version, run).await?)
+    }
+
+    /// Records `run` as a user of a finalized version (it may be in another project the caller
+    /// can read).
+    pub async fn mark_used(&self, actor: &Actor, run: RunId, version: VersionId) -> Result<()> {
+        self.run_for(actor, run, Role::Editor).await?;
+        let v = self.version_for(actor, version, Role::Viewer).await?;
+        if !v.is_finalized {
+            return Err(Error::conflict(format!(
+                "version {} is a draft; runs use finalized versions",
+                v.index
+            )));
+        }
+        Ok(self.meta.add_run_input(run, version, now()).await?)
+    }
+
+    /// Resolves a reference and, with a run, records that the run used the version.
+    pub async fn use_artifact(
+        &self,
+        actor: &Actor,
+        reference: &ArtifactRef,
+        default_project: Option<ProjectId>,
+        run: Option<RunId>,
+    ) -> Result<(Artifact, ArtifactVersion)> {
+        let (artifact, version) = self.resolve(actor, reference, default_project).await?;
+        if let Some(run) = run {
+            self.mark_used(actor, run, version.id).await?;
+        }
+        Ok((artifact, version))
+    }
+
+    /// The lineage graph around a version, `depth` (1..=10) version hops each way. Nodes in
+    /// projects the caller cannot read are left out.
+    pub async fn lineage(&self, actor: &Actor, root: VersionId, depth: u32) -> Result<Lineage> {
+        if !(1..=10).contains(&depth) {
+            return Err(
+                ValidationError::new("depth", format!("must be 1 to 10, got {depth}")).into(),
+            );
+        }
+        let root_version = self.version_for(actor, root, Role::Viewer).await?;
+        let mut readable: HashMap<ProjectId, bool> = HashMap::new();
+        readable.insert(root_version.project_id, true);
+        let mut versions: BTreeMap<VersionId, ArtifactVersion> = BTreeMap::new();
+        let mut runs: BTreeMap<RunId, Run> = BTreeMap::new();
+        let mut edges: HashSet<LineageEdge> = HashSet::new();
+        let mut truncated = false;
+        versions.insert(root, root_version);
+
+        // (version, hops so far, walking upstream?)
+        let mut queue: VecDeque<(VersionId, u32, bool)> =
+            VecDeque::from([(root, 0, true), (root, 0, false)]);
+        while let Some((vid, hops, upstream)) = queue.pop_front() {
+            if hops >= depth {
+                continue;
+            }
+            if versions.len() + runs.len() >= MAX_LINEAGE_NODES {
+                truncated = true;
+                break;
+            }
+            let Some(v) = versions.get(&vid).cloned() else {
+                continue;
+            };
+            let (run_ids, kind) = if upstream {
+                (v.run_id.into_iter().collect::<Vec<_>>(), EdgeKind::Produced)
+            } else {
+                (self.meta.version_consumers(vid).await?, EdgeKind::Used)
+            };
+            for rid in run_ids {
+                let Some(run) = self.readable_run(actor, rid, &mut readable).await? else {
+                    continue;
+                };
+                edges.insert(LineageEdge {
+                    run: rid,
+                    version: vid,
+                    kind,
+                });
+                runs.insert(rid, run);
+                let (next, next_kind) = if upstream {
+                    (self.meta.run_inputs(rid).await?, EdgeKind::Used)
+                } else {
+                    (self.meta.run_outputs(rid).await?, EdgeKind::Produced)
+                };
+                for nid in next {
+                    if !versions.contains_key(&nid) {
+                        let nv = match self.meta.get_version(nid).await {
+                            Ok(nv) => nv,
+                            Err(StoreError::NotFound { .. }) => continue,
+                            Err(e) => return Err(e.into()),
+                        };
+                        if !self.can_read(actor, nv.project_id, &mut readable).await? {
+                            continue;
+                        }
+                        versions.insert(nid, nv);
+                        queue.push_back((nid, hops + 1, upstream));
+                    }
+                    edges.insert(LineageEdge {
+                        run: rid,
+                        version: nid,
+                        kind: next_kind,
+                    });
+                }
+            }
+        }
+        let mut edges: Vec<LineageEdge> = edges.into_iter().collect();
+        edges.sort_by_key(|e| (e.run, e.version, e.kind == EdgeKind::Used));
+        Ok(Lineage {
+            root,
+            versions: versions.into_values().collect(),
+            runs: runs.into_values().collect(),
+            edges,
+            truncated,
+        })
+    }
+
+    async fn readable_run(
+        &self,
+        actor: &Actor,
+        id: RunId,
+        readable: &mut HashMap<ProjectId, bool>,
+    ) -> Result<Option<Run>> {
+        let run = match self.meta.get_run(id).await {
+            Ok(r) => r,
+            Err(StoreError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(self
+            .can_read(actor, run.project_id, readable)
+            .await?
+            .then_some(run))
+    }
+
+    async fn can_read(
+        &self,
+        actor: &Actor,
+        project: ProjectId,
+        cache: &mut HashMap<ProjectId, bool>,
+    ) -> Result<bool> {
+        if actor.is_admin {
+            return Ok(true);
+        }
+        if let Some(ok) = cache.get(&project) {
+            return Ok(*ok);
+        }
+        let ok = self.meta.get_role(project, actor.user_id).await?.is_some();
+        cache.insert(project, ok);
+        Ok(ok)
+    }
+
+    /// Removes blobs that no file references and that are older than `grace` (which protects
+    /// uploads in flight). Administrators only. With `dry_run`, only reports.
+    pub async fn collect_garbage(
+        &self,
+        actor: &Actor,
+        grace: Duration,
+        dry_run: bool,
+    ) -> Result<GcReport> {
+        if !actor.is_admin {
+            return Err(Error::Forbidden(
+                "only administrators collect garbage".into(),
+            ));
+        }
+        let grace = chrono::Duration::from_std(grace)
+            .map_err(|_| ValidationError::new("grace", "too long"))?;
+        let before = now() - grace;
+        let mut report = GcReport {
+            dry_run,
+            ..GcReport::default()
+        };
+        let mut skipped: HashSet<(ProjectId, Sha256)> = HashSet::new();
+        loop {
+            let batch = self.meta.unreferenced_blobs(before, 1000).await?;
+            let fresh: Vec<Blob> = batch
+                .into_iter()
+                .filter(|b| !skipped.contains(&(b.project_id, b.sha256.clone())))
+                .collect();
+            if fresh.is_empty() {
+                return Ok(report);
+            }
+            for blob in fresh {
+                skipped.insert((blob.project_id, blob.sha256.clone()));
+                if dry_run {
+                    report.blobs += 1;
+                    report.bytes += blob.size;
+                    continue;
+                }
+                // The record goes first, so dedup stops offering the bytes before they vanish.
+                match self
+                    .meta
+                    .delete_blob_record(blob.project_id, &blob.sha256)
+                    .await
+                {
+                    Ok(_) => {}
+                    // Referenced again meanwhile, or collected by another instance.
+                    Err(StoreError::Conflict(_)) | Err(StoreError::NotFound { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+                self.blobs.delete(&blob.storage_key).await?;
+                report.blobs += 1;
+                report.bytes += blob.size;
+            }
+        }
+    }
+}
