@@ -109,7 +109,7 @@ impl Registry {
         actor: &Actor,
         project: ProjectId,
         need: Role,
-        hidden: (Entity, &dyn Display),
+        hidden: (Entity, &(dyn Display + Sync)),
     ) -> Result<()> {
         if actor.is_admin {
             return Ok(());

@@ -1,0 +1,1074 @@
+//! The use cases, end to end on the in-memory adapters.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use wanllmdb_domain::error::{Entity, Error};
+use wanllmdb_domain::memory::{MemoryBlobStore, MemoryMetadataStore};
+use wanllmdb_domain::ports::{stream_from_bytes, BlobStore, PageRequest, Patch};
+use wanllmdb_domain::reference::ArtifactRef;
+use wanllmdb_domain::service::*;
+use wanllmdb_domain::types::*;
+use wanllmdb_domain::{entities::*, ids::*};
+use wanllmdb_testkit::{MemoryPresignedClient, PresignedClient};
+
+struct Env {
+    reg: Registry,
+    blobs: Arc<MemoryBlobStore>,
+    client: MemoryPresignedClient,
+    admin: Actor,
+}
+
+async fn env() -> Env {
+    let blobs = Arc::new(MemoryBlobStore::new());
+    let reg = Registry::new(
+        Arc::new(MemoryMetadataStore::new()),
+        blobs.clone(),
+        RegistryConfig::default(),
+    );
+    let (_, key) = reg
+        .bootstrap(UserName::parse("admin").expect("name"), None)
+        .await
+        .expect("bootstrap")
+        .expect("first bootstrap creates the admin");
+    let admin = reg
+        .authenticate(&key.secret)
+        .await
+        .expect("admin key works");
+    Env {
+        client: MemoryPresignedClient(blobs.clone()),
+        reg,
+        blobs,
+        admin,
+    }
+}
+
+impl Env {
+    async fn user(&self, name: &str) -> Actor {
+        let u = self
+            .reg
+            .create_user(&self.admin, UserName::parse(name).expect("name"), false)
+            .await
+            .expect("user");
+        let key = self
+            .reg
+            .create_api_key(&self.admin, u.id, "test")
+            .await
+            .expect("key");
+        self.reg.authenticate(&key.secret).await.expect("auth")
+    }
+
+    async fn project(&self, actor: &Actor, name: &str) -> Project {
+        self.reg
+            .create_project(
+                actor,
+                ProjectName::parse(name).expect("name"),
+                Description::default(),
+            )
+            .await
+            .expect("project")
+    }
+
+    async fn artifact(&self, actor: &Actor, project: ProjectId, name: &str) -> Artifact {
+        self.reg
+            .create_artifact(
+                actor,
+                CreateArtifact {
+                    project_id: project,
+                    name: ArtifactName::parse(name).expect("name"),
+                    artifact_type: ArtifactType::Model,
+                    description: Description::default(),
+                    metadata: Metadata::default(),
+                },
+            )
+            .await
+            .expect("artifact")
+    }
+
+    /// The seed's flow for a set of files: negotiate, PUT what is asked for, register, finalize.
+    /// Returns the version and how many files were uploaded.
+    async fn log(
+        &self,
+        actor: &Actor,
+        artifact: ArtifactId,
+        files: &[(&str, &[u8])],
+    ) -> (ArtifactVersion, usize) {
+        let v = self
+            .reg
+            .create_version(actor, artifact, CreateVersion::default())
+            .await
+            .expect("version");
+        let specs: Vec<FileSpec> = files.iter().map(|(p, c)| spec(p, c)).collect();
+        let plans = self
+            .reg
+            .negotiate_uploads(actor, v.id, specs.clone())
+            .await
+            .expect("negotiate");
+        let mut uploaded = 0;
+        for (plan, (_, content)) in plans.iter().zip(files) {
+            if let UploadAction::Upload { request } = &plan.action {
+                let resp = self
+                    .client
+                    .send(request, Bytes::copy_from_slice(content))
+                    .await
+                    .expect("send");
+                assert!(resp.is_success(), "upload refused: {resp:?}");
+                uploaded += 1;
+            }
+        }
+        self.reg
+            .register_files(actor, v.id, specs)
+            .await
+            .expect("register");
+        let done = self
+            .reg
+            .finalize_version(actor, v.id)
+            .await
+            .expect("finalize");
+        (done.version, uploaded)
+    }
+}
+
+fn spec(path: &str, content: &[u8]) -> FileSpec {
+    FileSpec {
+        path: FilePath::parse(path).expect("path"),
+        size: content.len() as u64,
+        md5: Md5::of(content),
+        sha256: Sha256::of(content),
+        content_type: None,
+    }
+}
+
+#[track_caller]
+fn assert_err<T: std::fmt::Debug>(r: Result<T, Error>, code: &str) {
+    match &r {
+        Err(e) if e.code() == code => {}
+        _ => panic!("expected {code}, got {r:?}"),
+    }
+}
+
+#[tokio::test]
+async fn seed_flow_upload_register_finalize_download() {
+    let e = env().await;
+    let p = e.project(&e.admin, "vision").await;
+    let a = e.artifact(&e.admin, p.id, "resnet").await;
+    let (v, uploaded) = e
+        .log(
+            &e.admin,
+            a.id,
+            &[("model.pth", b"weights"), ("cfg/config.json", b"{}")],
+        )
+        .await;
+    assert_eq!(uploaded, 2);
+    assert_eq!(
+        (v.index, v.file_count, v.total_size, v.is_finalized),
+        (VersionIndex(0), 2, 9, true)
+    );
+    assert!(v.digest.is_some());
+
+    let files = e
+        .reg
+        .list_files(&e.admin, v.id, None, PageRequest::first(10))
+        .await
+        .expect("files");
+    let model = files
+        .items
+        .iter()
+        .find(|f| f.path.as_str() == "model.pth")
+        .expect("model file");
+    assert_eq!(model.content_type.as_str(), "application/octet-stream");
+    assert_eq!(
+        files.items[0].content_type.as_str(),
+        "application/json",
+        "guessed from the extension"
+    );
+    let target = e
+        .reg
+        .download_file(&e.admin, model.id)
+        .await
+        .expect("download url");
+    let got = e
+        .client
+        .send(&target.request, Bytes::new())
+        .await
+        .expect("get");
+    assert_eq!(got.body, Bytes::from_static(b"weights"));
+    let stats = e.reg.download_stats(&e.admin, v.id).await.expect("stats");
+    assert_eq!(stats.count, 1, "the download was recorded");
+
+    let view = e
+        .reg
+        .get_version_with_files(&e.admin, v.id, PageRequest::first(1))
+        .await
+        .expect("with files");
+    assert_eq!(view.version.aliases, vec![AliasName::latest()]);
+    assert_eq!(view.files.items.len(), 1);
+    assert!(view.files.next.is_some());
+}
+
+#[tokio::test]
+async fn unchanged_files_are_not_uploaded_twice() {
+    let e = env().await;
+    let p = e.project(&e.admin, "dedup").await;
+    let a = e.artifact(&e.admin, p.id, "data").await;
+    let (_, first) = e
+        .log(
+            &e.admin,
+            a.id,
+            &[("a", b"one"), ("b", b"two"), ("c", b"three")],
+        )
+        .await;
+    assert_eq!(first, 3);
+    let (_, second) = e
+        .log(
+            &e.admin,
+            a.id,
+            &[("a", b"one"), ("b", b"two, changed"), ("c", b"three")],
+        )
+        .await;
+    assert_eq!(second, 1, "only the changed file is uploaded");
+    assert_eq!(e.blobs.object_count(), 4);
+    // The same bytes in another artifact of the project are not uploaded either.
+    let other = e.artifact(&e.admin, p.id, "copy").await;
+    let (_, third) = e.log(&e.admin, other.id, &[("renamed", b"one")]).await;
+    assert_eq!(third, 0);
+}
+
+#[tokio::test]
+async fn dedup_refuses_contradicting_claims() {
+    let e = env().await;
+    let p = e.project(&e.admin, "claims").await;
+    let a = e.artifact(&e.admin, p.id, "m").await;
+    e.log(&e.admin, a.id, &[("a", b"bytes")]).await;
+    let v = e
+        .reg
+        .create_version(&e.admin, a.id, CreateVersion::default())
+        .await
+        .expect("v");
+    let mut lie = spec("a", b"bytes");
+    lie.size = 999;
+    assert_err(
+        e.reg.negotiate_upload(&e.admin, v.id, lie.clone()).await,
+        "invalid_input",
+    );
+    assert_err(
+        e.reg.register_file(&e.admin, v.id, lie).await,
+        "invalid_input",
+    );
+    let mut wrong_md5 = spec("a", b"bytes");
+    wrong_md5.md5 = Md5::of(b"other");
+    assert_err(
+        e.reg.register_file(&e.admin, v.id, wrong_md5).await,
+        "invalid_input",
+    );
+}
+
+#[tokio::test]
+async fn register_requires_uploaded_bytes() {
+    let e = env().await;
+    let p = e.project(&e.admin, "reg").await;
+    let a = e.artifact(&e.admin, p.id, "m").await;
+    let v = e
+        .reg
+        .create_version(&e.admin, a.id, CreateVersion::default())
+        .await
+        .expect("v");
+    assert_err(
+        e.reg
+            .register_file(&e.admin, v.id, spec("x.bin", b"never sent"))
+            .await,
+        "precondition_failed",
+    );
+    let after = e.reg.get_version(&e.admin, v.id).await.expect("v");
+    assert_eq!(after.version.file_count, 0, "nothing registered");
+}
+
+#[tokio::test]
+async fn finalize_refuses_missing_or_wrong_size_blobs() {
+    let e = env().await;
+    let p = e.project(&e.admin, "fin").await;
+    let a = e.artifact(&e.admin, p.id, "m").await;
+    for (case, damage) in [("missing", 0), ("resized", 1)] {
+        let v = e
+            .reg
+            .create_version(&e.admin, a.id, CreateVersion::default())
+            .await
+            .expect("v");
+        let content = format!("content of {case}");
+        let s = spec("w.bin", content.as_bytes());
+        let key = e
+            .reg
+            .upload_bytes(
+                &e.admin,
+                v.id,
+                &s,
+                stream_from_bytes(Bytes::from(content.clone())),
+            )
+            .await
+            .expect("upload");
+        e.reg
+            .register_file(&e.admin, v.id, s)
+            .await
+            .expect("register");
+        if damage == 0 {
+            e.blobs.delete(&key).await.expect("delete");
+        } else {
+            e.blobs.corrupt(&key, Bytes::from_static(b"short"));
+        }
+        let err = e
+            .reg
+            .finalize_version(&e.admin, v.id)
+            .await
+            .expect_err("finalize must fail");
+        assert_eq!(err.code(), "precondition_failed", "{case}: {err}");
+        assert!(
+            err.to_string().contains("w.bin"),
+            "the message names the file: {err}"
+        );
+        let still = e.reg.get_version(&e.admin, v.id).await.expect("v");
+        assert!(
+            !still.version.is_finalized,
+            "{case}: the version stays a draft"
+        );
+    }
+    assert_eq!(
+        e.reg
+            .get_artifact(&e.admin, a.id)
+            .await
+            .expect("a")
+            .latest_version,
+        None
+    );
+}
+
+#[tokio::test]
+async fn files_cannot_change_after_finalize() {
+    let e = env().await;
+    let p = e.project(&e.admin, "frozen").await;
+    let a = e.artifact(&e.admin, p.id, "m").await;
+    let (v, _) = e.log(&e.admin, a.id, &[("a", b"a")]).await;
+    assert_err(
+        e.reg
+            .negotiate_upload(&e.admin, v.id, spec("b", b"b"))
+            .await,
+        "conflict",
+    );
+    assert_err(
+        e.reg.register_file(&e.admin, v.id, spec("a", b"a")).await,
+        "conflict",
+    );
+    assert_err(
+        e.reg
+            .upload_bytes(
+                &e.admin,
+                v.id,
+                &spec("b", b"b"),
+                stream_from_bytes(Bytes::from_static(b"b")),
+            )
+            .await,
+        "conflict",
+    );
+    let f = e
+        .reg
+        .list_files(&e.admin, v.id, None, PageRequest::first(1))
+        .await
+        .expect("files")
+        .items[0]
+        .clone();
+    assert_err(e.reg.delete_file(&e.admin, f.id).await, "conflict");
+    assert_err(e.reg.finalize_version(&e.admin, v.id).await, "conflict");
+    // Annotations are still allowed.
+    let meta = Metadata::parse(serde_json::json!({"eval": 1})).expect("meta");
+    e.reg
+        .update_version(
+            &e.admin,
+            v.id,
+            Patch {
+                description: None,
+                metadata: Some(meta),
+            },
+        )
+        .await
+        .expect("annotate");
+}
+
+#[tokio::test]
+async fn latest_tracks_the_newest_finalized_version() {
+    let e = env().await;
+    let p = e.project(&e.admin, "latest").await;
+    let a = e.artifact(&e.admin, p.id, "m").await;
+    let v0 = e
+        .reg
+        .create_version(&e.admin, a.id, CreateVersion::default())
+        .await
+        .expect("v0");
+    let (v1, _) = e.log(&e.admin, a.id, &[("x", b"1")]).await;
+    async fn latest(e: &Env) -> VersionId {
+        let r: ArtifactRef = "latest/m:latest".parse().expect("reference");
+        e.reg
+            .resolve(&e.admin, &r, None)
+            .await
+            .expect("resolve")
+            .1
+            .id
+    }
+    assert_eq!(latest(&e).await, v1.id);
+    e.reg
+        .finalize_version(&e.admin, v0.id)
+        .await
+        .expect("finalize v0");
+    assert_eq!(
+        latest(&e).await,
+        v1.id,
+        "an older version finalized later does not take latest"
+    );
+    let (v2, _) = e.log(&e.admin, a.id, &[("x", b"2")]).await;
+    assert_eq!(latest(&e).await, v2.id);
+    e.reg
+        .delete_version(&e.admin, v2.id)
+        .await
+        .expect("delete v2");
+    assert_eq!(latest(&e).await, v1.id, "deleting the latest falls back");
+    let history = e
+        .reg
+        .alias_history(&e.admin, a.id, Some(&AliasName::latest()))
+        .await
+        .expect("history");
+    assert_eq!(history.len(), 3);
+}
+
+#[tokio::test]
+async fn alias_names_that_look_like_versions_or_latest_are_refused() {
+    let e = env().await;
+    let p = e.project(&e.admin, "alias").await;
+    let a = e.artifact(&e.admin, p.id, "m").await;
+    let (v0, _) = e.log(&e.admin, a.id, &[("x", b"1")]).await;
+    for bad in ["v3", "v0", "v12345"] {
+        assert!(AliasName::parse(bad).is_err(), "{bad} must be refused");
+    }
+    let latest = AliasName::latest();
+    assert_err(
+        e.reg
+            .set_alias(&e.admin, a.id, &latest, VersionTarget::Id(v0.id))
+            .await,
+        "invalid_input",
+    );
+    assert_err(
+        e.reg.remove_alias(&e.admin, a.id, &latest).await,
+        "invalid_input",
+    );
+    // Names that merely start with v are fine.
+    let ok = AliasName::parse("v3-candidate").expect("fine");
+    let (alias, _) = e
+        .reg
+        .set_alias(&e.admin, a.id, &ok, VersionTarget::Index(VersionIndex(0)))
+        .await
+        .expect("set");
+    assert_eq!(alias.version_id, v0.id);
+    let draft = e
+        .reg
+        .create_version(&e.admin, a.id, CreateVersion::default())
+        .await
+        .expect("draft");
+    assert_err(
+        e.reg
+            .set_alias(&e.admin, a.id, &ok, VersionTarget::Id(draft.id))
+            .await,
+        "conflict",
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_creators_get_fifty_contiguous_indices() {
+    let e = env().await;
+    let p = e.project(&e.admin, "race").await;
+    let a = e.artifact(&e.admin, p.id, "m").await;
+    let reg = Arc::new(e.reg.clone());
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (reg, admin) = (reg.clone(), e.admin);
+            tokio::spawn(async move {
+                reg.create_version(&admin, a.id, CreateVersion::default())
+                    .await
+            })
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    for t in tasks {
+        seen.insert(t.await.expect("join").expect("create").index.0);
+    }
+    assert_eq!(seen, (0..50).collect());
+}
+
+#[tokio::test]
+async fn roles_gate_reads_and_writes() {
+    let e = env().await;
+    let owner = e.user("owner").await;
+    let viewer = e.user("viewer").await;
+    let outsider = e.user("outsider").await;
+    let p = e.project(&owner, "team").await;
+    e.reg
+        .set_member(&owner, p.id, viewer.user_id, Role::Viewer)
+        .await
+        .expect("add viewer");
+    let a = e.artifact(&owner, p.id, "m").await;
+    let (v, _) = e.log(&owner, a.id, &[("x", b"x")]).await;
+
+    e.reg
+        .get_artifact(&viewer, a.id)
+        .await
+        .expect("viewer reads");
+    e.reg
+        .get_version(&viewer, v.id)
+        .await
+        .expect("viewer reads versions");
+    assert_err(
+        e.reg
+            .create_version(&viewer, a.id, CreateVersion::default())
+            .await,
+        "forbidden",
+    );
+    assert_err(e.reg.delete_artifact(&viewer, a.id).await, "forbidden");
+    assert_err(
+        e.reg
+            .set_member(&viewer, p.id, outsider.user_id, Role::Viewer)
+            .await,
+        "forbidden",
+    );
+    // Without a role, the project's things do not exist.
+    assert_err(e.reg.get_artifact(&outsider, a.id).await, "not_found");
+    assert_err(e.reg.get_version(&outsider, v.id).await, "not_found");
+    assert_err(
+        e.reg
+            .create_version(&outsider, a.id, CreateVersion::default())
+            .await,
+        "not_found",
+    );
+    let listed = e
+        .reg
+        .list_artifacts(&outsider, Default::default(), PageRequest::first(100))
+        .await
+        .expect("list");
+    assert!(listed.items.is_empty(), "no project, no artifacts");
+    let listed = e
+        .reg
+        .list_artifacts(&viewer, Default::default(), PageRequest::first(100))
+        .await
+        .expect("list");
+    assert_eq!(listed.items.len(), 1);
+    // Registry admins see everything.
+    e.reg
+        .get_artifact(&e.admin, a.id)
+        .await
+        .expect("admin reads");
+    assert_err(
+        e.reg
+            .create_user(&owner, UserName::parse("sneaky").expect("n"), true)
+            .await,
+        "forbidden",
+    );
+}
+
+#[tokio::test]
+async fn a_project_keeps_its_last_admin() {
+    let e = env().await;
+    let owner = e.user("solo").await;
+    let p = e.project(&owner, "solo").await;
+    assert_err(
+        e.reg
+            .set_member(&owner, p.id, owner.user_id, Role::Viewer)
+            .await,
+        "conflict",
+    );
+    assert_err(
+        e.reg.remove_member(&owner, p.id, owner.user_id).await,
+        "conflict",
+    );
+    let second = e.user("second").await;
+    e.reg
+        .set_member(&owner, p.id, second.user_id, Role::Admin)
+        .await
+        .expect("second admin");
+    e.reg
+        .remove_member(&owner, p.id, owner.user_id)
+        .await
+        .expect("now the first may leave");
+    assert_eq!(
+        e.reg
+            .list_members(&second, p.id)
+            .await
+            .expect("members")
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn api_keys_authenticate_until_revoked() {
+    let e = env().await;
+    assert!(
+        e.reg
+            .bootstrap(UserName::parse("again").expect("n"), None)
+            .await
+            .expect("bootstrap")
+            .is_none(),
+        "bootstrap runs once"
+    );
+    let u = e
+        .reg
+        .create_user(&e.admin, UserName::parse("keyholder").expect("n"), false)
+        .await
+        .expect("user");
+    let key = e
+        .reg
+        .create_api_key(&e.admin, u.id, "laptop")
+        .await
+        .expect("key");
+    assert!(key.secret.starts_with(API_KEY_PREFIX));
+    assert_ne!(
+        key.key.secret_hash.as_str(),
+        key.secret,
+        "only a hash is stored"
+    );
+    let actor = e.reg.authenticate(&key.secret).await.expect("auth");
+    assert_eq!((actor.user_id, actor.is_admin), (u.id, false));
+    e.reg
+        .revoke_api_key(&actor, u.id, key.key.id)
+        .await
+        .expect("revoke own key");
+    assert_err(e.reg.authenticate(&key.secret).await, "unauthenticated");
+    assert_err(
+        e.reg
+            .authenticate("wlm_not-a-real-key-but-long-enough-to-look-real")
+            .await,
+        "unauthenticated",
+    );
+    assert_err(e.reg.authenticate("").await, "unauthenticated");
+}
+
+#[tokio::test]
+async fn bootstrap_with_a_given_key() {
+    let blobs = Arc::new(MemoryBlobStore::new());
+    let reg = Registry::new(
+        Arc::new(MemoryMetadataStore::new()),
+        blobs,
+        RegistryConfig::default(),
+    );
+    assert_err(
+        reg.bootstrap(UserName::parse("root").expect("n"), Some("short".into()))
+            .await,
+        "invalid_input",
+    );
+    let secret = "wlm_automation_key_0123456789abcdefghijklmnopqrstuv".to_owned();
+    let (user, key) = reg
+        .bootstrap(UserName::parse("root").expect("n"), Some(secret.clone()))
+        .await
+        .expect("ok")
+        .expect("created");
+    assert!(user.is_admin);
+    assert_eq!(key.secret, secret);
+    assert!(reg.authenticate(&secret).await.expect("auth").is_admin);
+}
+
+#[tokio::test]
+async fn references_resolve() {
+    let e = env().await;
+    let p = e.project(&e.admin, "refs").await;
+    let a = e.artifact(&e.admin, p.id, "bert").await;
+    let (v0, _) = e.log(&e.admin, a.id, &[("x", b"0")]).await;
+    let (v1, _) = e.log(&e.admin, a.id, &[("x", b"1")]).await;
+    e.reg
+        .set_alias(
+            &e.admin,
+            a.id,
+            &AliasName::parse("best").expect("a"),
+            VersionTarget::Id(v0.id),
+        )
+        .await
+        .expect("alias");
+    for (r, want) in [
+        ("bert", v1.id),
+        ("bert:latest", v1.id),
+        ("bert:v0", v0.id),
+        ("bert:best", v0.id),
+        ("refs/bert:v1", v1.id),
+    ] {
+        let parsed: ArtifactRef = r.parse().expect("parse");
+        let (_, v) = e
+            .reg
+            .resolve(&e.admin, &parsed, Some(p.id))
+            .await
+            .expect("resolve");
+        assert_eq!(v.id, want, "{r}");
+    }
+    let no_project: ArtifactRef = "bert:v0".parse().expect("parse");
+    assert_err(
+        e.reg.resolve(&e.admin, &no_project, None).await,
+        "invalid_input",
+    );
+    for missing in ["refs/bert:v7", "refs/bert:nope", "refs/gpt", "nope/bert"] {
+        let parsed: ArtifactRef = missing.parse().expect("parse");
+        assert_err(e.reg.resolve(&e.admin, &parsed, None).await, "not_found");
+    }
+}
+
+#[tokio::test]
+async fn diff_classifies_changes() {
+    let e = env().await;
+    let p = e.project(&e.admin, "diff").await;
+    let a = e.artifact(&e.admin, p.id, "d").await;
+    let (v0, _) = e
+        .log(
+            &e.admin,
+            a.id,
+            &[
+                ("same", b"s"),
+                ("edit", b"old"),
+                ("gone", b"g"),
+                ("move/from", b"m"),
+            ],
+        )
+        .await;
+    let (v1, _) = e
+        .log(
+            &e.admin,
+            a.id,
+            &[
+                ("same", b"s"),
+                ("edit", b"new"),
+                ("new", b"n"),
+                ("move/to", b"m"),
+            ],
+        )
+        .await;
+    let d = e
+        .reg
+        .diff_versions(&e.admin, v0.id, v1.id)
+        .await
+        .expect("diff");
+    let paths = |fs: &[ArtifactFile]| fs.iter().map(|f| f.path.to_string()).collect::<Vec<_>>();
+    assert_eq!(paths(&d.added), vec!["new"]);
+    assert_eq!(paths(&d.removed), vec!["gone"]);
+    assert_eq!(
+        d.modified
+            .iter()
+            .map(|c| c.to.path.to_string())
+            .collect::<Vec<_>>(),
+        vec!["edit"]
+    );
+    assert_eq!(
+        d.renamed
+            .iter()
+            .map(|c| (c.from.path.to_string(), c.to.path.to_string()))
+            .collect::<Vec<_>>(),
+        vec![("move/from".to_owned(), "move/to".to_owned())]
+    );
+    assert_eq!(d.unchanged, 1);
+    let same = e
+        .reg
+        .diff_versions(&e.admin, v1.id, v1.id)
+        .await
+        .expect("self diff");
+    assert_eq!((same.unchanged, same.added.len()), (4, 0));
+}
+
+#[tokio::test]
+async fn lineage_walks_producers_and_consumers() {
+    let e = env().await;
+    let p = e.project(&e.admin, "lineage").await;
+    let data = e.artifact(&e.admin, p.id, "data").await;
+    let model = e.artifact(&e.admin, p.id, "model").await;
+    let (raw, _) = e.log(&e.admin, data.id, &[("raw", b"r")]).await;
+    let prep = e
+        .reg
+        .create_run(
+            &e.admin,
+            p.id,
+            RunName::parse("prep").expect("n"),
+            Metadata::default(),
+        )
+        .await
+        .expect("run");
+    let train = e
+        .reg
+        .create_run(
+            &e.admin,
+            p.id,
+            RunName::parse("train").expect("n"),
+            Metadata::default(),
+        )
+        .await
+        .expect("run");
+    let eval = e
+        .reg
+        .create_run(
+            &e.admin,
+            p.id,
+            RunName::parse("eval").expect("n"),
+            Metadata::default(),
+        )
+        .await
+        .expect("run");
+    // prep: raw -> clean; train: clean -> weights; eval uses weights.
+    e.reg
+        .mark_used(&e.admin, prep.id, raw.id)
+        .await
+        .expect("use raw");
+    let clean = e
+        .reg
+        .create_version(
+            &e.admin,
+            data.id,
+            CreateVersion {
+                run_id: Some(prep.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("clean");
+    e.reg
+        .finalize_version(&e.admin, clean.id)
+        .await
+        .expect("fin");
+    let clean_ref: ArtifactRef = "lineage/data:latest".parse().expect("ref");
+    e.reg
+        .use_artifact(&e.admin, &clean_ref, None, Some(train.id))
+        .await
+        .expect("use clean");
+    let weights = e
+        .reg
+        .create_version(&e.admin, model.id, CreateVersion::default())
+        .await
+        .expect("w");
+    e.reg
+        .mark_produced(&e.admin, train.id, weights.id)
+        .await
+        .expect("produced");
+    e.reg
+        .finalize_version(&e.admin, weights.id)
+        .await
+        .expect("fin");
+    e.reg
+        .mark_used(&e.admin, eval.id, weights.id)
+        .await
+        .expect("eval uses");
+
+    let one = e
+        .reg
+        .lineage(&e.admin, weights.id, 1)
+        .await
+        .expect("depth 1");
+    let ids = |l: &Lineage| l.versions.iter().map(|v| v.id).collect::<BTreeSet<_>>();
+    assert_eq!(ids(&one), BTreeSet::from([weights.id, clean.id]));
+    assert_eq!(
+        one.runs.iter().map(|r| r.id).collect::<BTreeSet<_>>(),
+        BTreeSet::from([train.id, eval.id])
+    );
+    assert!(one.edges.contains(&LineageEdge {
+        run: train.id,
+        version: weights.id,
+        kind: EdgeKind::Produced
+    }));
+    assert!(one.edges.contains(&LineageEdge {
+        run: train.id,
+        version: clean.id,
+        kind: EdgeKind::Used
+    }));
+    assert!(one.edges.contains(&LineageEdge {
+        run: eval.id,
+        version: weights.id,
+        kind: EdgeKind::Used
+    }));
+    let two = e
+        .reg
+        .lineage(&e.admin, weights.id, 2)
+        .await
+        .expect("depth 2");
+    assert_eq!(
+        ids(&two),
+        BTreeSet::from([weights.id, clean.id, raw.id]),
+        "depth 2 reaches the raw data"
+    );
+    let down = e
+        .reg
+        .lineage(&e.admin, raw.id, 3)
+        .await
+        .expect("downstream");
+    assert!(
+        ids(&down).contains(&weights.id),
+        "raw data leads to the weights"
+    );
+    assert_err(e.reg.lineage(&e.admin, raw.id, 0).await, "invalid_input");
+    let draft = e
+        .reg
+        .create_version(&e.admin, data.id, CreateVersion::default())
+        .await
+        .expect("draft");
+    assert_err(
+        e.reg.mark_used(&e.admin, eval.id, draft.id).await,
+        "conflict",
+    );
+}
+
+#[tokio::test]
+async fn proxied_upload_verifies_digests() {
+    let e = env().await;
+    let p = e.project(&e.admin, "proxy").await;
+    let a = e.artifact(&e.admin, p.id, "m").await;
+    let v = e
+        .reg
+        .create_version(&e.admin, a.id, CreateVersion::default())
+        .await
+        .expect("v");
+    let s = spec("big.bin", b"the real bytes");
+    let err = e
+        .reg
+        .upload_bytes(
+            &e.admin,
+            v.id,
+            &s,
+            stream_from_bytes(Bytes::from_static(b"tampered bytes")),
+        )
+        .await;
+    assert_err(err, "invalid_input");
+    assert_eq!(e.blobs.object_count(), 0, "nothing stored on a mismatch");
+    e.reg
+        .upload_bytes(
+            &e.admin,
+            v.id,
+            &s,
+            stream_from_bytes(Bytes::from_static(b"the real bytes")),
+        )
+        .await
+        .expect("upload");
+    e.reg
+        .register_file(&e.admin, v.id, s)
+        .await
+        .expect("register");
+    let (file, read) = {
+        let f = e
+            .reg
+            .list_files(&e.admin, v.id, None, PageRequest::first(1))
+            .await
+            .expect("files")
+            .items[0]
+            .clone();
+        e.reg
+            .read_file(
+                &e.admin,
+                f.id,
+                Some(wanllmdb_domain::ports::ByteRange::From {
+                    start: 4,
+                    end: Some(7),
+                }),
+            )
+            .await
+            .expect("read")
+    };
+    assert_eq!(file.path.as_str(), "big.bin");
+    let body = wanllmdb_domain::ports::collect_stream(read.body)
+        .await
+        .expect("body");
+    assert_eq!(body, Bytes::from_static(b"real"));
+}
+
+#[tokio::test]
+async fn garbage_collection_removes_only_unreferenced_bytes() {
+    let e = env().await;
+    let p = e.project(&e.admin, "gc").await;
+    let keep = e.artifact(&e.admin, p.id, "keep").await;
+    let drop = e.artifact(&e.admin, p.id, "drop").await;
+    e.log(&e.admin, keep.id, &[("shared", b"shared")]).await;
+    e.log(
+        &e.admin,
+        drop.id,
+        &[("shared", b"shared"), ("own", b"own bytes")],
+    )
+    .await;
+    assert_eq!(e.blobs.object_count(), 2);
+    e.reg
+        .delete_artifact(&e.admin, drop.id)
+        .await
+        .expect("delete");
+    let recent = e
+        .reg
+        .collect_garbage(&e.admin, Duration::from_secs(3600), false)
+        .await
+        .expect("gc");
+    assert_eq!(recent.blobs, 0, "the grace period protects recent blobs");
+    let dry = e
+        .reg
+        .collect_garbage(&e.admin, Duration::ZERO, true)
+        .await
+        .expect("dry run");
+    assert_eq!((dry.blobs, dry.bytes), (1, 9));
+    assert_eq!(e.blobs.object_count(), 2, "a dry run deletes nothing");
+    let real = e
+        .reg
+        .collect_garbage(&e.admin, Duration::ZERO, false)
+        .await
+        .expect("gc");
+    assert_eq!((real.blobs, real.bytes), (1, 9));
+    assert_eq!(e.blobs.object_count(), 1, "the shared blob stays");
+    let user = e.user("plain").await;
+    assert_err(
+        e.reg.collect_garbage(&user, Duration::ZERO, true).await,
+        "forbidden",
+    );
+}
+
+#[tokio::test]
+async fn batches_are_bounded() {
+    let e = env().await;
+    let p = e.project(&e.admin, "batch").await;
+    let a = e.artifact(&e.admin, p.id, "m").await;
+    let v = e
+        .reg
+        .create_version(&e.admin, a.id, CreateVersion::default())
+        .await
+        .expect("v");
+    assert_err(
+        e.reg.negotiate_uploads(&e.admin, v.id, vec![]).await,
+        "invalid_input",
+    );
+    let too_many: Vec<FileSpec> = (0..10_001).map(|i| spec(&format!("f{i}"), b"x")).collect();
+    assert_err(
+        e.reg.register_files(&e.admin, v.id, too_many).await,
+        "invalid_input",
+    );
+}
+
+#[tokio::test]
+async fn unknown_ids_are_not_found() {
+    let e = env().await;
+    assert!(matches!(
+        e.reg.get_artifact(&e.admin, ArtifactId::new()).await,
+        Err(Error::NotFound {
+            entity: Entity::Artifact,
+            ..
+        })
+    ));
+    assert!(matches!(
+        e.reg.get_version(&e.admin, VersionId::new()).await,
+        Err(Error::NotFound {
+            entity: Entity::Version,
+            ..
+        })
+    ));
+    assert!(matches!(
+        e.reg.get_file(&e.admin, FileId::new()).await,
+        Err(Error::NotFound {
+            entity: Entity::File,
+            ..
+        })
+    ));
+    assert!(matches!(
+        e.reg.get_run(&e.admin, RunId::new()).await,
+        Err(Error::NotFound {
+            entity: Entity::Run,
+            ..
+        })
+    ));
+}
