@@ -92,3 +92,32 @@ impl From<ObjectKey> for String {
         k.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_keys_have_the_documented_layout() {
+        let p = ProjectId::new();
+        let sha = Sha256::of(b"hello");
+        let k = ObjectKey::blob(p, &sha);
+        let h = sha.as_str();
+        assert_eq!(
+            k.as_str(),
+            format!("projects/{p}/blobs/sha256/{}/{}/{h}", &h[..2], &h[2..4])
+        );
+        assert_eq!(k.parse_blob(), Some((p, sha)));
+        assert!(k.as_str().starts_with(&ObjectKey::blob_prefix(p)));
+        assert_eq!(ObjectKey::parse("other/key").expect("k").parse_blob(), None);
+    }
+
+    #[test]
+    fn unsafe_keys_are_refused() {
+        for bad in [
+            "", "/abs", "a//b", "a/../b", "a/./b", "a\\b", "sp ace", "nul\0",
+        ] {
+            assert!(ObjectKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

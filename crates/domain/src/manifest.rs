@@ -95,3 +95,65 @@ pub fn diff_files(from: Vec<ArtifactFile>, to: Vec<ArtifactFile>) -> VersionDiff
     diff.modified.sort_by(|a, b| a.to.path.cmp(&b.to.path));
     diff
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::*;
+    use crate::keys::ObjectKey;
+    use crate::types::*;
+
+    fn file(path: &str, content: &[u8]) -> ArtifactFile {
+        let sha256 = Sha256::of(content);
+        ArtifactFile {
+            id: FileId::new(),
+            version_id: VersionId::new(),
+            path: FilePath::parse(path).expect("path"),
+            size: content.len() as u64,
+            md5: Md5::of(content),
+            storage_key: ObjectKey::blob(ProjectId::new(), &sha256),
+            sha256,
+            content_type: ContentType::octet_stream(),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    fn digest(files: &[ArtifactFile]) -> Sha256 {
+        manifest_digest(files.iter().map(|f| ManifestEntry {
+            path: &f.path,
+            sha256: &f.sha256,
+            size: f.size,
+        }))
+    }
+
+    #[test]
+    fn manifest_digest_ignores_order_but_not_content() {
+        let a = [file("a", b"1"), file("b/c", b"2")];
+        let b = [file("b/c", b"2"), file("a", b"1")];
+        assert_eq!(digest(&a), digest(&b));
+        assert_ne!(digest(&a), digest(&[file("a", b"1"), file("b/c", b"3")]));
+        assert_ne!(digest(&a), digest(&[file("a", b"1"), file("b/d", b"2")]));
+        assert_ne!(digest(&a), digest(&a[..1]));
+        assert_eq!(
+            digest(&[]),
+            Sha256::of(b""),
+            "an empty manifest hashes nothing"
+        );
+    }
+
+    #[test]
+    fn diff_pairs_renames_by_content() {
+        let from = vec![file("x", b"dup"), file("y", b"dup"), file("z", b"z")];
+        let to = vec![file("x2", b"dup"), file("z", b"zz")];
+        let d = diff_files(from, to);
+        assert_eq!(
+            d.renamed.len(),
+            1,
+            "one of the two identical files was renamed"
+        );
+        assert_eq!(d.removed.len(), 1);
+        assert_eq!(d.modified.len(), 1);
+        assert!(d.added.is_empty());
+        assert_eq!(d.unchanged, 0);
+    }
+}

@@ -77,3 +77,51 @@ impl fmt::Display for ArtifactRef {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> ArtifactRef {
+        s.parse().expect(s)
+    }
+
+    #[test]
+    fn every_form_parses() {
+        let r = parse("model");
+        assert_eq!((r.project, r.selector), (None, VersionSelector::Latest));
+        assert_eq!(parse("model:latest").selector, VersionSelector::Latest);
+        assert_eq!(
+            parse("model:v3").selector,
+            VersionSelector::Index(VersionIndex(3))
+        );
+        assert_eq!(
+            parse("model:best").selector,
+            VersionSelector::Alias(AliasName::parse("best").expect("a"))
+        );
+        let full = parse("vision/resnet-50:prod");
+        assert_eq!(
+            full.project.map(|p| p.into_string()),
+            Some("vision".to_owned())
+        );
+        assert_eq!(full.name.as_str(), "resnet-50");
+        assert_eq!(parse("vision/resnet:v1").to_string(), "vision/resnet:v1");
+    }
+
+    #[test]
+    fn malformed_references_are_refused() {
+        for bad in [
+            "",
+            ":v1",
+            "model:",
+            "a/b/c",
+            "Proj/model",
+            "model:v1:v2",
+            "/model",
+            "model:bad alias",
+        ] {
+            let err = bad.parse::<ArtifactRef>().expect_err(bad);
+            assert_eq!(err.field, "reference");
+        }
+    }
+}

@@ -210,3 +210,57 @@ pub fn percent_decode(s: &str) -> Result<String, BlobError> {
     }
     String::from_utf8(out).map_err(|_| BlobError::InvalidInput("URL is not UTF-8".into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn op() -> SignedOp {
+        SignedOp::Put {
+            key: ObjectKey::parse("projects/p/blobs/sha256/ab/cd/x=y+z%").expect("key"),
+            sha256: Sha256::of(b"x"),
+            md5: Md5::of(b"x"),
+            size: 1,
+        }
+    }
+
+    #[test]
+    fn signed_urls_round_trip() {
+        let s = UrlSigner::new(b"secret".to_vec(), "http://localhost:8080/");
+        let exp = Utc::now() + Duration::minutes(5);
+        let url = s.sign(&op(), exp);
+        assert!(url.starts_with("http://localhost:8080/blobs/signed?op=put&key=projects%2Fp"));
+        let (got, at) = s.verify(&url, Utc::now()).expect("valid");
+        assert_eq!(got, op());
+        assert_eq!(at.timestamp(), exp.timestamp());
+        let get = SignedOp::Get {
+            key: ObjectKey::parse("a/b").expect("k"),
+            filename: Some("my file.bin".into()),
+        };
+        assert_eq!(
+            s.verify(&s.sign(&get, exp), Utc::now()).expect("valid").0,
+            get
+        );
+    }
+
+    #[test]
+    fn tampered_expired_or_foreign_urls_fail() {
+        let s = UrlSigner::new(b"secret".to_vec(), "http://h");
+        let url = s.sign(&op(), Utc::now() + Duration::minutes(5));
+        let tampered = url.replace("size=1", "size=2");
+        assert!(matches!(
+            s.verify(&tampered, Utc::now()),
+            Err(BlobError::PreconditionFailed(_))
+        ));
+        let later = Utc::now() + Duration::minutes(10);
+        assert!(matches!(
+            s.verify(&url, later),
+            Err(BlobError::PreconditionFailed(_))
+        ));
+        let other = UrlSigner::new(b"other".to_vec(), "http://h");
+        assert!(other.verify(&url, Utc::now()).is_err());
+        assert!(s.verify("op=put&key=a", Utc::now()).is_err());
+        assert!(s.verify("op=put&key=%zz", Utc::now()).is_err());
+    }
+}

@@ -428,6 +428,7 @@ pub const MAX_METADATA_BYTES: usize = 256 * 1024;
 
 string_newtype!(
     /// Free text, at most 16 KiB, without NUL.
+    #[derive(Default)]
     Description, "description", |s| {
         if s.len() > MAX_DESCRIPTION_BYTES {
             Err(ValidationError::new("description", format!("must be at most {MAX_DESCRIPTION_BYTES} bytes")))
@@ -438,12 +439,6 @@ string_newtype!(
         }
     }
 );
-
-impl Default for Description {
-    fn default() -> Self {
-        Self(String::new())
-    }
-}
 
 /// User metadata: a JSON object of at most 256 KiB when serialised.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -561,5 +556,150 @@ impl ContentType {
             _ => "application/octet-stream",
         };
         Self(t.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_rule() {
+        for ok in [
+            "a",
+            "a/b/c.txt",
+            "checkpoints/epoch-1/model.pt",
+            ".hidden",
+            "a/.b",
+            "a..b",
+            "ünï/cødé",
+        ] {
+            assert!(FilePath::parse(ok).is_ok(), "{ok} should be accepted");
+        }
+        let long_segment = "x".repeat(MAX_SEGMENT_BYTES + 1);
+        let long_path = vec!["abcdefgh"; 120].join("/") + "/tail";
+        for (bad, why) in [
+            ("", "empty"),
+            ("..", "parent"),
+            ("a/../b", "parent inside"),
+            ("../etc/passwd", "parent first"),
+            ("/etc/passwd", "absolute"),
+            ("a//b", "empty segment"),
+            ("a/", "trailing slash"),
+            ("./a", "dot segment"),
+            ("a/./b", "dot segment inside"),
+            ("a\0b", "NUL"),
+            ("a\nb", "newline"),
+            ("a\u{7f}b", "DEL"),
+            ("a\\b", "backslash"),
+            (long_segment.as_str(), "over-long segment"),
+            (long_path.as_str(), "over-long path"),
+        ] {
+            let err = FilePath::parse(bad).expect_err(why);
+            assert_eq!(err.field, "path", "{why}");
+        }
+    }
+
+    #[test]
+    fn normalize_fixes_only_harmless_forms() {
+        assert_eq!(FilePath::normalize("./a/./b").expect("ok").as_str(), "a/b");
+        assert_eq!(
+            FilePath::normalize("dir\\file.txt").expect("ok").as_str(),
+            "dir/file.txt"
+        );
+        assert!(FilePath::normalize("a/../b").is_err());
+        assert!(FilePath::normalize("/abs").is_err());
+        assert!(FilePath::normalize("..\\up").is_err());
+        assert_eq!(
+            FilePath::parse("a/b/c.tar.gz").expect("ok").file_name(),
+            "c.tar.gz"
+        );
+    }
+
+    #[test]
+    fn names_have_a_documented_character_set() {
+        assert!(ArtifactName::parse("My_Model-v2.1").is_ok());
+        for bad in [
+            "",
+            "-lead",
+            ".lead",
+            "has space",
+            "a/b",
+            "a:b",
+            "ünï",
+            &"x".repeat(129),
+        ] {
+            assert!(ArtifactName::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(ProjectName::parse("team-vision").is_ok());
+        assert!(
+            ProjectName::parse("Team").is_err(),
+            "project names are lowercase"
+        );
+        assert!(UserName::parse("alice.smith").is_ok());
+        assert!(AliasName::parse("best").is_ok());
+        assert!(AliasName::parse("v1").is_err());
+        assert!(AliasName::parse("v").is_ok(), "a lone v is not a version");
+        assert!(AliasName::parse("latest").expect("valid name").is_latest());
+    }
+
+    #[test]
+    fn version_labels() {
+        assert_eq!(VersionIndex::parse_label("v0"), Some(VersionIndex(0)));
+        assert_eq!(VersionIndex::parse_label("v42"), Some(VersionIndex(42)));
+        for bad in ["v", "v-1", "v+1", "V1", "1", "v1a", "v99999999999"] {
+            assert_eq!(VersionIndex::parse_label(bad), None, "{bad}");
+        }
+        assert_eq!(VersionIndex(7).to_string(), "v7");
+    }
+
+    #[test]
+    fn digests_are_lowercase_hex_of_the_right_length() {
+        let sha = Sha256::of(b"abc");
+        assert_eq!(
+            sha.as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(Sha256::parse(sha.as_str()).expect("ok"), sha);
+        assert!(Sha256::parse(sha.as_str().to_uppercase()).is_err());
+        assert!(Sha256::parse(&sha.as_str()[1..]).is_err());
+        assert!(Sha256::parse("z".repeat(64)).is_err());
+        assert_eq!(Md5::of(b"abc").as_str(), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(Md5::of(b"abc").to_base64(), "kAFQmDzST7DWlj99KOF/cg==");
+        assert_eq!(
+            sha.to_base64(),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
+    }
+
+    #[test]
+    fn metadata_must_be_a_bounded_object() {
+        assert!(Metadata::parse(serde_json::json!({"a": 1})).is_ok());
+        assert_eq!(
+            Metadata::parse(serde_json::Value::Null).expect("null is empty"),
+            Metadata::default()
+        );
+        assert!(Metadata::parse(serde_json::json!([1, 2])).is_err());
+        assert!(Metadata::parse(serde_json::json!("text")).is_err());
+        let huge = serde_json::json!({"blob": "x".repeat(MAX_METADATA_BYTES)});
+        assert!(Metadata::parse(huge).is_err());
+        let via_serde: Result<Metadata, _> = serde_json::from_str("[1]");
+        assert!(via_serde.is_err(), "deserialising validates too");
+    }
+
+    #[test]
+    fn types_and_roles_parse() {
+        assert_eq!(
+            "dataset".parse::<ArtifactType>().expect("ok"),
+            ArtifactType::Dataset
+        );
+        assert!("weights".parse::<ArtifactType>().is_err());
+        assert!(Role::Admin > Role::Editor && Role::Editor > Role::Viewer);
+        assert!("owner".parse::<Role>().is_err());
+        assert_eq!(
+            ContentType::guess(&FilePath::parse("x/y.JSON").expect("p")).as_str(),
+            "application/json"
+        );
+        assert!(ContentType::parse("nonsense").is_err());
     }
 }

@@ -54,12 +54,12 @@ async fn read(store: &Store, k: &ObjectKey, range: Option<ByteRange>) -> Bytes {
 
 #[track_caller]
 fn assert_blob_err<T: std::fmt::Debug>(r: Result<T, BlobError>, want: &str) {
-    let ok = match (&r, want) {
-        (Err(BlobError::NotFound(_)), "not_found") => true,
-        (Err(BlobError::InvalidDigest(_)), "digest") => true,
-        (Err(BlobError::PreconditionFailed(_)), "precondition") => true,
-        _ => false,
-    };
+    let ok = matches!(
+        (&r, want),
+        (Err(BlobError::NotFound(_)), "not_found")
+            | (Err(BlobError::InvalidDigest(_)), "digest")
+            | (Err(BlobError::PreconditionFailed(_)), "precondition")
+    );
     assert!(ok, "expected {want}, got {r:?}");
 }
 

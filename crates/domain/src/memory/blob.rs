@@ -363,10 +363,10 @@ impl BlobStore for MemoryBlobStore {
                 "part number must be 1 to {MAX_PART_NUMBER}"
             )));
         }
-        if !lock(&self.state)
+        if lock(&self.state)
             .uploads
             .get(upload_id)
-            .is_some_and(|u| u.key == *key)
+            .is_none_or(|u| u.key != *key)
         {
             return Err(unknown_upload(upload_id));
         }
@@ -409,7 +409,7 @@ impl BlobStore for MemoryBlobStore {
     ) -> Result<ObjectMeta, BlobError> {
         let upload = {
             let mut s = lock(&self.state);
-            if !s.uploads.get(upload_id).is_some_and(|u| u.key == *key) {
+            if s.uploads.get(upload_id).is_none_or(|u| u.key != *key) {
                 return Err(unknown_upload(upload_id));
             }
             s.uploads

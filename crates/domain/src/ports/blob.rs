@@ -255,3 +255,22 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Whether the store answers at all (for readiness checks).
     async fn ping(&self) -> Result<(), BlobError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_resolve_like_http() {
+        let from = |start, end| ByteRange::From { start, end };
+        assert_eq!(from(0, None).resolve(10).expect("ok"), (0, 10));
+        assert_eq!(from(2, Some(4)).resolve(10).expect("ok"), (2, 5));
+        assert_eq!(from(2, Some(100)).resolve(10).expect("ok"), (2, 10));
+        assert_eq!(ByteRange::Suffix(3).resolve(10).expect("ok"), (7, 10));
+        assert_eq!(ByteRange::Suffix(30).resolve(10).expect("ok"), (0, 10));
+        assert!(from(10, None).resolve(10).is_err());
+        assert!(from(5, Some(4)).resolve(10).is_err());
+        assert!(ByteRange::Suffix(0).resolve(10).is_err());
+        assert!(from(0, None).resolve(0).is_err());
+    }
+}

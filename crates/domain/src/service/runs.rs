@@ -1,5 +1,6 @@
 //! Runs, lineage, and garbage collection of unreferenced bytes.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
@@ -201,7 +202,7 @@ impl Registry {
                     (self.meta.run_outputs(rid).await?, EdgeKind::Produced)
                 };
                 for nid in next {
-                    if !versions.contains_key(&nid) {
+                    if let Entry::Vacant(slot) = versions.entry(nid) {
                         let nv = match self.meta.get_version(nid).await {
                             Ok(nv) => nv,
                             Err(StoreError::NotFound { .. }) => continue,
@@ -210,7 +211,7 @@ impl Registry {
                         if !self.can_read(actor, nv.project_id, &mut readable).await? {
                             continue;
                         }
-                        versions.insert(nid, nv);
+                        slot.insert(nv);
                         queue.push_back((nid, hops + 1, upstream));
                     }
                     edges.insert(LineageEdge {

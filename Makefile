@@ -1,0 +1,34 @@
+# wanllmdb: `make test` and `make lint` do all set-up themselves on a fresh machine.
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: test lint fmt services services-stop bench check-domain-deps
+
+## Run every test in the workspace (starts the services the tests need first).
+test: services
+	$(CARGO) test --workspace --all-targets --all-features
+	$(CARGO) test --workspace --doc --all-features
+
+## Format check, clippy with warnings as errors, and the domain-dependency check.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	scripts/check-domain-deps.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+## Start what the tests need (see scripts/services.sh).
+services:
+	scripts/services.sh start
+
+services-stop:
+	scripts/services.sh stop
+
+## Benchmarks; figures go to stdout.
+bench:
+	$(CARGO) bench -p wanllmdb-domain --features memory --bench domain
+
+## Proves the domain crate has no infrastructure dependency.
+check-domain-deps:
+	scripts/check-domain-deps.sh
