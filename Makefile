@@ -6,8 +6,7 @@ export CARGO_TERM_COLOR ?= never
 
 ## Run every test in the workspace (starts the services the tests need first).
 test: services
-	$(CARGO) test --workspace --all-targets --all-features
-	$(CARGO) test --workspace --doc --all-features
+	$(CARGO) test --workspace --all-features
 
 ## Format check, clippy with warnings as errors, and the domain-dependency check.
 lint:
