@@ -22,16 +22,34 @@ pub struct ManifestEntry<'a> {
 pub fn manifest_digest<'a>(entries: impl IntoIterator<Item = ManifestEntry<'a>>) -> Sha256 {
     let mut entries: Vec<ManifestEntry<'a>> = entries.into_iter().collect();
     entries.sort_unstable_by(|a, b| a.path.as_str().cmp(b.path.as_str()));
-    let mut hasher = sha2::Sha256::new();
+    let mut hasher = ManifestHasher::default();
     for e in entries {
-        hasher.update(e.path.as_str().as_bytes());
-        hasher.update(b"\t");
-        hasher.update(e.sha256.as_str().as_bytes());
-        hasher.update(b"\t");
-        hasher.update(e.size.to_string().as_bytes());
-        hasher.update(b"\n");
+        hasher.update(e.path.as_str(), e.sha256.as_str(), e.size);
     }
-    Sha256::from_bytes(hasher.finalize().into())
+    hasher.finish()
+}
+
+/// The manifest digest computed incrementally, for stores that stream a version's files in
+/// path (byte) order instead of holding them all.
+#[derive(Clone, Debug, Default)]
+pub struct ManifestHasher {
+    hasher: sha2::Sha256,
+}
+
+impl ManifestHasher {
+    /// Adds the next entry; entries MUST come in ascending path byte order.
+    pub fn update(&mut self, path: &str, sha256: &str, size: u64) {
+        self.hasher.update(path.as_bytes());
+        self.hasher.update(b"\t");
+        self.hasher.update(sha256.as_bytes());
+        self.hasher.update(b"\t");
+        self.hasher.update(size.to_string().as_bytes());
+        self.hasher.update(b"\n");
+    }
+
+    pub fn finish(self) -> Sha256 {
+        Sha256::from_bytes(self.hasher.finalize().into())
+    }
 }
 
 /// A file that changed between two versions: the old and the new row.

@@ -128,12 +128,7 @@ impl World {
             store.add_files(v.id, rows).await.expect("add files");
         }
         store
-            .finalize_version(
-                v.id,
-                Sha256::of(v.id.to_string().as_bytes()),
-                self.user.id,
-                Utc::now(),
-            )
+            .finalize_version(v.id, self.user.id, Utc::now())
             .await
             .expect("finalize")
             .version

@@ -840,9 +840,15 @@ pub async fn finalize_and_latest(store: Store) {
         .add_files(v1.id, vec![new_file(w.project.id, "f", b"f")])
         .await
         .expect("add");
-    let digest = Sha256::of(b"manifest");
+    // The digest covers exactly the version's files: path, SHA-256 and size, in path order.
+    let digest =
+        wanllmdb_domain::manifest::manifest_digest([wanllmdb_domain::manifest::ManifestEntry {
+            path: &FilePath::parse("f").expect("path"),
+            sha256: &Sha256::of(b"f"),
+            size: 1,
+        }]);
     let done = store
-        .finalize_version(v1.id, digest.clone(), w.user.id, Utc::now())
+        .finalize_version(v1.id, w.user.id, Utc::now())
         .await
         .expect("finalize");
     assert!(done.version.is_finalized && done.version.finalized_at.is_some());
@@ -871,11 +877,7 @@ pub async fn finalize_and_latest(store: Store) {
         v1.id
     );
 
-    assert_conflict(
-        store
-            .finalize_version(v1.id, digest.clone(), w.user.id, Utc::now())
-            .await,
-    );
+    assert_conflict(store.finalize_version(v1.id, w.user.id, Utc::now()).await);
     assert_conflict(
         store
             .add_files(v1.id, vec![new_file(w.project.id, "g", b"g")])
@@ -890,7 +892,7 @@ pub async fn finalize_and_latest(store: Store) {
 
     // Finalizing an older draft does not move `latest` backwards.
     let old = store
-        .finalize_version(v0.id, digest.clone(), w.user.id, Utc::now())
+        .finalize_version(v0.id, w.user.id, Utc::now())
         .await
         .expect("finalize v0");
     assert!(old.latest_moved.is_none());
@@ -921,7 +923,7 @@ pub async fn finalize_and_latest(store: Store) {
     );
     assert_not_found(
         store
-            .finalize_version(VersionId::new(), digest, w.user.id, Utc::now())
+            .finalize_version(VersionId::new(), w.user.id, Utc::now())
             .await,
         Entity::Version,
     );

@@ -8,6 +8,7 @@ use super::lock;
 use crate::entities::*;
 use crate::error::Entity;
 use crate::ids::*;
+use crate::manifest::ManifestHasher;
 use crate::ports::*;
 use crate::types::*;
 
@@ -736,11 +737,22 @@ impl VersionRepo for MemoryMetadataStore {
     async fn finalize_version(
         &self,
         id: VersionId,
-        digest: Sha256,
         actor: UserId,
         at: Timestamp,
     ) -> StoreResult<Finalized> {
         let mut s = lock(&self.state);
+        let digest = {
+            let mut h = ManifestHasher::default();
+            let files = s
+                .file_paths
+                .range((id, FilePath::from_trusted(""))..)
+                .take_while(|((v, _), _)| *v == id)
+                .filter_map(|(_, f)| s.files.get(f));
+            for f in files {
+                h.update(f.path.as_str(), f.sha256.as_str(), f.size);
+            }
+            h.finish()
+        };
         let v = s.version_mut(id)?;
         if v.is_finalized {
             return Err(StoreError::Conflict(format!(

@@ -293,13 +293,14 @@ pub trait VersionRepo: Send + Sync {
     /// Sets the producing run of a draft. Finalized: `Conflict`; another producer already set:
     /// `Conflict`; same run again: no change; run of another project: `Conflict`.
     async fn set_version_run(&self, id: VersionId, run: RunId) -> StoreResult<ArtifactVersion>;
-    /// Makes a draft immutable with this manifest digest; if its index is above the artifact's
+    /// Makes a draft immutable: in one transaction that excludes concurrent `add_files` and
+    /// `delete_file` on the version, computes the manifest digest over its files (see
+    /// `manifest::manifest_digest`), stores it, and, if the index is above the artifact's
     /// `latest_version`, moves `latest` to it (recording an alias event with `actor`) and updates
     /// `latest_version`. Already finalized: `Conflict`.
     async fn finalize_version(
         &self,
         id: VersionId,
-        digest: Sha256,
         actor: UserId,
         at: Timestamp,
     ) -> StoreResult<Finalized>;

@@ -10,7 +10,7 @@ use crate::entities::*;
 use crate::error::{Entity, Error, Result, ValidationError};
 use crate::ids::*;
 use crate::keys::ObjectKey;
-use crate::manifest::{diff_files, manifest_digest, ManifestEntry, VersionDiff};
+use crate::manifest::{diff_files, VersionDiff};
 use crate::ports::{
     ArtifactFilter, BlobError, Finalized, NewVersion, Page, PageRequest, Patch, MAX_PAGE_SIZE,
 };
@@ -278,16 +278,9 @@ impl Registry {
             )));
         }
         let files = self.all_files(id).await?;
-        let digest = manifest_digest(files.iter().map(|f| ManifestEntry {
-            path: &f.path,
-            sha256: &f.sha256,
-            size: f.size,
-        }));
         self.check_bytes_present(&files).await?;
-        Ok(self
-            .meta
-            .finalize_version(id, digest, actor.user_id, now())
-            .await?)
+        // The store computes the digest in its transaction, over exactly the files it freezes.
+        Ok(self.meta.finalize_version(id, actor.user_id, now()).await?)
     }
 
     /// Checks each distinct blob once, several at a time.
