@@ -184,6 +184,18 @@ async fn seed_flow_upload_register_finalize_download() {
         "application/json",
         "guessed from the extension"
     );
+    let expected = wanllmdb_domain::manifest::manifest_digest(files.items.iter().map(|f| {
+        wanllmdb_domain::manifest::ManifestEntry {
+            path: &f.path,
+            sha256: &f.sha256,
+            size: f.size,
+        }
+    }));
+    assert_eq!(
+        v.digest,
+        Some(expected),
+        "the digest covers the version's files"
+    );
     let target = e
         .reg
         .download_file(&e.admin, model.id)
