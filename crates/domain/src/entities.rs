@@ -9,6 +9,13 @@ use crate::types::*;
 
 pub type Timestamp = DateTime<Utc>;
 
+/// The current time at microsecond precision, the finest every store keeps, so a timestamp
+/// reads back exactly as it was written.
+pub fn now() -> Timestamp {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Project {
     pub id: ProjectId,

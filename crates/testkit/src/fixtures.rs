@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use wanllmdb_domain::entities::*;
 use wanllmdb_domain::ids::*;
 use wanllmdb_domain::keys::ObjectKey;
@@ -20,7 +19,7 @@ pub fn user(prefix: &str) -> User {
         id: UserId::new(),
         name: UserName::parse(format!("{prefix}-{}", unique())).expect("valid user name"),
         is_admin: false,
-        created_at: Utc::now(),
+        created_at: now(),
     }
 }
 
@@ -30,12 +29,12 @@ pub fn project(prefix: &str, owner: UserId) -> Project {
         name: ProjectName::parse(format!("{prefix}-{}", unique())).expect("valid project name"),
         description: Description::default(),
         created_by: owner,
-        created_at: Utc::now(),
+        created_at: now(),
     }
 }
 
 pub fn artifact(project: ProjectId, name: &str, t: ArtifactType, by: UserId) -> Artifact {
-    let now = Utc::now();
+    let now = now();
     Artifact {
         id: ArtifactId::new(),
         project_id: project,
@@ -60,7 +59,7 @@ pub fn new_version(artifact: ArtifactId, by: UserId) -> NewVersion {
         metadata: Metadata::default(),
         run_id: None,
         created_by: by,
-        created_at: Utc::now(),
+        created_at: now(),
     }
 }
 
@@ -75,7 +74,7 @@ pub fn new_file(project: ProjectId, path: &str, content: &[u8]) -> NewFile {
         storage_key: ObjectKey::blob(project, &sha256),
         sha256,
         content_type: ContentType::octet_stream(),
-        created_at: Utc::now(),
+        created_at: now(),
     }
 }
 
@@ -128,7 +127,7 @@ impl World {
             store.add_files(v.id, rows).await.expect("add files");
         }
         store
-            .finalize_version(v.id, self.user.id, Utc::now())
+            .finalize_version(v.id, self.user.id, now())
             .await
             .expect("finalize")
             .version

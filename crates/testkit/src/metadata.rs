@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use wanllmdb_domain::entities::*;
 use wanllmdb_domain::error::Entity;
 use wanllmdb_domain::ids::*;
@@ -49,7 +49,7 @@ fn key(user: UserId, hash_of: &str) -> ApiKey {
         label: "test".into(),
         secret_hash: Sha256::of(hash_of.as_bytes()),
         prefix: "wlm_test".into(),
-        created_at: Utc::now(),
+        created_at: now(),
         revoked_at: None,
     }
 }
@@ -106,7 +106,7 @@ pub async fn api_keys(store: Store) {
         "oldest first"
     );
 
-    let t1 = Utc::now();
+    let t1 = now();
     let revoked = store.revoke_api_key(k1.id, t1).await.expect("revoke");
     assert_eq!(
         revoked.revoked_at.map(|t| t.timestamp_millis()),
@@ -172,7 +172,7 @@ pub async fn projects_and_memberships(store: Store) {
         project_id: p.id,
         user_id: u,
         role,
-        created_at: Utc::now(),
+        created_at: now(),
     };
     store
         .upsert_membership(m(other.id, Role::Viewer))
@@ -209,7 +209,7 @@ pub async fn projects_and_memberships(store: Store) {
                 project_id: ProjectId::new(),
                 user_id: other.id,
                 role: Role::Viewer,
-                created_at: Utc::now(),
+                created_at: now(),
             })
             .await,
         Entity::Project,
@@ -256,7 +256,7 @@ pub async fn project_delete_cascades(store: Store) {
         .await
         .expect("run");
     store
-        .add_run_input(run.id, v.id, Utc::now())
+        .add_run_input(run.id, v.id, now())
         .await
         .expect("input");
     store.delete_project(w.project.id).await.expect("delete");
@@ -289,7 +289,7 @@ fn run(project: ProjectId, by: UserId) -> Run {
         name: RunName::parse(format!("run-{}", unique())).expect("run name"),
         metadata: Metadata::default(),
         created_by: by,
-        created_at: Utc::now(),
+        created_at: now(),
     }
 }
 
@@ -351,7 +351,7 @@ pub async fn artifact_crud(store: Store) {
     );
 
     let meta = Metadata::parse(serde_json::json!({"lr": 0.1, "tags": ["a"]})).expect("meta");
-    let at = Utc::now() + Duration::seconds(5);
+    let at = now() + Duration::seconds(5);
     let patched = store
         .update_artifact(
             a.id,
@@ -848,7 +848,7 @@ pub async fn finalize_and_latest(store: Store) {
             size: 1,
         }]);
     let done = store
-        .finalize_version(v1.id, w.user.id, Utc::now())
+        .finalize_version(v1.id, w.user.id, now())
         .await
         .expect("finalize");
     assert!(done.version.is_finalized && done.version.finalized_at.is_some());
@@ -877,7 +877,7 @@ pub async fn finalize_and_latest(store: Store) {
         v1.id
     );
 
-    assert_conflict(store.finalize_version(v1.id, w.user.id, Utc::now()).await);
+    assert_conflict(store.finalize_version(v1.id, w.user.id, now()).await);
     assert_conflict(
         store
             .add_files(v1.id, vec![new_file(w.project.id, "g", b"g")])
@@ -892,7 +892,7 @@ pub async fn finalize_and_latest(store: Store) {
 
     // Finalizing an older draft does not move `latest` backwards.
     let old = store
-        .finalize_version(v0.id, w.user.id, Utc::now())
+        .finalize_version(v0.id, w.user.id, now())
         .await
         .expect("finalize v0");
     assert!(old.latest_moved.is_none());
@@ -923,7 +923,7 @@ pub async fn finalize_and_latest(store: Store) {
     );
     assert_not_found(
         store
-            .finalize_version(VersionId::new(), w.user.id, Utc::now())
+            .finalize_version(VersionId::new(), w.user.id, now())
             .await,
         Entity::Version,
     );
@@ -940,7 +940,7 @@ pub async fn update_allowed_after_finalize(store: Store) {
                 description: None,
                 metadata: Some(meta.clone()),
             },
-            Utc::now(),
+            now(),
         )
         .await
         .expect("annotate a finalized version");
@@ -948,7 +948,7 @@ pub async fn update_allowed_after_finalize(store: Store) {
     assert_eq!(updated.digest, v.digest, "content is untouched");
     assert_not_found(
         store
-            .update_version(VersionId::new(), Patch::default(), Utc::now())
+            .update_version(VersionId::new(), Patch::default(), now())
             .await,
         Entity::Version,
     );
@@ -962,24 +962,24 @@ pub async fn aliases_move_and_history(store: Store) {
     let draft = w.draft(&store).await;
     assert_conflict(
         store
-            .set_alias(w.artifact.id, &best, draft.id, Some(w.user.id), Utc::now())
+            .set_alias(w.artifact.id, &best, draft.id, Some(w.user.id), now())
             .await,
     );
 
     let (a, ev) = store
-        .set_alias(w.artifact.id, &best, v0.id, Some(w.user.id), Utc::now())
+        .set_alias(w.artifact.id, &best, v0.id, Some(w.user.id), now())
         .await
         .expect("set");
     assert_eq!((a.version_id, a.version_index), (v0.id, VersionIndex(0)));
     let ev = ev.expect("an event");
     assert_eq!((ev.from_version, ev.to_version), (None, Some(v0.id)));
     let (_, none) = store
-        .set_alias(w.artifact.id, &best, v0.id, Some(w.user.id), Utc::now())
+        .set_alias(w.artifact.id, &best, v0.id, Some(w.user.id), now())
         .await
         .expect("same");
     assert!(none.is_none(), "setting the same target records nothing");
     let (_, moved) = store
-        .set_alias(w.artifact.id, &best, v1.id, Some(w.user.id), Utc::now())
+        .set_alias(w.artifact.id, &best, v1.id, Some(w.user.id), now())
         .await
         .expect("move");
     assert_eq!(
@@ -1029,13 +1029,13 @@ pub async fn aliases_move_and_history(store: Store) {
     let foreign = ow.finalized(&store, &[]).await;
     assert_not_found(
         store
-            .set_alias(w.artifact.id, &best, foreign.id, None, Utc::now())
+            .set_alias(w.artifact.id, &best, foreign.id, None, now())
             .await,
         Entity::Version,
     );
 
     let removed = store
-        .remove_alias(w.artifact.id, &best, Some(w.user.id), Utc::now())
+        .remove_alias(w.artifact.id, &best, Some(w.user.id), now())
         .await
         .expect("remove");
     assert_eq!(
@@ -1045,7 +1045,7 @@ pub async fn aliases_move_and_history(store: Store) {
     assert_not_found(store.get_alias(w.artifact.id, &best).await, Entity::Alias);
     assert_not_found(
         store
-            .remove_alias(w.artifact.id, &best, None, Utc::now())
+            .remove_alias(w.artifact.id, &best, None, now())
             .await,
         Entity::Alias,
     );
@@ -1080,12 +1080,12 @@ pub async fn delete_version_moves_latest(store: Store) {
     let v1 = w.finalized(&store, &[("b", b"b")]).await;
     let best = AliasName::parse("best").expect("alias");
     store
-        .set_alias(w.artifact.id, &best, v1.id, Some(w.user.id), Utc::now())
+        .set_alias(w.artifact.id, &best, v1.id, Some(w.user.id), now())
         .await
         .expect("best");
 
     store
-        .delete_version(v1.id, Utc::now())
+        .delete_version(v1.id, now())
         .await
         .expect("delete v1");
     assert_not_found(store.get_version(v1.id).await, Entity::Version);
@@ -1114,7 +1114,7 @@ pub async fn delete_version_moves_latest(store: Store) {
     );
 
     store
-        .delete_version(v0.id, Utc::now())
+        .delete_version(v0.id, now())
         .await
         .expect("delete v0");
     assert_not_found(
@@ -1129,7 +1129,7 @@ pub async fn delete_version_moves_latest(store: Store) {
         "indices are never reused"
     );
     assert_not_found(
-        store.delete_version(v0.id, Utc::now()).await,
+        store.delete_version(v0.id, now()).await,
         Entity::Version,
     );
 }
@@ -1148,7 +1148,7 @@ pub async fn delete_artifact_cascades(store: Store) {
         .await
         .expect("run");
     store
-        .add_run_input(run.id, v.id, Utc::now())
+        .add_run_input(run.id, v.id, now())
         .await
         .expect("input");
     store
@@ -1157,7 +1157,7 @@ pub async fn delete_artifact_cascades(store: Store) {
             version_id: v.id,
             file_id: Some(file.id),
             user_id: w.user.id,
-            at: Utc::now(),
+            at: now(),
         })
         .await
         .expect("download");
@@ -1181,7 +1181,7 @@ pub async fn delete_artifact_cascades(store: Store) {
         .await
         .expect("blob stays");
     let garbage = store
-        .unreferenced_blobs(Utc::now() + Duration::seconds(1), 10_000)
+        .unreferenced_blobs(now() + Duration::seconds(1), 10_000)
         .await
         .expect("gc");
     assert!(garbage
@@ -1213,11 +1213,11 @@ pub async fn runs_and_lineage_edges(store: Store) {
     assert_not_found(store.get_run(RunId::new()).await, Entity::Run);
     let input = w.finalized(&store, &[]).await;
     store
-        .add_run_input(r.id, input.id, Utc::now())
+        .add_run_input(r.id, input.id, now())
         .await
         .expect("use");
     store
-        .add_run_input(r.id, input.id, Utc::now())
+        .add_run_input(r.id, input.id, now())
         .await
         .expect("use again is idempotent");
     assert_eq!(
@@ -1236,13 +1236,13 @@ pub async fn runs_and_lineage_edges(store: Store) {
     );
     assert_not_found(
         store
-            .add_run_input(r.id, VersionId::new(), Utc::now())
+            .add_run_input(r.id, VersionId::new(), now())
             .await,
         Entity::Version,
     );
     assert_not_found(
         store
-            .add_run_input(RunId::new(), input.id, Utc::now())
+            .add_run_input(RunId::new(), input.id, now())
             .await,
         Entity::Run,
     );
@@ -1293,7 +1293,7 @@ pub async fn downloads_and_stats(store: Store) {
         .clone();
     let empty = store.download_stats(v.id).await.expect("stats");
     assert_eq!(empty, DownloadStats::default());
-    let t = Utc::now();
+    let t = now();
     for (user, f, at) in [
         (w.user.id, None, t),
         (w.user.id, Some(file.id), t + Duration::seconds(1)),
@@ -1371,7 +1371,7 @@ pub async fn blob_records_and_garbage(store: Store) {
         .expect("p");
     assert_not_found(store.get_blob(other.id, &sha).await, Entity::Blob);
 
-    let later = Utc::now() + Duration::seconds(1);
+    let later = now() + Duration::seconds(1);
     let is_garbage = |list: &Vec<Blob>| {
         list.iter()
             .any(|b| b.project_id == w.project.id && b.sha256 == sha)
@@ -1392,7 +1392,7 @@ pub async fn blob_records_and_garbage(store: Store) {
         "still referenced once"
     );
     store
-        .delete_version(v1.id, Utc::now())
+        .delete_version(v1.id, now())
         .await
         .expect("delete the other");
     assert!(

@@ -364,7 +364,7 @@ impl AccessRepo for MemoryMetadataStore {
     async fn delete_project(&self, id: ProjectId) -> StoreResult<()> {
         let mut s = lock(&self.state);
         let project = s.project(id)?.clone();
-        let at = chrono::Utc::now();
+        let at = crate::entities::now();
         let artifacts: Vec<ArtifactId> = s
             .artifacts
             .values()
@@ -606,7 +606,7 @@ impl ArtifactRepo for MemoryMetadataStore {
     async fn delete_artifact(&self, id: ArtifactId) -> StoreResult<Artifact> {
         let mut s = lock(&self.state);
         s.artifact(id)?;
-        s.remove_artifact_rows(id, chrono::Utc::now())
+        s.remove_artifact_rows(id, crate::entities::now())
             .ok_or_else(|| nf(Entity::Artifact, id))
     }
 }

@@ -125,5 +125,5 @@ impl Registry {
 }
 
 fn now() -> crate::entities::Timestamp {
-    chrono::Utc::now()
+    crate::entities::now()
 }
