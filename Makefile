@@ -4,9 +4,10 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: test lint fmt services services-stop bench check-domain-deps
 
-## Run every test in the workspace (starts the services the tests need first).
-test: services
-	$(CARGO) test --workspace --all-features
+## Run every test in the workspace: starts a throwaway PostgreSQL for the run (unless
+## TEST_DATABASE_URL names one), and stops it afterwards.
+test:
+	scripts/services.sh run -- $(CARGO) test --workspace --all-features
 
 ## Format check, clippy with warnings as errors, and the domain-dependency check.
 lint:
@@ -17,7 +18,8 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Start what the tests need (see scripts/services.sh).
+## Start what the tests need and leave it running (see scripts/services.sh); then
+## `set -a; . target/services/env; set +a` and run `cargo test -p ...` by hand.
 services:
 	scripts/services.sh start
 

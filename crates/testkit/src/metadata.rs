@@ -1044,9 +1044,7 @@ pub async fn aliases_move_and_history(store: Store) {
     );
     assert_not_found(store.get_alias(w.artifact.id, &best).await, Entity::Alias);
     assert_not_found(
-        store
-            .remove_alias(w.artifact.id, &best, None, now())
-            .await,
+        store.remove_alias(w.artifact.id, &best, None, now()).await,
         Entity::Alias,
     );
 
@@ -1084,10 +1082,7 @@ pub async fn delete_version_moves_latest(store: Store) {
         .await
         .expect("best");
 
-    store
-        .delete_version(v1.id, now())
-        .await
-        .expect("delete v1");
+    store.delete_version(v1.id, now()).await.expect("delete v1");
     assert_not_found(store.get_version(v1.id).await, Entity::Version);
     let latest = store
         .get_alias(w.artifact.id, &AliasName::latest())
@@ -1113,10 +1108,7 @@ pub async fn delete_version_moves_latest(store: Store) {
         (1, 2, Some(VersionIndex(0)))
     );
 
-    store
-        .delete_version(v0.id, now())
-        .await
-        .expect("delete v0");
+    store.delete_version(v0.id, now()).await.expect("delete v0");
     assert_not_found(
         store.get_alias(w.artifact.id, &AliasName::latest()).await,
         Entity::Alias,
@@ -1128,10 +1120,7 @@ pub async fn delete_version_moves_latest(store: Store) {
         VersionIndex(2),
         "indices are never reused"
     );
-    assert_not_found(
-        store.delete_version(v0.id, now()).await,
-        Entity::Version,
-    );
+    assert_not_found(store.delete_version(v0.id, now()).await, Entity::Version);
 }
 
 pub async fn delete_artifact_cascades(store: Store) {
@@ -1235,15 +1224,11 @@ pub async fn runs_and_lineage_edges(store: Store) {
         vec![out.id]
     );
     assert_not_found(
-        store
-            .add_run_input(r.id, VersionId::new(), now())
-            .await,
+        store.add_run_input(r.id, VersionId::new(), now()).await,
         Entity::Version,
     );
     assert_not_found(
-        store
-            .add_run_input(RunId::new(), input.id, now())
-            .await,
+        store.add_run_input(RunId::new(), input.id, now()).await,
         Entity::Run,
     );
     let r2 = store

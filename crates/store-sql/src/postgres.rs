@@ -1,0 +1,104 @@
+//! The metadata store on PostgreSQL: native `uuid`, `timestamptz`, `jsonb`, `bigint` sizes.
+//! Transactions are READ COMMITTED; row locks (`SELECT ... FOR UPDATE`, or the `UPDATE` that
+//! bumps a counter) serialize the use cases that must not interleave, also across separate pools
+//! and server instances.
+
+use std::time::Duration;
+
+use diesel::Connection as _;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+type Conn = diesel::pg::PgConnection;
+type Db = diesel::pg::Pg;
+
+mod schema {
+    pub mod sql {
+        // Not named after the SQL types: `table!` special-cases those names.
+        pub use diesel::sql_types::{Jsonb as Json, Timestamptz as Instant, Uuid as Id};
+    }
+    include!("schema.rs");
+}
+
+include!("store.rs");
+
+/// The PostgreSQL metadata store.
+pub type PgStore = Store;
+
+/// The PostgreSQL migrations, embedded.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+fn write_tx<T, F>(c: &mut Conn, f: F) -> DbResult<T>
+where
+    F: FnOnce(&mut Conn) -> DbResult<T>,
+{
+    c.transaction(f)
+}
+
+fn lock_artifact(c: &mut Conn, id: DbUuid) -> DbResult<Option<ArtifactRow>> {
+    Ok(artifacts::table
+        .find(id)
+        .select(ArtifactRow::as_select())
+        .for_update()
+        .first(c)
+        .optional()?)
+}
+
+fn lock_version(c: &mut Conn, id: DbUuid) -> DbResult<Option<VersionRow>> {
+    Ok(artifact_versions::table
+        .find(id)
+        .select(VersionRow::as_select())
+        .for_update()
+        .first(c)
+        .optional()?)
+}
+
+fn insert_blobs(c: &mut Conn, rows: &[BlobRow]) -> DbResult<()> {
+    diesel::insert_into(blobs::table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .execute(c)?;
+    Ok(())
+}
+
+impl Store {
+    /// A pool of up to `max_connections` to `url` (`postgres://...`). Fails when the server
+    /// cannot be reached.
+    pub fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let manager = ConnectionManager::<Conn>::new(url);
+        let pool = Pool::builder()
+            .max_size(max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| StoreError::unexpected(format!("cannot connect to PostgreSQL: {e}")))?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub async fn migrate(&self) -> StoreResult<Vec<String>> {
+        self.run(|c| {
+            let done = c
+                .run_pending_migrations(MIGRATIONS)
+                .map_err(migration_error)?;
+            Ok(done.iter().map(ToString::to_string).collect())
+        })
+        .await
+    }
+
+    /// Reverts every applied migration (down to an empty schema); returns the versions reverted.
+    pub async fn revert_all(&self) -> StoreResult<Vec<String>> {
+        self.run(|c| {
+            let done = c
+                .revert_all_migrations(MIGRATIONS)
+                .map_err(migration_error)?;
+            Ok(done.iter().map(ToString::to_string).collect())
+        })
+        .await
+    }
+}
+
+fn migration_error(e: Box<dyn std::error::Error + Send + Sync>) -> DbError {
+    DbError::Store(StoreError::Unexpected(
+        format!("migration failed: {e}").into(),
+    ))
+}

@@ -1,0 +1,136 @@
+//! The metadata store on SQLite (bundled): WAL journal, foreign keys on, a busy timeout, and
+//! `BEGIN IMMEDIATE` write transactions, so writers queue instead of failing. The embedded
+//! default: nothing to install.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection as _;
+use diesel::r2d2::CustomizeConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+type Conn = diesel::sqlite::SqliteConnection;
+type Db = diesel::sqlite::Sqlite;
+
+mod schema {
+    pub mod sql {
+        // Not named after the SQL types: `table!` special-cases those names.
+        pub use crate::types::sqlite_sql::{JsonText as Json, UuidText as Id};
+        pub use diesel::sql_types::TimestamptzSqlite as Instant;
+    }
+    include!("schema.rs");
+}
+
+include!("store.rs");
+
+/// The SQLite metadata store.
+pub type SqliteStore = Store;
+
+/// The SQLite migrations, embedded.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// How long a writer waits for another writer before giving up.
+const BUSY_TIMEOUT_MS: u32 = 30_000;
+
+fn write_tx<T, F>(c: &mut Conn, f: F) -> DbResult<T>
+where
+    F: FnOnce(&mut Conn) -> DbResult<T>,
+{
+    // IMMEDIATE takes the write lock up front: no upgrade from a read lock that could fail.
+    c.immediate_transaction(f)
+}
+
+// The immediate transaction already holds the database's only write lock.
+fn lock_artifact(c: &mut Conn, id: DbUuid) -> DbResult<Option<ArtifactRow>> {
+    Ok(artifacts::table
+        .find(id)
+        .select(ArtifactRow::as_select())
+        .first(c)
+        .optional()?)
+}
+
+fn lock_version(c: &mut Conn, id: DbUuid) -> DbResult<Option<VersionRow>> {
+    Ok(artifact_versions::table
+        .find(id)
+        .select(VersionRow::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// Diesel has no multi-row upsert on SQLite; statements here are in-process calls on a cached
+/// prepared statement, not round trips.
+fn insert_blobs(c: &mut Conn, rows: &[BlobRow]) -> DbResult<()> {
+    for row in rows {
+        diesel::insert_into(blobs::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug)]
+struct Pragmas;
+
+impl CustomizeConnection<Conn, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, c: &mut Conn) -> Result<(), diesel::r2d2::Error> {
+        c.batch_execute(&format!(
+            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url`: a path, or `sqlite://path`.
+    pub fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::unexpected(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let manager = ConnectionManager::<Conn>::new(path);
+        let pool = Pool::builder()
+            .max_size(max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(30))
+            .connection_customizer(Box::new(Pragmas))
+            .build(manager)
+            .map_err(|e| {
+                StoreError::unexpected(format!("cannot open SQLite database {path}: {e}"))
+            })?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub async fn migrate(&self) -> StoreResult<Vec<String>> {
+        self.run(|c| {
+            let done = c
+                .run_pending_migrations(MIGRATIONS)
+                .map_err(migration_error)?;
+            Ok(done.iter().map(ToString::to_string).collect())
+        })
+        .await
+    }
+
+    /// Reverts every applied migration (down to an empty schema); returns the versions reverted.
+    pub async fn revert_all(&self) -> StoreResult<Vec<String>> {
+        self.run(|c| {
+            let done = c
+                .revert_all_migrations(MIGRATIONS)
+                .map_err(migration_error)?;
+            Ok(done.iter().map(ToString::to_string).collect())
+        })
+        .await
+    }
+}
+
+fn migration_error(e: Box<dyn std::error::Error + Send + Sync>) -> DbError {
+    DbError::Store(StoreError::Unexpected(
+        format!("migration failed: {e}").into(),
+    ))
+}

@@ -1,0 +1,210 @@
+//! Helpers shared by the PostgreSQL and SQLite test suites.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use wanllmdb_domain::entities::now;
+use wanllmdb_domain::ports::{MetadataStore, PageRequest, MAX_PAGE_SIZE};
+use wanllmdb_store_sql::{PgStore, SqliteStore};
+use wanllmdb_testkit::fixtures::{new_file, new_version, unique, World};
+
+/// The server the PostgreSQL tests use. `make test` starts one and sets this.
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_DATABASE_URL is not set: the PostgreSQL tests need a server. Run them with \
+             `make test` (which starts a throwaway cluster), or start one with `make services` and \
+             `set -a; . target/services/env; set +a`, or point TEST_DATABASE_URL at a server you own."
+        )
+    })
+}
+
+/// A new, empty database on the test server; returns its URL.
+pub fn fresh_pg_database() -> String {
+    let admin = admin_url();
+    let mut conn = PgConnection::establish(&admin)
+        .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL ({admin}): {e}"));
+    let name = format!("wanllmdb_test_{}", unique());
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .expect("create test database");
+    let (base, query) = match admin.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin.as_str(), String::new()),
+    };
+    let (server, _) = base
+        .rsplit_once('/')
+        .expect("TEST_DATABASE_URL has a database name");
+    format!("{server}/{name}{query}")
+}
+
+/// A migrated PostgreSQL store on its own database.
+pub async fn pg_store() -> PgStore {
+    let store = PgStore::connect(&fresh_pg_database(), 8).expect("connect");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+/// A new SQLite database file path.
+pub fn fresh_sqlite_path() -> String {
+    let dir = std::env::temp_dir().join("wanllmdb-tests");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(format!("{}.db", unique()))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A migrated SQLite store on its own file.
+pub async fn sqlite_store() -> SqliteStore {
+    let store = SqliteStore::open(&fresh_sqlite_path(), 8).expect("open");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+#[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DumpLine {
+    #[diesel(sql_type = Text)]
+    pub line: String,
+}
+
+/// The PostgreSQL schema as text: every table, column, index and constraint of `public`.
+pub fn pg_schema_dump(store: &PgStore) -> Vec<String> {
+    let mut c = store.pool().get().expect("connection");
+    let sql = "
+        SELECT 'table ' || table_name || '.' || column_name || ' ' || data_type || ' '
+               || is_nullable || ' ' || coalesce(column_default, '') || ' '
+               || coalesce(collation_name, '') AS line
+          FROM information_schema.columns WHERE table_schema = 'public'
+        UNION ALL
+        SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+        UNION ALL
+        SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+          FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+        UNION ALL
+        SELECT 'sequence ' || sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'
+        ORDER BY 1";
+    let mut lines: Vec<String> = diesel::sql_query(sql)
+        .load::<DumpLine>(&mut c)
+        .expect("dump")
+        .into_iter()
+        .map(|l| l.line)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// The SQLite schema as text: every object in sqlite_master.
+pub fn sqlite_schema_dump(store: &SqliteStore) -> Vec<String> {
+    let mut c = store.pool().get().expect("connection");
+    let sql = "SELECT type || ' ' || name || ' ' || coalesce(sql, '') AS line FROM sqlite_master ORDER BY name";
+    diesel::sql_query(sql)
+        .load::<DumpLine>(&mut c)
+        .expect("dump")
+        .into_iter()
+        .map(|l| l.line)
+        .collect()
+}
+
+/// Drops diesel's own bookkeeping table from a dump.
+pub fn without_bookkeeping(dump: Vec<String>) -> Vec<String> {
+    dump.into_iter()
+        .filter(|l| !l.contains("__diesel_schema_migrations"))
+        .collect()
+}
+
+/// 50 concurrent "create next version" calls spread over two independent stores (pools) on one
+/// database get 50 distinct, contiguous indices.
+pub async fn two_pool_race(a: Arc<dyn MetadataStore>, b: Arc<dyn MetadataStore>) {
+    let w = World::new(&a).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (artifact, user) = (w.artifact.id, w.user.id);
+            tokio::spawn(
+                async move { store.create_next_version(new_version(artifact, user)).await },
+            )
+        })
+        .collect();
+    let mut indices = BTreeSet::new();
+    for t in tasks {
+        let v = t.await.expect("join").expect("create version");
+        assert!(
+            indices.insert(v.index.0),
+            "index {} handed out twice",
+            v.index
+        );
+    }
+    assert_eq!(indices, (0..50).collect::<BTreeSet<u32>>());
+    let artifact = b.get_artifact(w.artifact.id).await.expect("artifact");
+    assert_eq!(
+        (artifact.version_count, artifact.next_version_index),
+        (50, 50)
+    );
+}
+
+/// 100,000 files registered into one version in batches of 10,000, then paged through.
+pub async fn bulk_files(store: Arc<dyn MetadataStore>) {
+    let w = World::new(&store).await;
+    let v = w.draft(&store).await;
+    let total = 100_000usize;
+    for batch in 0..10 {
+        let files = (0..10_000)
+            .map(|i| {
+                let n = batch * 10_000 + i;
+                new_file(
+                    w.project.id,
+                    &format!("shard-{:02}/file-{n:06}.bin", n % 37),
+                    format!("content {n}").as_bytes(),
+                )
+            })
+            .collect();
+        store.add_files(v.id, files).await.expect("add a batch");
+    }
+    let version = store.get_version(v.id).await.expect("version");
+    assert_eq!(version.file_count, total as u64);
+    let mut seen = 0usize;
+    let mut last: Option<String> = None;
+    let mut page = PageRequest::first(MAX_PAGE_SIZE);
+    loop {
+        let p = store
+            .list_files(v.id, None, page.clone())
+            .await
+            .expect("page");
+        for f in &p.items {
+            let path = f.path.as_str().to_owned();
+            assert!(
+                last.as_ref().is_none_or(|l| *l < path),
+                "pages are in strict path order"
+            );
+            last = Some(path);
+        }
+        seen += p.items.len();
+        match p.next {
+            Some(next) => {
+                page = PageRequest {
+                    after: Some(next),
+                    limit: MAX_PAGE_SIZE,
+                }
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, total, "every file exactly once");
+    let shard = store
+        .list_files(v.id, Some("shard-07/"), PageRequest::first(MAX_PAGE_SIZE))
+        .await
+        .expect("prefix page");
+    assert_eq!(shard.items.len(), 1000);
+    assert!(shard
+        .items
+        .iter()
+        .all(|f| f.path.as_str().starts_with("shard-07/")));
+    let done = store
+        .finalize_version(v.id, w.user.id, now())
+        .await
+        .expect("finalize 100k files");
+    assert!(done.version.digest.is_some());
+}

@@ -1,0 +1,13 @@
+DROP TABLE artifact_downloads;
+DROP TABLE run_inputs;
+DROP TABLE alias_events;
+DROP TABLE aliases;
+DROP TABLE artifact_files;
+DROP TABLE blobs;
+DROP TABLE artifact_versions;
+DROP TABLE artifacts;
+DROP TABLE runs;
+DROP TABLE memberships;
+DROP TABLE projects;
+DROP TABLE api_keys;
+DROP TABLE users;
