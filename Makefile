@@ -26,9 +26,10 @@ services:
 services-stop:
 	scripts/services.sh stop
 
-## Benchmarks; figures go to stdout.
+## Benchmarks; figures go to stdout. Starts a throwaway PostgreSQL like `make test`.
 bench:
 	$(CARGO) bench -p wanllmdb-domain --features memory --bench domain
+	scripts/services.sh run -- $(CARGO) bench -p wanllmdb-store-sql --bench store
 
 ## Proves the domain crate has no infrastructure dependency.
 check-domain-deps:

@@ -6,6 +6,8 @@
 //! `migrations/sqlite` at the workspace root and are embedded in the binary.
 
 mod error;
+#[doc(hidden)]
+pub mod testing;
 mod types;
 
 #[cfg(feature = "postgres")]

@@ -4,57 +4,17 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use diesel::prelude::*;
-use diesel::sql_types::Text;
 use wanllmdb_domain::entities::now;
 use wanllmdb_domain::ports::{MetadataStore, PageRequest, MAX_PAGE_SIZE};
+pub use wanllmdb_store_sql::testing::*;
 use wanllmdb_store_sql::{PgStore, SqliteStore};
-use wanllmdb_testkit::fixtures::{new_file, new_version, unique, World};
-
-/// The server the PostgreSQL tests use. `make test` starts one and sets this.
-pub fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
-        panic!(
-            "TEST_DATABASE_URL is not set: the PostgreSQL tests need a server. Run them with \
-             `make test` (which starts a throwaway cluster), or start one with `make services` and \
-             `set -a; . target/services/env; set +a`, or point TEST_DATABASE_URL at a server you own."
-        )
-    })
-}
-
-/// A new, empty database on the test server; returns its URL.
-pub fn fresh_pg_database() -> String {
-    let admin = admin_url();
-    let mut conn = PgConnection::establish(&admin)
-        .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL ({admin}): {e}"));
-    let name = format!("wanllmdb_test_{}", unique());
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .expect("create test database");
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin.as_str(), String::new()),
-    };
-    let (server, _) = base
-        .rsplit_once('/')
-        .expect("TEST_DATABASE_URL has a database name");
-    format!("{server}/{name}{query}")
-}
+use wanllmdb_testkit::fixtures::{new_file, new_version, World};
 
 /// A migrated PostgreSQL store on its own database.
 pub async fn pg_store() -> PgStore {
     let store = PgStore::connect(&fresh_pg_database(), 8).expect("connect");
     store.migrate().await.expect("migrate");
     store
-}
-
-/// A new SQLite database file path.
-pub fn fresh_sqlite_path() -> String {
-    let dir = std::env::temp_dir().join("wanllmdb-tests");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(format!("{}.db", unique()))
-        .to_string_lossy()
-        .into_owned()
 }
 
 /// A migrated SQLite store on its own file.
@@ -64,56 +24,6 @@ pub async fn sqlite_store() -> SqliteStore {
     store
 }
 
-#[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct DumpLine {
-    #[diesel(sql_type = Text)]
-    pub line: String,
-}
-
-/// The PostgreSQL schema as text: every table, column, index and constraint of `public`.
-pub fn pg_schema_dump(store: &PgStore) -> Vec<String> {
-    let mut c = store.pool().get().expect("connection");
-    let sql = "
-        SELECT 'table ' || table_name || '.' || column_name || ' ' || data_type || ' '
-               || is_nullable || ' ' || coalesce(column_default, '') || ' '
-               || coalesce(collation_name, '') AS line
-          FROM information_schema.columns WHERE table_schema = 'public'
-        UNION ALL
-        SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
-        UNION ALL
-        SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
-          FROM pg_constraint WHERE connamespace = 'public'::regnamespace
-        UNION ALL
-        SELECT 'sequence ' || sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'
-        ORDER BY 1";
-    let mut lines: Vec<String> = diesel::sql_query(sql)
-        .load::<DumpLine>(&mut c)
-        .expect("dump")
-        .into_iter()
-        .map(|l| l.line)
-        .collect();
-    lines.sort();
-    lines
-}
-
-/// The SQLite schema as text: every object in sqlite_master.
-pub fn sqlite_schema_dump(store: &SqliteStore) -> Vec<String> {
-    let mut c = store.pool().get().expect("connection");
-    let sql = "SELECT type || ' ' || name || ' ' || coalesce(sql, '') AS line FROM sqlite_master ORDER BY name";
-    diesel::sql_query(sql)
-        .load::<DumpLine>(&mut c)
-        .expect("dump")
-        .into_iter()
-        .map(|l| l.line)
-        .collect()
-}
-
-/// Drops diesel's own bookkeeping table from a dump.
-pub fn without_bookkeeping(dump: Vec<String>) -> Vec<String> {
-    dump.into_iter()
-        .filter(|l| !l.contains("__diesel_schema_migrations"))
-        .collect()
-}
 
 /// 50 concurrent "create next version" calls spread over two independent stores (pools) on one
 /// database get 50 distinct, contiguous indices.
