@@ -21,7 +21,11 @@ fn fmt(d: Duration) -> String {
     }
 }
 
-async fn timed<T, F: std::future::Future<Output = T>>(label: &str, runs: u32, mut f: impl FnMut() -> F) -> T {
+async fn timed<T, F: std::future::Future<Output = T>>(
+    label: &str,
+    runs: u32,
+    mut f: impl FnMut() -> F,
+) -> T {
     let mut out = f().await;
     let start = Instant::now();
     for _ in 0..runs {
@@ -47,12 +51,20 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
         let files = (0..10_000)
             .map(|i| {
                 let n = batch * 10_000 + i;
-                new_file(w.project.id, &format!("shard-{:02}/file-{n:06}.bin", n % 50), format!("{n}").as_bytes())
+                new_file(
+                    w.project.id,
+                    &format!("shard-{:02}/file-{n:06}.bin", n % 50),
+                    format!("{n}").as_bytes(),
+                )
             })
             .collect();
         store.add_files(v.id, files).await.expect("add files");
     }
-    println!("  {:<54} {:>10}", "insert 100,000 file rows (10 batches of 10,000)", fmt(start.elapsed()));
+    println!(
+        "  {:<54} {:>10}",
+        "insert 100,000 file rows (10 batches of 10,000)",
+        fmt(start.elapsed())
+    );
 
     timed("page through 100,000 files, 1,000 a page", 3, || {
         let store = store.clone();
@@ -63,7 +75,12 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
                 let p = store.list_files(v.id, None, page).await.expect("page");
                 n += p.items.len();
                 match p.next {
-                    Some(next) => page = PageRequest { after: Some(next), limit: MAX_PAGE_SIZE },
+                    Some(next) => {
+                        page = PageRequest {
+                            after: Some(next),
+                            limit: MAX_PAGE_SIZE,
+                        }
+                    }
                     None => break n,
                 }
             }
@@ -72,45 +89,93 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
     .await;
 
     let small = w.draft(&store).await;
-    let files = (0..1000).map(|i| new_file(w.project.id, &format!("f/{i:04}"), format!("s{i}").as_bytes())).collect();
+    let files = (0..1000)
+        .map(|i| {
+            new_file(
+                w.project.id,
+                &format!("f/{i:04}"),
+                format!("s{i}").as_bytes(),
+            )
+        })
+        .collect();
     store.add_files(small.id, files).await.expect("add 1000");
     timed("get a version with its 1,000 files", 20, || {
         let store = store.clone();
         async move {
             let v = store.get_version(small.id).await.expect("version");
-            let files = store.list_files(v.id, None, PageRequest::first(MAX_PAGE_SIZE)).await.expect("files");
+            let files = store
+                .list_files(v.id, None, PageRequest::first(MAX_PAGE_SIZE))
+                .await
+                .expect("files");
             assert_eq!(files.items.len(), 1000);
         }
     })
     .await;
 
     seed(&w, 100_000);
-    let filter = ArtifactFilter { project_id: Some(w.project.id), ..Default::default() };
-    let first = timed("list artifacts: first page of 100 among 100,000", 50, || {
-        let (store, filter) = (store.clone(), filter.clone());
-        async move { store.list_artifacts(&filter, PageRequest::first(100)).await.expect("list") }
-    })
+    let filter = ArtifactFilter {
+        project_id: Some(w.project.id),
+        ..Default::default()
+    };
+    let first = timed(
+        "list artifacts: first page of 100 among 100,000",
+        50,
+        || {
+            let (store, filter) = (store.clone(), filter.clone());
+            async move {
+                store
+                    .list_artifacts(&filter, PageRequest::first(100))
+                    .await
+                    .expect("list")
+            }
+        },
+    )
     .await;
     assert_eq!(first.items.len(), 100);
     // A cursor 90,000 rows in: the 90,000th id in creation order.
     let mut cursor = None;
     for _ in 0..90 {
         let p = store
-            .list_artifacts(&filter, PageRequest { after: cursor, limit: MAX_PAGE_SIZE })
+            .list_artifacts(
+                &filter,
+                PageRequest {
+                    after: cursor,
+                    limit: MAX_PAGE_SIZE,
+                },
+            )
             .await
             .expect("walk");
         cursor = p.next;
     }
     let deep = timed("list artifacts: page of 100 after row 90,000", 50, || {
         let (store, filter) = (store.clone(), filter.clone());
-        async move { store.list_artifacts(&filter, PageRequest { after: cursor, limit: 100 }).await.expect("list") }
+        async move {
+            store
+                .list_artifacts(
+                    &filter,
+                    PageRequest {
+                        after: cursor,
+                        limit: 100,
+                    },
+                )
+                .await
+                .expect("list")
+        }
     })
     .await;
     assert_eq!(deep.items.len(), 100);
-    let models = ArtifactFilter { artifact_type: Some(wanllmdb_domain::types::ArtifactType::Model), ..filter.clone() };
+    let models = ArtifactFilter {
+        artifact_type: Some(wanllmdb_domain::types::ArtifactType::Model),
+        ..filter.clone()
+    };
     timed("list artifacts: first page of 100 models", 50, || {
         let (store, models) = (store.clone(), models.clone());
-        async move { store.list_artifacts(&models, PageRequest::first(100)).await.expect("list") }
+        async move {
+            store
+                .list_artifacts(&models, PageRequest::first(100))
+                .await
+                .expect("list")
+        }
     })
     .await;
 }
@@ -149,18 +214,24 @@ async fn main() {
     let pg = PgStore::connect(&url, 4).expect("connect postgres");
     pg.migrate().await.expect("migrate postgres");
     let pool = pg.pool().clone();
-    bench("PostgreSQL (local throwaway cluster)", Arc::new(pg), |w, n| {
-        let sql = insert_artifacts_sql(
-            w,
-            n,
-            "('ffffffff-0000-7000-8000-' || lpad(i::text, 12, '0'))::uuid",
-            "generate_series(1, {n}) AS i",
-        );
-        seed_artifacts(&sql, |sql| {
-            let mut c = pool.get().expect("conn");
-            diesel::sql_query(sql).execute(&mut c).expect("seed");
-            diesel::sql_query("ANALYZE").execute(&mut c).expect("analyze");
-        });
-    })
+    bench(
+        "PostgreSQL (local throwaway cluster)",
+        Arc::new(pg),
+        |w, n| {
+            let sql = insert_artifacts_sql(
+                w,
+                n,
+                "('ffffffff-0000-7000-8000-' || lpad(i::text, 12, '0'))::uuid",
+                "generate_series(1, {n}) AS i",
+            );
+            seed_artifacts(&sql, |sql| {
+                let mut c = pool.get().expect("conn");
+                diesel::sql_query(sql).execute(&mut c).expect("seed");
+                diesel::sql_query("ANALYZE")
+                    .execute(&mut c)
+                    .expect("analyze");
+            });
+        },
+    )
     .await;
 }

@@ -101,4 +101,3 @@ pub fn without_bookkeeping(dump: Vec<String>) -> Vec<String> {
         .filter(|l| !l.contains("__diesel_schema_migrations"))
         .collect()
 }
-

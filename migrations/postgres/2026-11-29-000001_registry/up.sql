@@ -82,9 +82,9 @@ CREATE TABLE artifact_versions (
     created_by    uuid NOT NULL REFERENCES users (id),
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
+    -- Also the index on artifact_id: its leading column.
     CONSTRAINT artifact_versions_artifact_version_key UNIQUE (artifact_id, version)
 );
-CREATE INDEX artifact_versions_artifact_id_idx ON artifact_versions (artifact_id);
 CREATE INDEX artifact_versions_version_idx ON artifact_versions (version);
 CREATE INDEX artifact_versions_run_id_idx ON artifact_versions (run_id);
 
@@ -112,10 +112,10 @@ CREATE TABLE artifact_files (
     content_type  text NOT NULL,
     storage_key   text NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
+    -- Also the index on version_id: its leading column.
     CONSTRAINT artifact_files_version_path_key UNIQUE (version_id, path),
     FOREIGN KEY (project_id, sha256_hash) REFERENCES blobs (project_id, sha256)
 );
-CREATE INDEX artifact_files_version_id_idx ON artifact_files (version_id);
 CREATE INDEX artifact_files_blob_idx ON artifact_files (project_id, sha256_hash);
 
 CREATE TABLE aliases (

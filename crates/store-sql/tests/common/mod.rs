@@ -24,7 +24,6 @@ pub async fn sqlite_store() -> SqliteStore {
     store
 }
 
-
 /// 50 concurrent "create next version" calls spread over two independent stores (pools) on one
 /// database get 50 distinct, contiguous indices.
 pub async fn two_pool_race(a: Arc<dyn MetadataStore>, b: Arc<dyn MetadataStore>) {
