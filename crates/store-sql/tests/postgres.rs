@@ -78,3 +78,68 @@ async fn an_unreachable_server_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// A blob record the collector deletes while another transaction registers a file on it: the
+/// delete waits for that transaction and then fails on the foreign key, reported as a Conflict,
+/// so the bytes of a file that exists are never collected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_cannot_delete_a_blob_a_concurrent_transaction_references() {
+    use diesel::prelude::*;
+    use wanllmdb_domain::ports::StoreError;
+    use wanllmdb_domain::types::Sha256;
+    use wanllmdb_testkit::fixtures::{new_file, World};
+
+    let url = fresh_pg_database();
+    let pg = PgStore::connect(&url, 4).expect("connect");
+    pg.migrate().await.expect("migrate");
+    let store: Arc<dyn MetadataStore> = Arc::new(pg);
+    let w = World::new(&store).await;
+    let v0 = w.draft(&store).await;
+    let f = store
+        .add_files(v0.id, vec![new_file(w.project.id, "a", b"bytes")])
+        .await
+        .expect("add");
+    store.delete_file(f[0].id).await.expect("now unreferenced");
+    let v1 = w.draft(&store).await;
+    let sha = Sha256::of(b"bytes");
+
+    // Another session inserts a file on the blob and holds its transaction open.
+    let (inserted_tx, inserted_rx) = std::sync::mpsc::channel();
+    let (commit_tx, commit_rx) = std::sync::mpsc::channel::<()>();
+    let (p, v, s) = (w.project.id, v1.id, sha.clone());
+    let other = std::thread::spawn(move || {
+        let mut c = PgConnection::establish(&url).expect("second session");
+        c.transaction::<_, diesel::result::Error, _>(|c| {
+            diesel::sql_query(format!(
+                "INSERT INTO artifact_files (id, version_id, project_id, path, size, md5_hash, sha256_hash, content_type, storage_key) \
+                 VALUES (gen_random_uuid(), '{v}', '{p}', 'b', 5, 'x', '{s}', 'application/octet-stream', 'k')"
+            ))
+            .execute(c)?;
+            inserted_tx.send(()).expect("signal");
+            commit_rx.recv().expect("wait");
+            Ok(())
+        })
+        .expect("the other transaction commits");
+    });
+    inserted_rx.recv().expect("inserted");
+    let gc = {
+        let store = store.clone();
+        let sha = sha.clone();
+        tokio::spawn(async move { store.delete_blob_record(w.project.id, &sha).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !gc.is_finished(),
+        "the delete waits for the referencing transaction"
+    );
+    commit_tx.send(()).expect("commit");
+    other.join().expect("thread");
+    match gc.await.expect("join") {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected a Conflict, got {other:?}"),
+    }
+    store
+        .get_blob(w.project.id, &sha)
+        .await
+        .expect("the blob record is still there");
+}
