@@ -19,6 +19,15 @@ impl PresignedResponse {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
+
+    /// The error answer a store endpoint gives.
+    pub fn from_error(e: &BlobError) -> Self {
+        PresignedResponse {
+            status: e.http_status(),
+            etag: None,
+            body: Bytes::from(e.to_string()),
+        }
+    }
 }
 
 /// Sends a presigned request with its headers and body, as a client without credentials would.
@@ -50,20 +59,7 @@ impl PresignedClient for MemoryPresignedClient {
                 etag: r.etag,
                 body: r.body,
             }),
-            Err(e) => {
-                let status = match e {
-                    BlobError::NotFound(_) => 404,
-                    BlobError::InvalidDigest(_) | BlobError::InvalidInput(_) => 400,
-                    BlobError::PreconditionFailed(_) => 403,
-                    BlobError::AlreadyExists(_) => 409,
-                    BlobError::Unexpected(_) => 500,
-                };
-                Ok(PresignedResponse {
-                    status,
-                    etag: None,
-                    body: Bytes::from(e.to_string()),
-                })
-            }
+            Err(e) => Ok(PresignedResponse::from_error(&e)),
         }
     }
 }

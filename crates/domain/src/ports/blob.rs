@@ -54,6 +54,18 @@ impl BlobError {
     pub fn unexpected(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         BlobError::Unexpected(e.into())
     }
+
+    /// The HTTP status a store endpoint answers with for this error, as S3 does (a signed-URL
+    /// route of the server uses the same).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            BlobError::NotFound(_) => 404,
+            BlobError::AlreadyExists(_) => 409,
+            BlobError::PreconditionFailed(_) => 403,
+            BlobError::InvalidDigest(_) | BlobError::InvalidInput(_) => 400,
+            BlobError::Unexpected(_) => 500,
+        }
+    }
 }
 
 /// What a stored object is.

@@ -1,0 +1,644 @@
+//! The blob port on a local directory, the embedded default.
+//!
+//! Layout under the root: `objects/{key}` holds the bytes (blob keys are already sharded as
+//! `.../sha256/aa/bb/{sha}`), `tmp/` holds writes in progress, `multipart/{upload}/` the parts of
+//! multipart uploads. Every write goes to a temporary file, is hashed as it streams, fsynced, and
+//! only then renamed into place: a crash or a digest mismatch never leaves a partial or wrong file
+//! under a real key. "Presigned" URLs are server URLs signed with an HMAC and an expiry
+//! (`signed_url::UrlSigner`), which the HTTP layer verifies and serves through `serve_signed`,
+//! so clients use the same flow as with S3.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use md5::Digest as _;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use wanllmdb_domain::keys::ObjectKey;
+use wanllmdb_domain::ports::*;
+use wanllmdb_domain::signed_url::{SignedOp, UrlSigner};
+use wanllmdb_domain::types::{Md5, Sha256};
+
+/// Bytes per read when streaming a file out.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// The blob store on a directory.
+#[derive(Debug, Clone)]
+pub struct FsBlobStore {
+    root: PathBuf,
+    signer: UrlSigner,
+}
+
+/// What serving a signed URL produced.
+#[derive(Debug)]
+pub enum SignedServe {
+    /// A PUT stored the bytes (an object or a part) with this ETag.
+    Stored { etag: String },
+    /// A GET: the bytes to send, and the download file name the URL was signed with.
+    Read {
+        result: GetResult,
+        filename: Option<String>,
+    },
+}
+
+fn io_err(e: std::io::Error) -> BlobError {
+    BlobError::unexpected(e)
+}
+
+fn unknown_upload(id: &str) -> BlobError {
+    BlobError::PreconditionFailed(format!("no multipart upload {id} for this key"))
+}
+
+/// Hashes and counts bytes as they pass.
+#[derive(Default)]
+struct Digests {
+    sha256: sha2::Sha256,
+    md5: md5::Md5,
+    size: u64,
+}
+
+impl Digests {
+    fn update(&mut self, chunk: &[u8]) {
+        self.sha256.update(chunk);
+        self.md5.update(chunk);
+        self.size += chunk.len() as u64;
+    }
+
+    fn finish(self) -> (Sha256, Md5, u64) {
+        (
+            Sha256::from_bytes(self.sha256.finalize().into()),
+            Md5::from_bytes(self.md5.finalize().into()),
+            self.size,
+        )
+    }
+}
+
+fn check(
+    expected: &ExpectedContent,
+    sha256: &Sha256,
+    md5: &Md5,
+    size: u64,
+) -> Result<(), BlobError> {
+    if expected.size.is_some_and(|s| s != size) {
+        return Err(BlobError::InvalidDigest(format!(
+            "expected {} bytes, got {size}",
+            expected.size.unwrap_or_default()
+        )));
+    }
+    if let Some(want) = expected.md5.as_ref().filter(|m| *m != md5) {
+        return Err(BlobError::InvalidDigest(format!(
+            "expected MD5 {want}, got {md5}"
+        )));
+    }
+    if let Some(want) = expected.sha256.as_ref().filter(|s| *s != sha256) {
+        return Err(BlobError::InvalidDigest(format!(
+            "expected SHA-256 {want}, got {sha256}"
+        )));
+    }
+    Ok(())
+}
+
+fn modified(meta: &std::fs::Metadata) -> Option<DateTime<Utc>> {
+    meta.modified().ok().map(DateTime::<Utc>::from)
+}
+
+/// Upload ids are ours (UUID hex): anything else names no upload, and never a path.
+fn valid_upload_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl FsBlobStore {
+    /// Opens (creating) a store rooted at `root`; `signer` makes and checks its URLs.
+    pub async fn open(root: impl Into<PathBuf>, signer: UrlSigner) -> Result<Self, BlobError> {
+        let root = root.into();
+        for dir in ["objects", "tmp", "multipart"] {
+            tokio::fs::create_dir_all(root.join(dir))
+                .await
+                .map_err(|e| {
+                    BlobError::unexpected(format!(
+                        "cannot create {}: {e}",
+                        root.join(dir).display()
+                    ))
+                })?;
+        }
+        Ok(Self { root, signer })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn object_path(&self, key: &ObjectKey) -> PathBuf {
+        // ObjectKey has no empty, `.` or `..` segment and no leading `/`: it stays under root.
+        self.root.join("objects").join(key.as_str())
+    }
+
+    fn tmp_path(&self) -> PathBuf {
+        self.root
+            .join("tmp")
+            .join(uuid::Uuid::now_v7().simple().to_string())
+    }
+
+    fn upload_dir(&self, key: &ObjectKey, upload_id: &str) -> Result<PathBuf, BlobError> {
+        if !valid_upload_id(upload_id) {
+            return Err(unknown_upload(upload_id));
+        }
+        let dir = self.root.join("multipart").join(upload_id);
+        match std::fs::read_to_string(dir.join("key")) {
+            Ok(k) if k == key.as_str() => Ok(dir),
+            _ => Err(unknown_upload(upload_id)),
+        }
+    }
+
+    /// Streams `body` into a temporary file, hashing it; returns the file and its digests.
+    /// The caller renames it into place or it is removed on any failure.
+    async fn spool(
+        &self,
+        mut body: ByteStream,
+        limit: Option<u64>,
+    ) -> Result<(PathBuf, Sha256, Md5, u64), BlobError> {
+        let tmp = self.tmp_path();
+        let result = async {
+            let mut file = tokio::fs::File::create(&tmp).await.map_err(io_err)?;
+            let mut digests = Digests::default();
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk
+                    .map_err(|e| BlobError::InvalidInput(format!("the upload broke off: {e}")))?;
+                if limit.is_some_and(|l| digests.size + chunk.len() as u64 > l) {
+                    return Err(BlobError::InvalidDigest(format!(
+                        "more than the expected {} bytes",
+                        limit.unwrap_or_default()
+                    )));
+                }
+                digests.update(&chunk);
+                file.write_all(&chunk).await.map_err(io_err)?;
+            }
+            file.sync_all().await.map_err(io_err)?;
+            Ok(digests.finish())
+        }
+        .await;
+        match result {
+            Ok((sha, md5, size)) => Ok((tmp, sha, md5, size)),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Moves a finished temporary file under `key`, durably.
+    async fn publish(&self, tmp: &Path, key: &ObjectKey) -> Result<PathBuf, BlobError> {
+        let dest = self.object_path(key);
+        let result = async {
+            let parent = dest
+                .parent()
+                .ok_or_else(|| BlobError::InvalidInput("key has no parent".into()))?;
+            tokio::fs::create_dir_all(parent).await.map_err(io_err)?;
+            tokio::fs::rename(tmp, &dest).await.map_err(io_err)?;
+            let parent = parent.to_owned();
+            tokio::task::spawn_blocking(move || std::fs::File::open(parent)?.sync_all())
+                .await
+                .map_err(BlobError::unexpected)?
+                .map_err(io_err)
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(tmp).await;
+        }
+        result.map(|_| dest)
+    }
+
+    async fn meta_of(&self, key: &ObjectKey) -> Result<ObjectMeta, BlobError> {
+        match tokio::fs::metadata(self.object_path(key)).await {
+            Ok(m) if m.is_file() => Ok(ObjectMeta {
+                key: key.clone(),
+                size: m.len(),
+                etag: None,
+                sha256: None,
+                last_modified: modified(&m),
+            }),
+            Ok(_) => Err(BlobError::NotFound(key.to_string())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(BlobError::NotFound(key.to_string())),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
+    fn presign(&self, op: SignedOp, method: &str, expires_in: Duration) -> PresignedRequest {
+        let expires_at = Utc::now()
+            + chrono::Duration::from_std(expires_in).unwrap_or(chrono::Duration::hours(1));
+        let mut headers = std::collections::BTreeMap::new();
+        if let SignedOp::Put {
+            sha256, md5, size, ..
+        } = &op
+        {
+            headers.insert("content-length".into(), size.to_string());
+            headers.insert("content-md5".into(), md5.to_base64());
+            headers.insert("x-amz-checksum-sha256".into(), sha256.to_base64());
+        }
+        PresignedRequest {
+            method: method.into(),
+            url: self.signer.sign(&op, expires_at),
+            headers,
+            expires_at,
+        }
+    }
+
+    /// Serves a request to one of this store's signed URLs: a `PUT` stores the body if it
+    /// matches what the URL was signed for (nothing is stored otherwise), a `GET` reads the object
+    /// (or `range` of it).
+    pub async fn serve_signed(
+        &self,
+        method: &str,
+        url: &str,
+        body: ByteStream,
+        range: Option<ByteRange>,
+    ) -> Result<SignedServe, BlobError> {
+        let (op, _) = self.signer.verify(url, Utc::now())?;
+        match (method, op) {
+            (
+                "PUT",
+                SignedOp::Put {
+                    key,
+                    sha256,
+                    md5,
+                    size,
+                },
+            ) => {
+                let expected = ExpectedContent {
+                    sha256: Some(sha256),
+                    md5: Some(md5.clone()),
+                    size: Some(size),
+                };
+                self.put(&key, body, &expected).await?;
+                Ok(SignedServe::Stored {
+                    etag: format!("\"{md5}\""),
+                })
+            }
+            (
+                "PUT",
+                SignedOp::PutPart {
+                    key,
+                    upload_id,
+                    part_number,
+                },
+            ) => {
+                let etag = self.put_part(&key, &upload_id, part_number, body).await?;
+                Ok(SignedServe::Stored { etag })
+            }
+            ("GET", SignedOp::Get { key, filename }) => Ok(SignedServe::Read {
+                result: self.get(&key, range).await?,
+                filename,
+            }),
+            (m, _) => Err(BlobError::InvalidInput(format!(
+                "{m} does not match the signed operation"
+            ))),
+        }
+    }
+
+    async fn put_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        part: u32,
+        body: ByteStream,
+    ) -> Result<String, BlobError> {
+        if !(1..=MAX_PART_NUMBER).contains(&part) {
+            return Err(BlobError::InvalidInput(format!(
+                "part number must be 1 to {MAX_PART_NUMBER}"
+            )));
+        }
+        let dir = self.upload_dir(key, upload_id)?;
+        let (tmp, _, md5, _) = self.spool(body, None).await?;
+        // Replace an earlier upload of the same part.
+        for old in self
+            .part_files(&dir)
+            .await?
+            .into_iter()
+            .filter(|p| p.part_number == part)
+        {
+            let _ =
+                tokio::fs::remove_file(dir.join(part_file_name(old.part_number, &old.etag))).await;
+        }
+        let etag = format!("\"{md5}\"");
+        tokio::fs::rename(&tmp, dir.join(part_file_name(part, &etag)))
+            .await
+            .map_err(io_err)?;
+        Ok(etag)
+    }
+
+    async fn part_files(&self, dir: &Path) -> Result<Vec<PartInfo>, BlobError> {
+        let mut entries = tokio::fs::read_dir(dir).await.map_err(io_err)?;
+        let mut parts = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(io_err)? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((n, md5)) = name.strip_prefix("part-").and_then(|r| r.split_once('.')) else {
+                continue;
+            };
+            let Ok(part_number) = n.parse() else { continue };
+            let size = entry.metadata().await.map_err(io_err)?.len();
+            parts.push(PartInfo {
+                part_number,
+                size,
+                etag: format!("\"{md5}\""),
+            });
+        }
+        parts.sort_by_key(|p| p.part_number);
+        Ok(parts)
+    }
+}
+
+fn part_file_name(part: u32, etag: &str) -> String {
+    format!("part-{part:05}.{}", etag.trim_matches('"'))
+}
+
+/// Every key under `objects/` that starts with `prefix`, sorted.
+fn walk_keys(objects: &Path, prefix: &str) -> std::io::Result<Vec<String>> {
+    // Start in the deepest directory the prefix names, not at the root.
+    let base = prefix.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let start = if base.is_empty() {
+        objects.to_owned()
+    } else {
+        objects.join(base)
+    };
+    let mut keys = Vec::new();
+    let mut stack = vec![start];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(objects) {
+                let key = rel
+                    .to_string_lossy()
+                    .replace(std::path::MAIN_SEPARATOR, "/");
+                if key.starts_with(prefix) {
+                    keys.push(key);
+                }
+            }
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        body: ByteStream,
+        expected: &ExpectedContent,
+    ) -> Result<ObjectMeta, BlobError> {
+        let (tmp, sha256, md5, size) = self.spool(body, expected.size).await?;
+        if let Err(e) = check(expected, &sha256, &md5, size) {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+        let dest = self.publish(&tmp, key).await?;
+        let last_modified = tokio::fs::metadata(&dest)
+            .await
+            .ok()
+            .as_ref()
+            .and_then(modified);
+        Ok(ObjectMeta {
+            key: key.clone(),
+            size,
+            etag: Some(format!("\"{md5}\"")),
+            sha256: Some(sha256),
+            last_modified,
+        })
+    }
+
+    async fn get(&self, key: &ObjectKey, range: Option<ByteRange>) -> Result<GetResult, BlobError> {
+        let meta = self.meta_of(key).await?;
+        let (start, end) = match range {
+            Some(r) => r.resolve(meta.size)?,
+            None => (0, meta.size),
+        };
+        let mut file = match tokio::fs::File::open(self.object_path(key)).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(BlobError::NotFound(key.to_string()))
+            }
+            Err(e) => return Err(io_err(e)),
+        };
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(io_err)?;
+        let body = tokio_util::io::ReaderStream::with_capacity(file.take(end - start), READ_CHUNK);
+        Ok(GetResult {
+            meta,
+            range: (start, end),
+            body: Box::pin(body),
+        })
+    }
+
+    async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta, BlobError> {
+        self.meta_of(key).await
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), BlobError> {
+        match tokio::fs::remove_file(self.object_path(key)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
+    async fn delete_many(&self, keys: &[ObjectKey]) -> Result<u64, BlobError> {
+        let mut n = 0;
+        for key in keys {
+            match tokio::fs::remove_file(self.object_path(key)).await {
+                Ok(()) => n += 1,
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        Ok(n)
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&ObjectKey>,
+        limit: usize,
+    ) -> Result<ListPage, BlobError> {
+        if !(1..=1000).contains(&limit) {
+            return Err(BlobError::InvalidInput(format!(
+                "limit must be 1 to 1000, got {limit}"
+            )));
+        }
+        let objects = self.root.join("objects");
+        let owned_prefix = prefix.to_owned();
+        let keys = tokio::task::spawn_blocking(move || walk_keys(&objects, &owned_prefix))
+            .await
+            .map_err(BlobError::unexpected)?
+            .map_err(io_err)?;
+        let mut page = Vec::with_capacity(limit + 1);
+        for key in keys
+            .into_iter()
+            .filter(|k| after.is_none_or(|a| k.as_str() > a.as_str()))
+            .take(limit + 1)
+        {
+            let key = ObjectKey::parse(key).map_err(|e| BlobError::unexpected(e.to_string()))?;
+            match self.meta_of(&key).await {
+                Ok(m) => page.push(m),
+                Err(BlobError::NotFound(_)) => {} // deleted while listing
+                Err(e) => return Err(e),
+            }
+        }
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let next_after = if more {
+            page.last().map(|m| m.key.clone())
+        } else {
+            None
+        };
+        Ok(ListPage {
+            objects: page,
+            next_after,
+        })
+    }
+
+    async fn presign_put(
+        &self,
+        key: &ObjectKey,
+        sha256: &Sha256,
+        md5: &Md5,
+        size: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
+        let op = SignedOp::Put {
+            key: key.clone(),
+            sha256: sha256.clone(),
+            md5: md5.clone(),
+            size,
+        };
+        Ok(self.presign(op, "PUT", expires_in))
+    }
+
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        filename: Option<&str>,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
+        let op = SignedOp::Get {
+            key: key.clone(),
+            filename: filename.map(str::to_owned),
+        };
+        Ok(self.presign(op, "GET", expires_in))
+    }
+
+    async fn create_multipart(&self, key: &ObjectKey) -> Result<String, BlobError> {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let dir = self.root.join("multipart").join(&id);
+        tokio::fs::create_dir_all(&dir).await.map_err(io_err)?;
+        tokio::fs::write(dir.join("key"), key.as_str())
+            .await
+            .map_err(io_err)?;
+        Ok(id)
+    }
+
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        part_number: u32,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
+        if !(1..=MAX_PART_NUMBER).contains(&part_number) {
+            return Err(BlobError::InvalidInput(format!(
+                "part number must be 1 to {MAX_PART_NUMBER}"
+            )));
+        }
+        self.upload_dir(key, upload_id)?;
+        let op = SignedOp::PutPart {
+            key: key.clone(),
+            upload_id: upload_id.to_owned(),
+            part_number,
+        };
+        Ok(self.presign(op, "PUT", expires_in))
+    }
+
+    async fn list_parts(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<Vec<PartInfo>, BlobError> {
+        let dir = self.upload_dir(key, upload_id)?;
+        self.part_files(&dir).await
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        expected: &ExpectedContent,
+    ) -> Result<ObjectMeta, BlobError> {
+        let dir = self.upload_dir(key, upload_id)?;
+        let result = async {
+            if parts.is_empty()
+                || parts
+                    .windows(2)
+                    .any(|w| w[0].part_number >= w[1].part_number)
+            {
+                return Err(BlobError::PreconditionFailed(
+                    "parts must be given in ascending order".into(),
+                ));
+            }
+            let mut files = Vec::with_capacity(parts.len());
+            for p in parts {
+                let path = dir.join(part_file_name(p.part_number, &p.etag));
+                if !tokio::fs::try_exists(&path).await.map_err(io_err)? {
+                    return Err(BlobError::PreconditionFailed(format!(
+                        "part {} was not uploaded with ETag {}",
+                        p.part_number, p.etag
+                    )));
+                }
+                files.push(path);
+            }
+            let body = futures::stream::iter(files)
+                .then(|path| async move { tokio::fs::File::open(path).await })
+                .map(|file| {
+                    file.map(|f| tokio_util::io::ReaderStream::with_capacity(f, READ_CHUNK))
+                })
+                .map(|r| match r {
+                    Ok(s) => s.left_stream(),
+                    Err(e) => {
+                        futures::stream::once(async move { Err::<Bytes, _>(e) }).right_stream()
+                    }
+                })
+                .flatten();
+            self.put(key, Box::pin(body), expected).await
+        }
+        .await;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        result
+    }
+
+    async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), BlobError> {
+        match self.upload_dir(key, upload_id) {
+            Ok(dir) => tokio::fs::remove_dir_all(dir).await.map_err(io_err),
+            Err(_) => Ok(()),
+        }
+    }
+
+    async fn ping(&self) -> Result<(), BlobError> {
+        let probe = self.root.join("tmp");
+        tokio::fs::metadata(&probe).await.map(|_| ()).map_err(|e| {
+            BlobError::unexpected(format!("{} is not reachable: {e}", probe.display()))
+        })
+    }
+}
