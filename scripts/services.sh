@@ -2,7 +2,12 @@
 # Starts, stops or wraps the services the test suite needs:
 #   - PostgreSQL: a throwaway cluster under target/services/pg on a free port (initdb as a
 #     non-root user when run as root, since PostgreSQL refuses to run as root).
-# `TEST_DATABASE_URL` set beforehand points the tests at an existing server instead.
+#   - Garage (S3): a single-node store under target/services/garage on free ports, with a layout,
+#     a key and a bucket made by this script. The binary is built once with `cargo install` into
+#     target/tools (about 10 minutes on 2 cores) and reused afterwards.
+# `TEST_DATABASE_URL` set beforehand points the tests at an existing PostgreSQL instead, and
+# `TEST_S3_ENDPOINT` (with TEST_S3_REGION, TEST_S3_BUCKET, TEST_S3_ACCESS_KEY, TEST_S3_SECRET_KEY)
+# at an existing S3-compatible store.
 #
 #   scripts/services.sh start          start what is not running; write target/services/env
 #   scripts/services.sh stop           stop what start started
@@ -13,6 +18,10 @@ cd "$(dirname "$0")/.."
 root=$PWD/target/services
 envfile=$root/env
 pgdir=$root/pg
+gdir=$root/garage
+GARAGE_VERSION=2.5.0
+tools=$PWD/target/tools
+garage=$tools/bin/garage
 
 die() {
   echo "services: $*" >&2
@@ -93,14 +102,118 @@ stop_postgres() {
   echo "services: PostgreSQL stopped"
 }
 
+garage_running() {
+  [ -f "$gdir/pid" ] && kill -0 "$(cat "$gdir/pid")" 2>/dev/null && [ -f "$gdir/env" ]
+}
+
+install_garage() {
+  if [ -x "$garage" ] && "$garage" --version 2>/dev/null | grep -q "$GARAGE_VERSION"; then
+    return
+  fi
+  command -v cargo >/dev/null || die "cargo is needed to build Garage"
+  echo "services: building Garage $GARAGE_VERSION into $tools (once; about 10 minutes on 2 cores)"
+  mkdir -p "$tools"
+  cargo install garage --locked --version "$GARAGE_VERSION" --root "$tools" >"$tools/garage-install.log" 2>&1 \
+    || die "building Garage failed; see $tools/garage-install.log: $(tail -5 "$tools/garage-install.log")"
+}
+
+g() {
+  "$garage" -c "$gdir/garage.toml" "$@"
+}
+
+start_garage() {
+  if [ -n "${TEST_S3_ENDPOINT:-}" ]; then
+    echo "services: S3: using TEST_S3_ENDPOINT"
+    return
+  fi
+  if garage_running; then
+    echo "services: Garage already running ($(grep ENDPOINT "$gdir/env"))"
+    cat "$gdir/env" >>"$envfile"
+    return
+  fi
+  install_garage
+  rm -rf "$gdir"
+  mkdir -p "$gdir"
+  local s3_port rpc_port admin_port secret
+  s3_port=$(free_port)
+  rpc_port=$(free_port)
+  admin_port=$(free_port)
+  secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+  cat >"$gdir/garage.toml" <<TOML
+metadata_dir = "$gdir/meta"
+data_dir = "$gdir/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$rpc_port"
+rpc_public_addr = "127.0.0.1:$rpc_port"
+rpc_secret = "$secret"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$s3_port"
+root_domain = ".s3.garage.localhost"
+
+[admin]
+api_bind_addr = "127.0.0.1:$admin_port"
+TOML
+  "$garage" -c "$gdir/garage.toml" server >"$gdir/server.log" 2>&1 &
+  echo $! >"$gdir/pid"
+  local i node
+  for i in $(seq 1 60); do
+    if node=$(g node id -q 2>/dev/null); then break; fi
+    kill -0 "$(cat "$gdir/pid")" 2>/dev/null || die "Garage exited; see $gdir/server.log: $(tail -5 "$gdir/server.log")"
+    sleep 0.5
+  done
+  [ -n "${node:-}" ] || die "Garage did not answer within 30 s; see $gdir/server.log"
+  node=${node%%@*}
+  {
+    g layout assign -z dc1 -c 1G "$node"
+    g layout apply --version 1
+  } >"$gdir/setup.log" 2>&1 || die "Garage layout setup failed; see $gdir/setup.log: $(tail -5 "$gdir/setup.log")"
+  local key_id secret_key
+  key_id=GK$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+  secret_key=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+  for i in $(seq 1 30); do
+    if g key import --yes -n wanllmdb-test "$key_id" "$secret_key" >>"$gdir/setup.log" 2>&1; then break; fi
+    sleep 0.5
+  done
+  {
+    g key allow --create-bucket wanllmdb-test
+    g bucket create wanllmdb-test
+    g bucket allow --read --write --owner wanllmdb-test --key wanllmdb-test
+  } >>"$gdir/setup.log" 2>&1 || die "Garage key/bucket setup failed; see $gdir/setup.log: $(tail -5 "$gdir/setup.log")"
+  cat >"$gdir/env" <<ENV
+TEST_S3_ENDPOINT=http://127.0.0.1:$s3_port
+TEST_S3_REGION=garage
+TEST_S3_BUCKET=wanllmdb-test
+TEST_S3_ACCESS_KEY=$key_id
+TEST_S3_SECRET_KEY=$secret_key
+ENV
+  touch "$gdir/started-by-us"
+  cat "$gdir/env" >>"$envfile"
+  echo "services: Garage $GARAGE_VERSION started, S3 on 127.0.0.1:$s3_port (data in $gdir)"
+}
+
+stop_garage() {
+  [ -f "$gdir/started-by-us" ] || return 0
+  if [ -f "$gdir/pid" ]; then
+    kill "$(cat "$gdir/pid")" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$(cat "$gdir/pid")" 2>/dev/null || break; sleep 0.25; done
+  fi
+  rm -f "$gdir/started-by-us" "$gdir/pid" "$gdir/env"
+  echo "services: Garage stopped"
+}
+
 start() {
   mkdir -p "$root"
   : >"$envfile"
   start_postgres
+  start_garage
 }
 
 stop() {
   stop_postgres
+  stop_garage
   rm -f "$envfile"
 }
 
@@ -112,7 +225,7 @@ case "${1:-start}" in
     [ "${1:-}" = "--" ] && shift
     [ $# -gt 0 ] || die "usage: $0 run -- COMMAND..."
     started_here=0
-    if [ ! -f "$pgdir/started-by-us" ]; then started_here=1; fi
+    if [ ! -f "$pgdir/started-by-us" ] && [ ! -f "$gdir/started-by-us" ]; then started_here=1; fi
     start
     if [ "$started_here" -eq 1 ]; then trap stop EXIT; fi
     set -a

@@ -101,12 +101,19 @@ fn error_from(status: u16, body: &str, key: &str) -> BlobError {
         (_, "NoSuchUpload" | "InvalidPart" | "InvalidPartOrder" | "EntityTooSmall") => {
             BlobError::PreconditionFailed(format!("{key}: {detail}"))
         }
-        (_, "BadDigest" | "InvalidDigest" | "XAmzContentChecksumMismatch" | "XAmzContentSHA256Mismatch") => {
-            BlobError::InvalidDigest(format!("{key}: {detail}"))
-        }
+        (
+            _,
+            "BadDigest"
+            | "InvalidDigest"
+            | "XAmzContentChecksumMismatch"
+            | "XAmzContentSHA256Mismatch",
+        ) => BlobError::InvalidDigest(format!("{key}: {detail}")),
         (404, _) => BlobError::NotFound(key.to_owned()),
         (412 | 416, _) => BlobError::PreconditionFailed(format!("{key}: {detail}")),
-        (400, _) if detail.to_ascii_lowercase().contains("checksum") || detail.to_ascii_lowercase().contains("digest") => {
+        (400, _)
+            if detail.to_ascii_lowercase().contains("checksum")
+                || detail.to_ascii_lowercase().contains("digest") =>
+        {
             BlobError::InvalidDigest(format!("{key}: {detail}"))
         }
         _ => BlobError::unexpected(format!("S3 answered {status} for {key}: {detail}")),
@@ -135,7 +142,8 @@ struct XmlPart {
 fn headers_of(map: &BTreeMap<String, String>) -> Result<HeaderMap, BlobError> {
     let mut headers = HeaderMap::new();
     for (k, v) in map {
-        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| unexpected("header name", e))?;
+        let name =
+            HeaderName::from_bytes(k.as_bytes()).map_err(|e| unexpected("header name", e))?;
         let value = HeaderValue::from_str(v).map_err(|e| unexpected("header value", e))?;
         headers.insert(name, value);
     }
@@ -158,7 +166,13 @@ fn expiry_secs(d: Duration) -> u32 {
 fn disposition(filename: &str) -> String {
     let safe: String = filename
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("attachment; filename=\"{safe}\"")
 }
@@ -182,27 +196,43 @@ impl Digests {
         let sha256 = Sha256::from_bytes(self.sha256.finalize().into());
         let md5 = Md5::from_bytes(self.md5.finalize().into());
         if let Some(want) = expected.size.filter(|s| *s != self.size) {
-            return Err(BlobError::InvalidDigest(format!("expected {want} bytes, got {}", self.size)));
+            return Err(BlobError::InvalidDigest(format!(
+                "expected {want} bytes, got {}",
+                self.size
+            )));
         }
         if let Some(want) = expected.md5.as_ref().filter(|m| **m != md5) {
-            return Err(BlobError::InvalidDigest(format!("expected MD5 {want}, got {md5}")));
+            return Err(BlobError::InvalidDigest(format!(
+                "expected MD5 {want}, got {md5}"
+            )));
         }
         if let Some(want) = expected.sha256.as_ref().filter(|s| **s != sha256) {
-            return Err(BlobError::InvalidDigest(format!("expected SHA-256 {want}, got {sha256}")));
+            return Err(BlobError::InvalidDigest(format!(
+                "expected SHA-256 {want}, got {sha256}"
+            )));
         }
         Ok((sha256, md5))
     }
 }
 
 /// Reads from `body` until `buf` holds `want` bytes or the body ends; returns whether it ended.
-async fn fill(body: &mut ByteStream, buf: &mut BytesMut, want: usize, digests: &mut Digests) -> Result<bool, BlobError> {
+async fn fill(
+    body: &mut ByteStream,
+    buf: &mut BytesMut,
+    want: usize,
+    digests: &mut Digests,
+) -> Result<bool, BlobError> {
     while buf.len() < want {
         match body.next().await {
             Some(Ok(chunk)) => {
                 digests.update(&chunk);
                 buf.extend_from_slice(&chunk);
             }
-            Some(Err(e)) => return Err(BlobError::InvalidInput(format!("the upload broke off: {e}"))),
+            Some(Err(e)) => {
+                return Err(BlobError::InvalidInput(format!(
+                    "the upload broke off: {e}"
+                )))
+            }
             None => return Ok(true),
         }
     }
@@ -213,12 +243,24 @@ impl S3BlobStore {
     /// Connects to the bucket, creating it when missing.
     pub async fn connect(config: S3Config) -> Result<Self, BlobError> {
         if config.part_size < MIN_PART_SIZE {
-            return Err(BlobError::InvalidInput(format!("part_size must be at least {MIN_PART_SIZE}")));
+            return Err(BlobError::InvalidInput(format!(
+                "part_size must be at least {MIN_PART_SIZE}"
+            )));
         }
-        let region = Region::Custom { region: config.region.clone(), endpoint: config.endpoint.trim_end_matches('/').to_owned() };
-        let credentials = Credentials::new(Some(&config.access_key), Some(&config.secret_key), None, None, None)
-            .map_err(|e| unexpected("S3 credentials", e))?;
-        let mut bucket = Bucket::new(&config.bucket, region.clone(), credentials.clone()).map_err(|e| unexpected("S3 bucket", e))?;
+        let region = Region::Custom {
+            region: config.region.clone(),
+            endpoint: config.endpoint.trim_end_matches('/').to_owned(),
+        };
+        let credentials = Credentials::new(
+            Some(&config.access_key),
+            Some(&config.secret_key),
+            None,
+            None,
+            None,
+        )
+        .map_err(|e| unexpected("S3 credentials", e))?;
+        let mut bucket = Bucket::new(&config.bucket, region.clone(), credentials.clone())
+            .map_err(|e| unexpected("S3 bucket", e))?;
         if config.path_style {
             bucket.set_path_style();
         }
@@ -226,16 +268,41 @@ impl S3BlobStore {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| unexpected("HTTP client", e))?;
-        let store = Self { bucket, http, part_size: config.part_size };
-        match store.bucket.list_page(String::new(), None, None, None, Some(1)).await {
+        let store = Self {
+            bucket,
+            http,
+            part_size: config.part_size,
+        };
+        match store
+            .bucket
+            .list_page(String::new(), None, None, None, Some(1))
+            .await
+        {
             Ok((_, status)) if (200..300).contains(&status) => {}
             Ok((_, 404)) | Err(_) => {
                 let created = if config.path_style {
-                    Bucket::create_with_path_style(&config.bucket, region, credentials, BucketConfiguration::default()).await
+                    Bucket::create_with_path_style(
+                        &config.bucket,
+                        region,
+                        credentials,
+                        BucketConfiguration::default(),
+                    )
+                    .await
                 } else {
-                    Bucket::create(&config.bucket, region, credentials, BucketConfiguration::default()).await
+                    Bucket::create(
+                        &config.bucket,
+                        region,
+                        credentials,
+                        BucketConfiguration::default(),
+                    )
+                    .await
                 }
-                .map_err(|e| unexpected(&format!("cannot reach or create bucket {}", config.bucket), e))?;
+                .map_err(|e| {
+                    unexpected(
+                        &format!("cannot reach or create bucket {}", config.bucket),
+                        e,
+                    )
+                })?;
                 if !created.success() {
                     return Err(BlobError::unexpected(format!(
                         "cannot create bucket {}: HTTP {} {}",
@@ -245,7 +312,10 @@ impl S3BlobStore {
                 tracing::info!(bucket = %config.bucket, "created the bucket");
             }
             Ok((_, status)) => {
-                return Err(BlobError::unexpected(format!("bucket {} answered HTTP {status}", config.bucket)))
+                return Err(BlobError::unexpected(format!(
+                    "bucket {} answered HTTP {status}",
+                    config.bucket
+                )))
             }
         }
         Ok(store)
@@ -256,7 +326,11 @@ impl S3BlobStore {
     }
 
     /// Sends a request to a URL this store signed, turning S3 errors into the port's errors.
-    async fn send(&self, req: reqwest::RequestBuilder, key: &str) -> Result<reqwest::Response, BlobError> {
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        key: &str,
+    ) -> Result<reqwest::Response, BlobError> {
         let resp = req.send().await.map_err(|e| unexpected("S3 request", e))?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
@@ -266,7 +340,13 @@ impl S3BlobStore {
         Err(error_from(status, &body, key))
     }
 
-    async fn presign_put_url(&self, key: &ObjectKey, headers: HeaderMap, queries: Option<HashMap<String, String>>, secs: u32) -> Result<String, BlobError> {
+    async fn presign_put_url(
+        &self,
+        key: &ObjectKey,
+        headers: HeaderMap,
+        queries: Option<HashMap<String, String>>,
+        secs: u32,
+    ) -> Result<String, BlobError> {
         self.bucket
             .presign_put(Self::path(key), secs, Some(headers), queries)
             .await
@@ -281,20 +361,53 @@ impl S3BlobStore {
     }
 
     /// One verified PUT of bytes in memory (at most one part).
-    async fn put_small(&self, key: &ObjectKey, bytes: Bytes, sha256: &Sha256, md5: &Md5) -> Result<Option<String>, BlobError> {
+    async fn put_small(
+        &self,
+        key: &ObjectKey,
+        bytes: Bytes,
+        sha256: &Sha256,
+        md5: &Md5,
+    ) -> Result<Option<String>, BlobError> {
         let signed = Self::checksum_headers(sha256, md5);
-        let url = self.presign_put_url(key, headers_of(&signed)?, None, INTERNAL_URL_TTL).await?;
-        let resp = self.send(self.http.put(url).headers(headers_of(&signed)?).body(bytes), key.as_str()).await?;
-        Ok(resp.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned))
+        let url = self
+            .presign_put_url(key, headers_of(&signed)?, None, INTERNAL_URL_TTL)
+            .await?;
+        let resp = self
+            .send(
+                self.http.put(url).headers(headers_of(&signed)?).body(bytes),
+                key.as_str(),
+            )
+            .await?;
+        Ok(resp
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned))
     }
 
     /// One part of a multipart upload, checked by the store against its MD5.
-    async fn put_part(&self, key: &ObjectKey, upload_id: &str, part_number: u32, bytes: Bytes) -> Result<CompletedPart, BlobError> {
+    async fn put_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        part_number: u32,
+        bytes: Bytes,
+    ) -> Result<CompletedPart, BlobError> {
         let md5 = Md5::of(&bytes);
         let signed = BTreeMap::from([("content-md5".to_owned(), md5.to_base64())]);
-        let queries = HashMap::from([("partNumber".to_owned(), part_number.to_string()), ("uploadId".to_owned(), upload_id.to_owned())]);
-        let url = self.presign_put_url(key, headers_of(&signed)?, Some(queries), INTERNAL_URL_TTL).await?;
-        let resp = self.send(self.http.put(url).headers(headers_of(&signed)?).body(bytes), key.as_str()).await?;
+        let queries = HashMap::from([
+            ("partNumber".to_owned(), part_number.to_string()),
+            ("uploadId".to_owned(), upload_id.to_owned()),
+        ]);
+        let url = self
+            .presign_put_url(key, headers_of(&signed)?, Some(queries), INTERNAL_URL_TTL)
+            .await?;
+        let resp = self
+            .send(
+                self.http.put(url).headers(headers_of(&signed)?).body(bytes),
+                key.as_str(),
+            )
+            .await?;
         let etag = resp
             .headers()
             .get("etag")
@@ -304,7 +417,13 @@ impl S3BlobStore {
         Ok(CompletedPart { part_number, etag })
     }
 
-    async fn put_multipart(&self, key: &ObjectKey, first: Bytes, body: &mut ByteStream, digests: &mut Digests) -> Result<(String, Vec<CompletedPart>), BlobError> {
+    async fn put_multipart(
+        &self,
+        key: &ObjectKey,
+        first: Bytes,
+        body: &mut ByteStream,
+        digests: &mut Digests,
+    ) -> Result<(String, Vec<CompletedPart>), BlobError> {
         let upload_id = self.create_multipart(key).await?;
         let result = async {
             let mut parts = vec![self.put_part(key, &upload_id, 1, first).await?];
@@ -314,10 +433,15 @@ impl S3BlobStore {
                 if !buf.is_empty() {
                     let n = u32::try_from(parts.len() + 1).unwrap_or(u32::MAX);
                     if n > MAX_PART_NUMBER {
-                        return Err(BlobError::InvalidInput("object too large for this part size".into()));
+                        return Err(BlobError::InvalidInput(
+                            "object too large for this part size".into(),
+                        ));
                     }
                     let take = buf.len().min(self.part_size);
-                    parts.push(self.put_part(key, &upload_id, n, buf.split_to(take).freeze()).await?);
+                    parts.push(
+                        self.put_part(key, &upload_id, n, buf.split_to(take).freeze())
+                            .await?,
+                    );
                 }
                 if ended && buf.is_empty() {
                     return Ok(parts);
@@ -334,15 +458,41 @@ impl S3BlobStore {
         }
     }
 
-    async fn complete(&self, key: &ObjectKey, upload_id: &str, parts: &[CompletedPart]) -> Result<(), BlobError> {
-        let parts: Vec<s3::serde_types::Part> =
-            parts.iter().map(|p| s3::serde_types::Part { part_number: p.part_number, etag: p.etag.clone() }).collect();
-        match self.bucket.complete_multipart_upload(key.as_str(), upload_id, parts).await {
+    async fn complete(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[CompletedPart],
+    ) -> Result<(), BlobError> {
+        let parts: Vec<s3::serde_types::Part> = parts
+            .iter()
+            .map(|p| s3::serde_types::Part {
+                part_number: p.part_number,
+                etag: p.etag.clone(),
+            })
+            .collect();
+        match self
+            .bucket
+            .complete_multipart_upload(key.as_str(), upload_id, parts)
+            .await
+        {
             Ok(r) if (200..300).contains(&r.status_code()) => Ok(()),
-            Ok(r) => Err(error_from(r.status_code(), &String::from_utf8_lossy(r.as_slice()), key.as_str())),
+            Ok(r) => Err(error_from(
+                r.status_code(),
+                &String::from_utf8_lossy(r.as_slice()),
+                key.as_str(),
+            )),
             Err(e) => {
                 let text = e.to_string();
-                if ["NoSuchUpload", "InvalidPart", "InvalidPartOrder", "EntityTooSmall"].iter().any(|c| text.contains(c)) {
+                if [
+                    "NoSuchUpload",
+                    "InvalidPart",
+                    "InvalidPartOrder",
+                    "EntityTooSmall",
+                ]
+                .iter()
+                .any(|c| text.contains(c))
+                {
                     Err(BlobError::PreconditionFailed(format!("{key}: {text}")))
                 } else {
                     Err(unexpected("complete multipart upload", e))
@@ -365,7 +515,12 @@ impl S3BlobStore {
 
 #[async_trait]
 impl BlobStore for S3BlobStore {
-    async fn put(&self, key: &ObjectKey, mut body: ByteStream, expected: &ExpectedContent) -> Result<ObjectMeta, BlobError> {
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        mut body: ByteStream,
+        expected: &ExpectedContent,
+    ) -> Result<ObjectMeta, BlobError> {
         let mut digests = Digests::default();
         let mut buf = BytesMut::with_capacity(self.part_size.min(1 << 20));
         let ended = fill(&mut body, &mut buf, self.part_size, &mut digests).await?;
@@ -373,16 +528,28 @@ impl BlobStore for S3BlobStore {
             let size = digests.size;
             let (sha256, md5) = digests.check(expected)?;
             let etag = self.put_small(key, buf.freeze(), &sha256, &md5).await?;
-            return Ok(ObjectMeta { key: key.clone(), size, etag, sha256: Some(sha256), last_modified: Some(Utc::now()) });
+            return Ok(ObjectMeta {
+                key: key.clone(),
+                size,
+                etag,
+                sha256: Some(sha256),
+                last_modified: Some(Utc::now()),
+            });
         }
         let first = buf.split_to(self.part_size).freeze();
-        let (upload_id, parts) = self.put_multipart(key, first, &mut body, &mut digests).await?;
+        let (upload_id, parts) = self
+            .put_multipart(key, first, &mut body, &mut digests)
+            .await?;
         let size = digests.size;
         match digests.check(expected) {
             Ok((sha256, _)) => {
                 self.complete(key, &upload_id, &parts).await?;
                 let head = self.head(key).await?;
-                Ok(ObjectMeta { sha256: Some(sha256), size, ..head })
+                Ok(ObjectMeta {
+                    sha256: Some(sha256),
+                    size,
+                    ..head
+                })
             }
             Err(e) => {
                 self.abort_multipart(key, &upload_id).await?;
@@ -408,15 +575,26 @@ impl BlobStore for S3BlobStore {
         }
         let resp = self.send(req, key.as_str()).await?;
         let body = resp.bytes_stream().map_err(std::io::Error::other);
-        Ok(GetResult { meta, range: (start, end), body: Box::pin(body) })
+        Ok(GetResult {
+            meta,
+            range: (start, end),
+            body: Box::pin(body),
+        })
     }
 
     async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta, BlobError> {
-        let (head, status) = self.bucket.head_object(Self::path(key)).await.map_err(|e| unexpected("HEAD", e))?;
+        let (head, status) = self
+            .bucket
+            .head_object(Self::path(key))
+            .await
+            .map_err(|e| unexpected("HEAD", e))?;
         match status {
             200..=299 => Ok(ObjectMeta {
                 key: key.clone(),
-                size: head.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0),
+                size: head
+                    .content_length
+                    .and_then(|l| u64::try_from(l).ok())
+                    .unwrap_or(0),
                 etag: head.e_tag,
                 sha256: None,
                 last_modified: head.last_modified.as_deref().and_then(parse_time),
@@ -427,10 +605,18 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn delete(&self, key: &ObjectKey) -> Result<(), BlobError> {
-        let resp = self.bucket.delete_object(Self::path(key)).await.map_err(|e| unexpected("DELETE", e))?;
+        let resp = self
+            .bucket
+            .delete_object(Self::path(key))
+            .await
+            .map_err(|e| unexpected("DELETE", e))?;
         match resp.status_code() {
             200..=299 | 404 => Ok(()),
-            other => Err(error_from(other, &String::from_utf8_lossy(resp.as_slice()), key.as_str())),
+            other => Err(error_from(
+                other,
+                &String::from_utf8_lossy(resp.as_slice()),
+                key.as_str(),
+            )),
         }
     }
 
@@ -449,23 +635,45 @@ impl BlobStore for S3BlobStore {
             .try_collect()
             .await?;
         for chunk in existing.chunks(1000) {
-            let ids: Vec<s3::serde_types::ObjectIdentifier> =
-                chunk.iter().map(|k| s3::serde_types::ObjectIdentifier::new(k.as_str())).collect();
-            let result = self.bucket.delete_objects(ids).await.map_err(|e| unexpected("DeleteObjects", e))?;
+            let ids: Vec<s3::serde_types::ObjectIdentifier> = chunk
+                .iter()
+                .map(|k| s3::serde_types::ObjectIdentifier::new(k.as_str()))
+                .collect();
+            let result = self
+                .bucket
+                .delete_objects(ids)
+                .await
+                .map_err(|e| unexpected("DeleteObjects", e))?;
             if let Some(err) = result.errors.first() {
-                return Err(BlobError::unexpected(format!("DeleteObjects failed for {}: {:?}", err.key, err.message)));
+                return Err(BlobError::unexpected(format!(
+                    "DeleteObjects failed for {}: {:?}",
+                    err.key, err.message
+                )));
             }
         }
         Ok(existing.len() as u64)
     }
 
-    async fn list(&self, prefix: &str, after: Option<&ObjectKey>, limit: usize) -> Result<ListPage, BlobError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&ObjectKey>,
+        limit: usize,
+    ) -> Result<ListPage, BlobError> {
         if !(1..=1000).contains(&limit) {
-            return Err(BlobError::InvalidInput(format!("limit must be 1 to 1000, got {limit}")));
+            return Err(BlobError::InvalidInput(format!(
+                "limit must be 1 to 1000, got {limit}"
+            )));
         }
         let (page, status) = self
             .bucket
-            .list_page(prefix.to_owned(), None, None, after.map(|a| a.as_str().to_owned()), Some(limit))
+            .list_page(
+                prefix.to_owned(),
+                None,
+                None,
+                after.map(|a| a.as_str().to_owned()),
+                Some(limit),
+            )
             .await
             .map_err(|e| unexpected("LIST", e))?;
         if !(200..300).contains(&status) {
@@ -484,13 +692,29 @@ impl BlobStore for S3BlobStore {
                 })
             })
             .collect::<Result<Vec<_>, BlobError>>()?;
-        let next_after = if page.is_truncated { objects.last().map(|o| o.key.clone()) } else { None };
-        Ok(ListPage { objects, next_after })
+        let next_after = if page.is_truncated {
+            objects.last().map(|o| o.key.clone())
+        } else {
+            None
+        };
+        Ok(ListPage {
+            objects,
+            next_after,
+        })
     }
 
-    async fn presign_put(&self, key: &ObjectKey, sha256: &Sha256, md5: &Md5, size: u64, expires_in: Duration) -> Result<PresignedRequest, BlobError> {
+    async fn presign_put(
+        &self,
+        key: &ObjectKey,
+        sha256: &Sha256,
+        md5: &Md5,
+        size: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
         let signed = Self::checksum_headers(sha256, md5);
-        let url = self.presign_put_url(key, headers_of(&signed)?, None, expiry_secs(expires_in)).await?;
+        let url = self
+            .presign_put_url(key, headers_of(&signed)?, None, expiry_secs(expires_in))
+            .await?;
         let mut headers = signed;
         headers.insert("content-length".into(), size.to_string());
         Ok(PresignedRequest {
@@ -501,8 +725,14 @@ impl BlobStore for S3BlobStore {
         })
     }
 
-    async fn presign_get(&self, key: &ObjectKey, filename: Option<&str>, expires_in: Duration) -> Result<PresignedRequest, BlobError> {
-        let queries = filename.map(|f| HashMap::from([("response-content-disposition".to_owned(), disposition(f))]));
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        filename: Option<&str>,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
+        let queries = filename
+            .map(|f| HashMap::from([("response-content-disposition".to_owned(), disposition(f))]));
         let url = self
             .bucket
             .presign_get(Self::path(key), expiry_secs(expires_in), queries)
@@ -525,13 +755,31 @@ impl BlobStore for S3BlobStore {
         Ok(r.upload_id)
     }
 
-    async fn presign_part(&self, key: &ObjectKey, upload_id: &str, part_number: u32, expires_in: Duration) -> Result<PresignedRequest, BlobError> {
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        part_number: u32,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, BlobError> {
         if !(1..=MAX_PART_NUMBER).contains(&part_number) {
-            return Err(BlobError::InvalidInput(format!("part number must be 1 to {MAX_PART_NUMBER}")));
+            return Err(BlobError::InvalidInput(format!(
+                "part number must be 1 to {MAX_PART_NUMBER}"
+            )));
         }
         self.list_parts(key, upload_id).await?;
-        let queries = HashMap::from([("partNumber".to_owned(), part_number.to_string()), ("uploadId".to_owned(), upload_id.to_owned())]);
-        let url = self.presign_put_url(key, HeaderMap::new(), Some(queries), expiry_secs(expires_in)).await?;
+        let queries = HashMap::from([
+            ("partNumber".to_owned(), part_number.to_string()),
+            ("uploadId".to_owned(), upload_id.to_owned()),
+        ]);
+        let url = self
+            .presign_put_url(
+                key,
+                HeaderMap::new(),
+                Some(queries),
+                expiry_secs(expires_in),
+            )
+            .await?;
         Ok(PresignedRequest {
             method: "PUT".into(),
             url,
@@ -540,7 +788,11 @@ impl BlobStore for S3BlobStore {
         })
     }
 
-    async fn list_parts(&self, key: &ObjectKey, upload_id: &str) -> Result<Vec<PartInfo>, BlobError> {
+    async fn list_parts(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> Result<Vec<PartInfo>, BlobError> {
         let mut parts = Vec::new();
         let mut marker: Option<u32> = None;
         loop {
@@ -556,13 +808,23 @@ impl BlobStore for S3BlobStore {
             let resp = match self.send(self.http.get(url), key.as_str()).await {
                 Ok(r) => r,
                 Err(BlobError::NotFound(_)) => {
-                    return Err(BlobError::PreconditionFailed(format!("no multipart upload {upload_id} for {key}")))
+                    return Err(BlobError::PreconditionFailed(format!(
+                        "no multipart upload {upload_id} for {key}"
+                    )))
                 }
                 Err(e) => return Err(e),
             };
-            let text = resp.text().await.map_err(|e| unexpected("ListParts body", e))?;
-            let page: ListPartsResult = quick_xml::de::from_str(&text).map_err(|e| unexpected("ListParts XML", e))?;
-            parts.extend(page.parts.into_iter().map(|p| PartInfo { part_number: p.part_number, size: p.size, etag: p.e_tag }));
+            let text = resp
+                .text()
+                .await
+                .map_err(|e| unexpected("ListParts body", e))?;
+            let page: ListPartsResult =
+                quick_xml::de::from_str(&text).map_err(|e| unexpected("ListParts XML", e))?;
+            parts.extend(page.parts.into_iter().map(|p| PartInfo {
+                part_number: p.part_number,
+                size: p.size,
+                etag: p.e_tag,
+            }));
             match (page.is_truncated, page.next_part_number_marker) {
                 (true, Some(m)) => marker = Some(m),
                 _ => break,
@@ -579,23 +841,37 @@ impl BlobStore for S3BlobStore {
         parts: &[CompletedPart],
         expected: &ExpectedContent,
     ) -> Result<ObjectMeta, BlobError> {
-        if parts.is_empty() || parts.windows(2).any(|w| w[0].part_number >= w[1].part_number) {
+        if parts.is_empty()
+            || parts
+                .windows(2)
+                .any(|w| w[0].part_number >= w[1].part_number)
+        {
             let _ = self.abort_multipart(key, upload_id).await;
-            return Err(BlobError::PreconditionFailed("parts must be given in ascending order".into()));
+            return Err(BlobError::PreconditionFailed(
+                "parts must be given in ascending order".into(),
+            ));
         }
         self.complete(key, upload_id, parts).await?;
         // S3 cannot check a whole-object SHA-256 of a multipart upload: read it back.
         let verified = if expected.sha256.is_some() || expected.md5.is_some() {
-            self.digest_of(key).await?.check(expected).map(|(sha, _)| Some(sha))
+            self.digest_of(key)
+                .await?
+                .check(expected)
+                .map(|(sha, _)| Some(sha))
         } else {
             let size = self.head(key).await?.size;
             match expected.size.filter(|s| *s != size) {
-                Some(want) => Err(BlobError::InvalidDigest(format!("expected {want} bytes, got {size}"))),
+                Some(want) => Err(BlobError::InvalidDigest(format!(
+                    "expected {want} bytes, got {size}"
+                ))),
                 None => Ok(None),
             }
         };
         match verified {
-            Ok(sha256) => Ok(ObjectMeta { sha256, ..self.head(key).await? }),
+            Ok(sha256) => Ok(ObjectMeta {
+                sha256,
+                ..self.head(key).await?
+            }),
             Err(e) => {
                 self.delete(key).await?;
                 Err(e)
@@ -606,7 +882,9 @@ impl BlobStore for S3BlobStore {
     async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), BlobError> {
         match self.bucket.abort_upload(key.as_str(), upload_id).await {
             Ok(()) => Ok(()),
-            Err(e) if e.to_string().contains("NoSuchUpload") || e.to_string().contains("404") => Ok(()),
+            Err(e) if e.to_string().contains("NoSuchUpload") || e.to_string().contains("404") => {
+                Ok(())
+            }
             Err(e) => Err(unexpected("abort multipart upload", e)),
         }
     }
@@ -620,7 +898,9 @@ impl BlobStore for S3BlobStore {
         if (200..300).contains(&status) {
             Ok(())
         } else {
-            Err(BlobError::unexpected(format!("S3 answered {status} to a listing")))
+            Err(BlobError::unexpected(format!(
+                "S3 answered {status} to a listing"
+            )))
         }
     }
 }
