@@ -121,6 +121,13 @@ g() {
   "$garage" -c "$gdir/garage.toml" "$@"
 }
 
+# Stops a half-set-up Garage, then fails with the message.
+garage_fail() {
+  [ -f "$gdir/pid" ] && kill "$(cat "$gdir/pid")" 2>/dev/null
+  rm -f "$gdir/pid"
+  die "$@"
+}
+
 start_garage() {
   if [ -n "${TEST_S3_ENDPOINT:-}" ]; then
     echo "services: S3: using TEST_S3_ENDPOINT"
@@ -158,18 +165,20 @@ api_bind_addr = "127.0.0.1:$admin_port"
 TOML
   "$garage" -c "$gdir/garage.toml" server >"$gdir/server.log" 2>&1 &
   echo $! >"$gdir/pid"
-  local i node
-  for i in $(seq 1 60); do
-    if node=$(g node id -q 2>/dev/null); then break; fi
-    kill -0 "$(cat "$gdir/pid")" 2>/dev/null || die "Garage exited; see $gdir/server.log: $(tail -5 "$gdir/server.log")"
+  local i node=""
+  for i in $(seq 1 120); do
+    if g status >/dev/null 2>&1; then
+      node=$(g node id -q 2>/dev/null) && break
+    fi
+    kill -0 "$(cat "$gdir/pid")" 2>/dev/null || garage_fail "Garage exited; see $gdir/server.log: $(tail -5 "$gdir/server.log")"
     sleep 0.5
   done
-  [ -n "${node:-}" ] || die "Garage did not answer within 30 s; see $gdir/server.log"
+  [ -n "$node" ] || garage_fail "Garage did not answer within 60 s; see $gdir/server.log"
   node=${node%%@*}
   {
-    g layout assign -z dc1 -c 1G "$node"
+    g layout assign -z dc1 -c 10GB "$node"
     g layout apply --version 1
-  } >"$gdir/setup.log" 2>&1 || die "Garage layout setup failed; see $gdir/setup.log: $(tail -5 "$gdir/setup.log")"
+  } >"$gdir/setup.log" 2>&1 || garage_fail "Garage layout setup failed; see $gdir/setup.log: $(tail -5 "$gdir/setup.log")"
   local key_id secret_key
   key_id=GK$(python3 -c 'import secrets; print(secrets.token_hex(12))')
   secret_key=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
@@ -181,7 +190,7 @@ TOML
     g key allow --create-bucket wanllmdb-test
     g bucket create wanllmdb-test
     g bucket allow --read --write --owner wanllmdb-test --key wanllmdb-test
-  } >>"$gdir/setup.log" 2>&1 || die "Garage key/bucket setup failed; see $gdir/setup.log: $(tail -5 "$gdir/setup.log")"
+  } >>"$gdir/setup.log" 2>&1 || garage_fail "Garage key/bucket setup failed; see $gdir/setup.log: $(tail -5 "$gdir/setup.log")"
   cat >"$gdir/env" <<ENV
 TEST_S3_ENDPOINT=http://127.0.0.1:$s3_port
 TEST_S3_REGION=garage

@@ -150,5 +150,10 @@ async fn an_expired_url_is_refused() {
         .expect("presign");
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let resp = client.send(&req, Bytes::new()).await.expect("send");
-    assert_eq!(resp.status, 403, "an expired signature is refused");
+    // AWS answers 403, Garage 400: either way a refusal, and no bytes.
+    assert!(
+        (400..500).contains(&resp.status),
+        "an expired signature is refused: {resp:?}"
+    );
+    assert!(resp.body != Bytes::from_static(b"x"));
 }
