@@ -55,6 +55,8 @@ impl std::fmt::Debug for S3Config {
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 /// The default part size of streamed puts.
 pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
+/// How many parts of one streamed put are uploaded at once.
+const PARTS_IN_FLIGHT: usize = 3;
 /// How long the URLs the store signs for its own requests stay valid.
 const INTERNAL_URL_TTL: u32 = 15 * 60;
 
@@ -420,31 +422,46 @@ impl S3BlobStore {
     async fn put_multipart(
         &self,
         key: &ObjectKey,
-        first: Bytes,
+        mut buf: BytesMut,
         body: &mut ByteStream,
         digests: &mut Digests,
     ) -> Result<(String, Vec<CompletedPart>), BlobError> {
         let upload_id = self.create_multipart(key).await?;
         let result = async {
-            let mut parts = vec![self.put_part(key, &upload_id, 1, first).await?];
-            let mut buf = BytesMut::with_capacity(self.part_size);
+            // Parts go up in background tasks, at most PARTS_IN_FLIGHT at once, while the next
+            // part is read and hashed: memory stays bounded by (PARTS_IN_FLIGHT + 1) parts.
+            let mut in_flight = futures::stream::FuturesOrdered::new();
+            let mut parts = Vec::new();
+            // `buf` holds at least one part; what is past it belongs to the next part.
+            let mut next = Some(buf.split_to(self.part_size).freeze());
+            let mut number = 0u32;
+            let mut ended = false;
             loop {
-                let ended = fill(body, &mut buf, self.part_size, digests).await?;
-                if !buf.is_empty() {
-                    let n = u32::try_from(parts.len() + 1).unwrap_or(u32::MAX);
-                    if n > MAX_PART_NUMBER {
+                if let Some(bytes) = next.take() {
+                    number += 1;
+                    if number > MAX_PART_NUMBER {
                         return Err(BlobError::InvalidInput(
                             "object too large for this part size".into(),
                         ));
                     }
-                    let take = buf.len().min(self.part_size);
-                    parts.push(
-                        self.put_part(key, &upload_id, n, buf.split_to(take).freeze())
-                            .await?,
-                    );
+                    let (store, key, id) = (self.clone(), key.clone(), upload_id.clone());
+                    in_flight.push_back(tokio::spawn(async move {
+                        store.put_part(&key, &id, number, bytes).await
+                    }));
                 }
-                if ended && buf.is_empty() {
-                    return Ok(parts);
+                if in_flight.len() >= PARTS_IN_FLIGHT || ended {
+                    match in_flight.next().await {
+                        Some(done) => {
+                            parts.push(done.map_err(|e| unexpected("part upload task", e))??)
+                        }
+                        None => return Ok(parts),
+                    }
+                    continue;
+                }
+                ended = fill(body, &mut buf, self.part_size, digests).await?;
+                if !buf.is_empty() {
+                    let take = buf.len().min(self.part_size);
+                    next = Some(buf.split_to(take).freeze());
                 }
             }
         }
@@ -536,18 +553,24 @@ impl BlobStore for S3BlobStore {
                 last_modified: Some(Utc::now()),
             });
         }
-        let first = buf.split_to(self.part_size).freeze();
         let (upload_id, parts) = self
-            .put_multipart(key, first, &mut body, &mut digests)
+            .put_multipart(key, buf, &mut body, &mut digests)
             .await?;
         let size = digests.size;
         match digests.check(expected) {
             Ok((sha256, _)) => {
                 self.complete(key, &upload_id, &parts).await?;
                 let head = self.head(key).await?;
+                if head.size != size {
+                    // The parts did not add up to the bytes hashed: never leave that object.
+                    self.delete(key).await?;
+                    return Err(BlobError::unexpected(format!(
+                        "{key}: stored {} bytes of {size} sent; the object was removed",
+                        head.size
+                    )));
+                }
                 Ok(ObjectMeta {
                     sha256: Some(sha256),
-                    size,
                     ..head
                 })
             }
