@@ -4,8 +4,8 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: test lint fmt services services-stop bench check-domain-deps
 
-## Run every test in the workspace: starts a throwaway PostgreSQL for the run (unless
-## TEST_DATABASE_URL names one), and stops it afterwards.
+## Run every test in the workspace: starts a throwaway PostgreSQL and Garage for the run (unless
+## TEST_DATABASE_URL / TEST_S3_ENDPOINT name existing ones), and stops them afterwards.
 test:
 	scripts/services.sh run -- $(CARGO) test --workspace --all-features
 
@@ -26,10 +26,10 @@ services:
 services-stop:
 	scripts/services.sh stop
 
-## Benchmarks; figures go to stdout. Starts a throwaway PostgreSQL like `make test`.
+## Benchmarks; figures go to stdout. Starts PostgreSQL and Garage like `make test`.
 bench:
 	$(CARGO) bench -p wanllmdb-domain --features memory --bench domain
-	scripts/services.sh run -- $(CARGO) bench -p wanllmdb-store-sql --bench store
+	scripts/services.sh run -- sh -c '$(CARGO) bench -p wanllmdb-store-sql --bench store && $(CARGO) bench -p wanllmdb-blob-s3 --bench blobs'
 
 ## Proves the domain crate has no infrastructure dependency.
 check-domain-deps:
