@@ -33,18 +33,6 @@ pub struct FsBlobStore {
     signer: UrlSigner,
 }
 
-/// What serving a signed URL produced.
-#[derive(Debug)]
-pub enum SignedServe {
-    /// A PUT stored the bytes (an object or a part) with this ETag.
-    Stored { etag: String },
-    /// A GET: the bytes to send, and the download file name the URL was signed with.
-    Read {
-        result: GetResult,
-        filename: Option<String>,
-    },
-}
-
 fn io_err(e: std::io::Error) -> BlobError {
     BlobError::unexpected(e)
 }
@@ -250,7 +238,7 @@ impl FsBlobStore {
     /// Serves a request to one of this store's signed URLs: a `PUT` stores the body if it
     /// matches what the URL was signed for (nothing is stored otherwise), a `GET` reads the object
     /// (or `range` of it).
-    pub async fn serve_signed(
+    async fn serve(
         &self,
         method: &str,
         url: &str,
@@ -389,6 +377,19 @@ fn walk_keys(objects: &Path, prefix: &str) -> std::io::Result<Vec<String>> {
     }
     keys.sort();
     Ok(keys)
+}
+
+#[async_trait]
+impl SignedUrlServer for FsBlobStore {
+    async fn serve_signed(
+        &self,
+        method: &str,
+        url: &str,
+        body: ByteStream,
+        range: Option<ByteRange>,
+    ) -> Result<SignedServe, BlobError> {
+        self.serve(method, url, body, range).await
+    }
 }
 
 #[async_trait]

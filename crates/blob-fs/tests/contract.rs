@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use wanllmdb_blob_fs::{FsBlobStore, SignedServe};
-use wanllmdb_domain::ports::{collect_stream, stream_from_bytes, BlobStore, PresignedRequest};
+use wanllmdb_blob_fs::FsBlobStore;
+use wanllmdb_domain::ports::{
+    collect_stream, stream_from_bytes, BlobStore, PresignedRequest, SignedServe, SignedUrlServer,
+};
 use wanllmdb_domain::signed_url::UrlSigner;
 use wanllmdb_testkit::{PresignedClient, PresignedResponse};
 

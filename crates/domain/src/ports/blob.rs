@@ -170,6 +170,34 @@ pub struct CompletedPart {
     pub etag: String,
 }
 
+/// What serving a signed URL produced.
+#[derive(Debug)]
+pub enum SignedServe {
+    /// A PUT stored the bytes (an object or a part) with this ETag.
+    Stored { etag: String },
+    /// A GET: the bytes to send, and the download file name the URL was signed with.
+    Read {
+        result: GetResult,
+        filename: Option<String>,
+    },
+}
+
+/// A store without presigning of its own (filesystem, memory) hands out server URLs signed by
+/// `signed_url::UrlSigner`; the HTTP layer answers them through this port.
+#[async_trait]
+pub trait SignedUrlServer: Send + Sync + 'static {
+    /// Verifies `url` (signature, expiry, that `method` is the signed operation) and performs it.
+    /// A PUT MUST store nothing unless the bytes match what the URL was signed for
+    /// (`InvalidDigest`); a forged or expired URL is `PreconditionFailed`.
+    async fn serve_signed(
+        &self,
+        method: &str,
+        url: &str,
+        body: ByteStream,
+        range: Option<ByteRange>,
+    ) -> Result<SignedServe, BlobError>;
+}
+
 /// Part numbers run from 1 to this (S3's limit).
 pub const MAX_PART_NUMBER: u32 = 10_000;
 
