@@ -1,0 +1,154 @@
+//! RFC 9457 problem documents. Every error the API answers with is `application/problem+json`
+//! with a stable machine-readable `code`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use wanllmdb_domain::ports::BlobError;
+use wanllmdb_domain::Error;
+
+/// An error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    code: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let problem = Problem {
+            kind: format!("https://wanllmdb.dev/problems/{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            code: self.code,
+        };
+        let mut resp = HttpResponse::build(self.status);
+        resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        resp.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let status = match &e {
+            Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::AlreadyExists { .. } | Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %e, "internal error");
+            "an internal error occurred; it has been logged".to_owned()
+        } else {
+            e.to_string()
+        };
+        Self::new(status, e.code(), detail)
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> Self {
+        match e {
+            BlobError::PreconditionFailed(m) if m.contains("not satisfiable") => Self::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                m,
+            ),
+            BlobError::PreconditionFailed(m) => {
+                Self::new(StatusCode::FORBIDDEN, "signature_invalid", m)
+            }
+            other => Error::from(other).into(),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Malformed or oversized JSON bodies, unknown fields, wrong content type.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let e = match &err {
+        J::Overflow { limit } | J::OverflowKnownLength { limit, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the JSON body is larger than {limit} bytes"),
+        ),
+        J::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        J::Deserialize(d) if d.is_data() => ApiError::invalid(format!("invalid JSON body: {d}")),
+        other => ApiError::bad_request("malformed_json", format!("malformed JSON body: {other}")),
+    };
+    e.into()
+}
+
+/// Path segments that do not parse (a bad UUID, ...).
+pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_path", format!("invalid path parameter: {err}")).into()
+}
+
+/// Query strings that do not parse.
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
+    ApiError::bad_request("invalid_query", format!("invalid query string: {err}")).into()
+}
+
+/// Unknown routes.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("no route for {} {}", req.method(), req.path()),
+    )
+    .error_response()
+}
