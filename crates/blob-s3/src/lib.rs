@@ -111,7 +111,8 @@ fn error_from(status: u16, body: &str, key: &str) -> BlobError {
             | "XAmzContentSHA256Mismatch",
         ) => BlobError::InvalidDigest(format!("{key}: {detail}")),
         (404, _) => BlobError::NotFound(key.to_owned()),
-        (412 | 416, _) => BlobError::PreconditionFailed(format!("{key}: {detail}")),
+        (416, _) => BlobError::RangeNotSatisfiable(format!("{key}: {detail}")),
+        (412, _) => BlobError::PreconditionFailed(format!("{key}: {detail}")),
         (400, _)
             if detail.to_ascii_lowercase().contains("checksum")
                 || detail.to_ascii_lowercase().contains("digest") =>

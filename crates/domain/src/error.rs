@@ -75,6 +75,9 @@ pub enum Error {
     /// A precondition on stored bytes failed, e.g. finalizing with a blob missing (412/422).
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// A byte range past the end of the file (416).
+    #[error("range not satisfiable: {0}")]
+    RangeNotSatisfiable(String),
     /// No valid credentials (401).
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),
@@ -106,6 +109,7 @@ impl Error {
             Error::AlreadyExists { .. } => "already_exists",
             Error::Conflict(_) => "conflict",
             Error::PreconditionFailed(_) => "precondition_failed",
+            Error::RangeNotSatisfiable(_) => "range_not_satisfiable",
             Error::Unauthenticated(_) => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
             Error::Unexpected(_) => "internal",
@@ -137,6 +141,7 @@ impl From<BlobError> for Error {
                 key,
             },
             BlobError::PreconditionFailed(m) => Error::PreconditionFailed(m),
+            BlobError::RangeNotSatisfiable(m) => Error::RangeNotSatisfiable(m),
             BlobError::InvalidDigest(m) => Error::Invalid(ValidationError::new("digest", m)),
             BlobError::InvalidInput(m) => Error::Invalid(ValidationError::new("blob", m)),
             BlobError::Unexpected(e) => Error::Unexpected(e),

@@ -78,6 +78,7 @@ impl From<Error> for ApiError {
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::AlreadyExists { .. } | Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Error::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -95,11 +96,6 @@ impl From<Error> for ApiError {
 impl From<BlobError> for ApiError {
     fn from(e: BlobError) -> Self {
         match e {
-            BlobError::PreconditionFailed(m) if m.contains("not satisfiable") => Self::new(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "range_not_satisfiable",
-                m,
-            ),
             BlobError::PreconditionFailed(m) => {
                 Self::new(StatusCode::FORBIDDEN, "signature_invalid", m)
             }

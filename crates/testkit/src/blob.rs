@@ -69,6 +69,7 @@ fn assert_blob_err<T: std::fmt::Debug>(r: Result<T, BlobError>, want: &str) {
         (Err(BlobError::NotFound(_)), "not_found")
             | (Err(BlobError::InvalidDigest(_)), "digest")
             | (Err(BlobError::PreconditionFailed(_)), "precondition")
+            | (Err(BlobError::RangeNotSatisfiable(_)), "range")
     );
     assert!(ok, "expected {want}, got {r:?}");
 }
@@ -216,8 +217,8 @@ pub async fn ranged_get(store: Store, _c: Client) {
     );
     let got = store.get(&k, r(100, Some(199))).await.expect("get");
     assert_eq!((got.range, got.meta.size), ((100, 200), 1000));
-    assert_blob_err(store.get(&k, r(1000, None)).await, "precondition");
-    assert_blob_err(store.get(&k, r(5000, Some(6000))).await, "precondition");
+    assert_blob_err(store.get(&k, r(1000, None)).await, "range");
+    assert_blob_err(store.get(&k, r(5000, Some(6000))).await, "range");
 }
 
 pub async fn list_paginates_1500_keys(store: Store, _c: Client) {

@@ -41,6 +41,9 @@ pub enum BlobError {
     /// end, an unknown multipart upload, a part list that does not match.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// A byte range that starts at or past the end of the object.
+    #[error("range not satisfiable: {0}")]
+    RangeNotSatisfiable(String),
     /// The bytes do not match the digest or size they were bound to.
     #[error("digest mismatch: {0}")]
     InvalidDigest(String),
@@ -62,6 +65,7 @@ impl BlobError {
             BlobError::NotFound(_) => 404,
             BlobError::AlreadyExists(_) => 409,
             BlobError::PreconditionFailed(_) => 403,
+            BlobError::RangeNotSatisfiable(_) => 416,
             BlobError::InvalidDigest(_) | BlobError::InvalidInput(_) => 400,
             BlobError::Unexpected(_) => 500,
         }
@@ -102,7 +106,9 @@ impl ByteRange {
     /// end, or an empty suffix, is unsatisfiable.
     pub fn resolve(&self, size: u64) -> Result<(u64, u64), BlobError> {
         let unsatisfiable = || {
-            BlobError::PreconditionFailed(format!("range {self:?} not satisfiable for size {size}"))
+            BlobError::RangeNotSatisfiable(format!(
+                "range {self:?} not satisfiable for size {size}"
+            ))
         };
         match *self {
             ByteRange::From { start, end } => {
@@ -217,7 +223,7 @@ pub trait BlobStore: Send + Sync + 'static {
     ) -> Result<ObjectMeta, BlobError>;
 
     /// Reads `key`, whole or a range. MUST return `NotFound` for a missing key and
-    /// `PreconditionFailed` for an unsatisfiable range.
+    /// `RangeNotSatisfiable` for a range that starts at or past the end.
     async fn get(&self, key: &ObjectKey, range: Option<ByteRange>) -> Result<GetResult, BlobError>;
 
     /// MUST return `NotFound` for a missing key.

@@ -1,0 +1,1133 @@
+//! End-to-end: the real `wanllmdb-server` binary on a free port, driven over raw HTTP, on the
+//! embedded default (SQLite + filesystem) and on PostgreSQL + Garage (S3).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use md5::Digest as _;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const KEY: &str = "wlm_e2e_bootstrap_key_0123456789abcdefghijklmnop";
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run these tests with `make test`, which starts PostgreSQL and Garage")
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Backend {
+    SqliteFs,
+    PostgresS3,
+}
+
+/// Environment for a server on `backend`; `database` shares one PostgreSQL database between servers.
+fn server_env(
+    backend: Backend,
+    dir: &std::path::Path,
+    database: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut vars = vec![
+        ("WANLLMDB__SERVER__BIND".into(), "127.0.0.1:0".into()),
+        ("WANLLMDB__AUTH__BOOTSTRAP_KEY".into(), KEY.into()),
+        ("WANLLMDB__SERVER__WORKERS".into(), "2".into()),
+        ("RUST_LOG".into(), "warn".into()),
+    ];
+    match backend {
+        Backend::SqliteFs => {
+            vars.push((
+                "WANLLMDB__DATABASE__URL".into(),
+                format!("sqlite://{}/wanllmdb.db", dir.display()),
+            ));
+            vars.push(("WANLLMDB__STORAGE__BACKEND".into(), "fs".into()));
+            vars.push((
+                "WANLLMDB__STORAGE__FS__ROOT".into(),
+                format!("{}/blobs", dir.display()),
+            ));
+        }
+        Backend::PostgresS3 => {
+            let db = database
+                .map(str::to_owned)
+                .unwrap_or_else(wanllmdb_store_sql::testing::fresh_pg_database);
+            vars.push(("WANLLMDB__DATABASE__URL".into(), db));
+            vars.push(("WANLLMDB__STORAGE__BACKEND".into(), "s3".into()));
+            vars.push((
+                "WANLLMDB__STORAGE__S3__ENDPOINT".into(),
+                env("TEST_S3_ENDPOINT"),
+            ));
+            vars.push((
+                "WANLLMDB__STORAGE__S3__REGION".into(),
+                env("TEST_S3_REGION"),
+            ));
+            vars.push((
+                "WANLLMDB__STORAGE__S3__BUCKET".into(),
+                env("TEST_S3_BUCKET"),
+            ));
+            vars.push((
+                "WANLLMDB__STORAGE__S3__ACCESS_KEY".into(),
+                env("TEST_S3_ACCESS_KEY"),
+            ));
+            vars.push((
+                "WANLLMDB__STORAGE__S3__SECRET_KEY".into(),
+                env("TEST_S3_SECRET_KEY"),
+            ));
+        }
+    }
+    vars
+}
+
+fn start_with(vars: Vec<(String, String)>, dir: std::path::PathBuf) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wanllmdb-server"))
+        .arg("serve")
+        .envs(vars)
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start wanllmdb-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .expect("read stdout");
+        if let Some(rest) = line.strip_prefix("wanllmdb-server listening on ") {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+fn start(backend: Backend) -> Server {
+    let dir = std::env::temp_dir()
+        .join("wanllmdb-e2e")
+        .join(uuid::Uuid::now_v7().simple().to_string());
+    std::fs::create_dir_all(&dir).expect("dir");
+    start_with(server_env(backend, &dir, None), dir)
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Api {
+    fn new(server: &Server) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: server.base.clone(),
+            key: KEY.into(),
+        }
+    }
+
+    fn as_user(&self, key: &str) -> Self {
+        Self {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            key: key.into(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method.clone(), path, body).await;
+        assert!(status.is_success(), "{method} {path}: {status} {v}");
+        v
+    }
+
+    async fn project(&self) -> String {
+        let name = format!("p-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
+        id(&self
+            .ok(
+                Method::POST,
+                "/api/v1/projects",
+                Some(json!({ "name": name })),
+            )
+            .await)
+    }
+
+    async fn artifact(&self, project: &str, name: &str) -> String {
+        let body =
+            json!({ "project_id": project, "name": name, "type": "model", "description": "e2e" });
+        id(&self.ok(Method::POST, "/api/v1/artifacts", Some(body)).await)
+    }
+
+    async fn version(&self, artifact: &str) -> String {
+        id(&self
+            .ok(
+                Method::POST,
+                &format!("/api/v1/artifacts/{artifact}/versions"),
+                None,
+            )
+            .await)
+    }
+
+    /// The seed's flow for one file; returns whether bytes were uploaded.
+    async fn add_file(&self, version: &str, path: &str, bytes: &[u8]) -> bool {
+        let spec = spec(path, bytes);
+        let plan = self
+            .ok(
+                Method::POST,
+                &format!("/api/v1/artifacts/versions/{version}/files/upload-url"),
+                Some(spec.clone()),
+            )
+            .await;
+        let uploaded = !plan["already_stored"].as_bool().expect("already_stored");
+        if uploaded {
+            let status = put_presigned(&self.http, &plan, bytes.to_vec()).await;
+            assert!(status.is_success(), "presigned PUT refused: {status}");
+        }
+        self.ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{version}/files"),
+            Some(spec),
+        )
+        .await;
+        uploaded
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .to_owned()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn spec(path: &str, bytes: &[u8]) -> Value {
+    json!({
+        "path": path,
+        "size": bytes.len(),
+        "md5_hash": hex(&md5::Md5::digest(bytes)),
+        "sha256_hash": hex(&sha2::Sha256::digest(bytes)),
+    })
+}
+
+async fn put_presigned(http: &reqwest::Client, plan: &Value, body: Vec<u8>) -> StatusCode {
+    let mut req = http.put(plan["upload_url"].as_str().expect("upload_url"));
+    for (k, v) in plan["headers"].as_object().expect("headers") {
+        req = req.header(k, v.as_str().expect("header value"));
+    }
+    req.body(body).send().await.expect("PUT").status()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenarios, each run on both backends.
+
+async fn seed_flow(backend: Backend) {
+    let server = start(backend);
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "resnet").await;
+    let v = api.version(&a).await;
+    let weights = vec![7u8; 300_000];
+    assert!(api.add_file(&v, "model.pth", &weights).await);
+    assert!(
+        api.add_file(&v, "config/params.json", b"{\"lr\": 0.1}")
+            .await
+    );
+    let done = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/finalize"),
+            None,
+        )
+        .await;
+    assert_eq!(done["is_finalized"], json!(true));
+    assert_eq!(done["version"], json!("v0"));
+    assert_eq!(done["file_count"], json!(2));
+    assert_eq!(done["total_size"], json!(300_000 + 11));
+    assert_eq!(done["aliases"], json!(["latest"]));
+    assert!(done["digest"].as_str().is_some_and(|d| d.len() == 64));
+
+    let detail = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{v}"),
+            None,
+        )
+        .await;
+    let files = detail["files"].as_array().expect("files");
+    assert_eq!(files.len(), 2);
+    let model = files
+        .iter()
+        .find(|f| f["path"] == "model.pth")
+        .expect("model file");
+    let url = api
+        .ok(
+            Method::GET,
+            &format!(
+                "/api/v1/artifacts/files/{}/download-url",
+                model["id"].as_str().expect("id")
+            ),
+            None,
+        )
+        .await;
+    let got = api
+        .http
+        .get(url["download_url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(
+        got.bytes().await.expect("bytes").to_vec(),
+        weights,
+        "the bytes come back unchanged"
+    );
+    // Through the server too, with a range.
+    let part = api
+        .http
+        .get(format!(
+            "{}/api/v1/artifacts/files/{}/content",
+            api.base,
+            model["id"].as_str().expect("id")
+        ))
+        .bearer_auth(KEY)
+        .header("range", "bytes=10-19")
+        .send()
+        .await
+        .expect("ranged GET");
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.headers()["content-range"], "bytes 10-19/300000");
+    assert_eq!(part.bytes().await.expect("bytes").len(), 10);
+    let stats = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{v}/downloads"),
+            None,
+        )
+        .await;
+    assert_eq!(stats["count"], json!(2), "both downloads were recorded");
+    let artifact = api
+        .ok(Method::GET, &format!("/api/v1/artifacts/{a}"), None)
+        .await;
+    assert_eq!(
+        (
+            artifact["version_count"].clone(),
+            artifact["latest_version"].clone()
+        ),
+        (json!(1), json!("v0"))
+    );
+}
+
+async fn unchanged_files_upload_nothing(backend: Backend) {
+    let server = start(backend);
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "data").await;
+    let v0 = api.version(&a).await;
+    for (path, bytes) in [
+        ("a.bin", b"first".as_slice()),
+        ("b.bin", b"second"),
+        ("c.bin", b"third"),
+    ] {
+        assert!(api.add_file(&v0, path, bytes).await);
+    }
+    api.ok(
+        Method::POST,
+        &format!("/api/v1/artifacts/versions/{v0}/finalize"),
+        None,
+    )
+    .await;
+    let v1 = api.version(&a).await;
+    let mut uploads = 0;
+    for (path, bytes) in [
+        ("a.bin", b"first".as_slice()),
+        ("b.bin", b"second, changed"),
+        ("c.bin", b"third"),
+    ] {
+        uploads += usize::from(api.add_file(&v1, path, bytes).await);
+    }
+    assert_eq!(uploads, 1, "only the changed file crosses the wire");
+    let done = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v1}/finalize"),
+            None,
+        )
+        .await;
+    assert_eq!(done["version"], json!("v1"));
+    let diff = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{v0}/diff/{v1}"),
+            None,
+        )
+        .await;
+    assert_eq!(diff["modified"].as_array().map(Vec::len), Some(1));
+    assert_eq!(diff["unchanged"], json!(2));
+}
+
+async fn aliases_and_latest(backend: Backend) {
+    let server = start(backend);
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "bert").await;
+    let mut versions = Vec::new();
+    for i in 0..3u8 {
+        let v = api.version(&a).await;
+        api.add_file(&v, "w", &[i; 10]).await;
+        api.ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/finalize"),
+            None,
+        )
+        .await;
+        versions.push(v);
+    }
+    let best = api
+        .ok(
+            Method::PUT,
+            &format!("/api/v1/artifacts/{a}/aliases/best"),
+            Some(json!({ "version": "v1" })),
+        )
+        .await;
+    assert_eq!(best["version"], json!("v1"));
+    let name = api
+        .ok(Method::GET, &format!("/api/v1/projects/{p}"), None)
+        .await["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let resolved = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/resolve?ref={name}/bert:best"),
+            None,
+        )
+        .await;
+    assert_eq!(resolved["version"]["id"], json!(versions[1]));
+    let latest = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/resolve?ref={name}/bert"),
+            None,
+        )
+        .await;
+    assert_eq!(latest["version"]["id"], json!(versions[2]));
+    api.ok(
+        Method::PUT,
+        &format!("/api/v1/artifacts/{a}/aliases/best"),
+        Some(json!({ "version_id": versions[2] })),
+    )
+    .await;
+    let history = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/{a}/aliases/history?alias=best"),
+            None,
+        )
+        .await;
+    assert_eq!(history.as_array().map(Vec::len), Some(2), "set, then moved");
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            &format!("/api/v1/artifacts/{a}/aliases/latest"),
+            Some(json!({ "version": "v0" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    api.ok(
+        Method::DELETE,
+        &format!("/api/v1/artifacts/versions/{}", versions[2]),
+        None,
+    )
+    .await;
+    let latest = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/resolve?ref={name}/bert:latest"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        latest["version"]["id"],
+        json!(versions[1]),
+        "latest falls back when its version is deleted"
+    );
+}
+
+async fn finalized_versions_are_immutable(backend: Backend) {
+    let server = start(backend);
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "m").await;
+    let v = api.version(&a).await;
+    api.add_file(&v, "x", b"x").await;
+    api.ok(
+        Method::POST,
+        &format!("/api/v1/artifacts/versions/{v}/finalize"),
+        None,
+    )
+    .await;
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/files"),
+            Some(spec("y", b"y")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], json!("conflict"));
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/files/upload-url"),
+            Some(spec("y", b"y")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/finalize"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+async fn wrong_bytes_are_refused(backend: Backend) {
+    let server = start(backend);
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "m").await;
+    let v = api.version(&a).await;
+    let plan = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/files/upload-url"),
+            Some(spec("f", b"the real bytes")),
+        )
+        .await;
+    let status = put_presigned(&api.http, &plan, b"tampered bytes".to_vec()).await;
+    assert!(
+        status.is_client_error(),
+        "the store refuses bytes that miss the signed digests: {status}"
+    );
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/files"),
+            Some(spec("f", b"the real bytes")),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::PRECONDITION_FAILED,
+        "nothing was stored, so nothing registers: {body}"
+    );
+    // Through the server, too.
+    let q = format!(
+        "/api/v1/artifacts/versions/{v}/files/content?path=f&size=14&md5_hash={}&sha256_hash={}",
+        hex(&md5::Md5::digest(b"the real bytes")),
+        hex(&sha2::Sha256::digest(b"the real bytes"))
+    );
+    let resp = api
+        .http
+        .put(format!("{}{q}", api.base))
+        .bearer_auth(KEY)
+        .body("tampered bytes")
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = api
+        .http
+        .put(format!("{}{q}", api.base))
+        .bearer_auth(KEY)
+        .body("the real bytes")
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    api.ok(
+        Method::POST,
+        &format!("/api/v1/artifacts/versions/{v}/files"),
+        Some(spec("f", b"the real bytes")),
+    )
+    .await;
+}
+
+async fn auth_and_roles(backend: Backend) {
+    let server = start(backend);
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "private").await;
+    let mut keys = Vec::new();
+    for name in ["viewer-user", "outsider"] {
+        let user = api.ok(Method::POST, "/api/v1/users", Some(json!({ "name": format!("{name}-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]) }))).await;
+        let key = api
+            .ok(
+                Method::POST,
+                &format!("/api/v1/users/{}/keys", id(&user)),
+                Some(json!({ "label": "e2e" })),
+            )
+            .await;
+        keys.push((
+            id(&user),
+            key["secret"].as_str().expect("secret").to_owned(),
+        ));
+    }
+    let (viewer_id, viewer_key) = &keys[0];
+    let (_, outsider_key) = &keys[1];
+    api.ok(
+        Method::PUT,
+        &format!("/api/v1/projects/{p}/members/{viewer_id}"),
+        Some(json!({ "role": "viewer" })),
+    )
+    .await;
+    let viewer = api.as_user(viewer_key);
+    let outsider = api.as_user(outsider_key);
+
+    let resp = api
+        .http
+        .get(format!("{}/api/v1/artifacts/{a}", api.base))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "no key");
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        viewer
+            .call(Method::GET, &format!("/api/v1/artifacts/{a}"), None)
+            .await
+            .0,
+        StatusCode::OK,
+        "a viewer reads"
+    );
+    let (status, body) = viewer
+        .call(
+            Method::POST,
+            &format!("/api/v1/artifacts/{a}/versions"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a viewer cannot write: {body}"
+    );
+    let (status, _) = outsider
+        .call(Method::GET, &format!("/api/v1/artifacts/{a}"), None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another project's artifact does not exist for an outsider"
+    );
+    let (status, _) = outsider
+        .call(
+            Method::GET,
+            &format!("/api/v1/artifacts?project_id={p}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nor does the project");
+    let everything = outsider.ok(Method::GET, "/api/v1/artifacts", None).await;
+    assert_eq!(
+        everything["items"],
+        json!([]),
+        "an outsider lists nothing of the project"
+    );
+    let mine = viewer.ok(Method::GET, "/api/v1/artifacts", None).await;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1));
+    let (status, _) = outsider
+        .call(
+            Method::GET,
+            "/api/v1/users/00000000-0000-0000-0000-000000000000/keys",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api
+        .as_user("wlm_not_a_real_key_but_long_enough_to_check")
+        .call(Method::GET, "/api/v1/me", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn malformed_requests_get_problem_documents(backend: Backend) {
+    let server = start(backend);
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "m").await;
+    let v = api.version(&a).await;
+    let done = api.version(&a).await;
+    api.add_file(&done, "x", b"x").await;
+    let file = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{done}/files"),
+            None,
+        )
+        .await["items"][0]["id"]
+        .as_str()
+        .expect("file id")
+        .to_owned();
+    api.ok(
+        Method::POST,
+        &format!("/api/v1/artifacts/versions/{done}/finalize"),
+        None,
+    )
+    .await;
+    let nil = "00000000-0000-0000-0000-000000000000";
+    let good = spec("ok.bin", b"ok");
+    let with = |k: &str, val: Value| {
+        let mut s = good.clone();
+        s[k] = val;
+        s
+    };
+    let many: Vec<Value> = (0..10_001).map(|i| spec(&format!("f{i}"), b"x")).collect();
+    let huge = "x".repeat(33 * 1024 * 1024);
+    let up = format!("/api/v1/artifacts/versions/{v}/files/upload-url");
+    let reg = format!("/api/v1/artifacts/versions/{v}/files");
+    // (method, path, body: Some(json) | raw text, extra header)
+    enum B {
+        None,
+        Json(Value),
+        Raw(&'static str, String),
+    }
+    let cases: Vec<(Method, String, B)> = vec![
+        (
+            Method::POST,
+            "/api/v1/artifacts".into(),
+            B::Raw("application/json", "{".into()),
+        ),
+        (
+            Method::POST,
+            "/api/v1/artifacts".into(),
+            B::Raw("text/plain", "{}".into()),
+        ),
+        (
+            Method::POST,
+            "/api/v1/artifacts".into(),
+            B::Json(json!({ "project_id": p, "name": "n", "type": "model", "extra": 1 })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/artifacts".into(),
+            B::Json(json!({ "project_id": p, "type": "model" })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/artifacts".into(),
+            B::Json(json!({ "project_id": p, "name": "has space", "type": "model" })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/artifacts".into(),
+            B::Json(json!({ "project_id": p, "name": "x".repeat(200), "type": "model" })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/artifacts".into(),
+            B::Json(json!({ "project_id": p, "name": "n", "type": "weights" })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/artifacts".into(),
+            B::Json(json!({ "project_id": p, "name": "n", "type": "model", "metadata": [1] })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/artifacts".into(),
+            B::Json(json!({ "project_id": "not-a-uuid", "name": "n", "type": "model" })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/artifacts".into(),
+            B::Json(json!({ "project_id": nil, "name": "n", "type": "model" })),
+        ),
+        (Method::GET, "/api/v1/artifacts/not-a-uuid".into(), B::None),
+        (Method::GET, format!("/api/v1/artifacts/{nil}"), B::None),
+        (
+            Method::PUT,
+            format!("/api/v1/artifacts/{a}"),
+            B::Json(json!({ "colour": "red" })),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/artifacts/{a}"),
+            B::Json(json!({ "description": "d".repeat(20_000) })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/artifacts/{nil}/versions"),
+            B::None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/artifacts/{a}/versions"),
+            B::Raw("application/json", "[1]".into()),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/artifacts/{a}/versions"),
+            B::Json(json!({ "run_id": nil })),
+        ),
+        (
+            Method::GET,
+            "/api/v1/artifacts/versions/nope".into(),
+            B::None,
+        ),
+        (
+            Method::POST,
+            up.clone(),
+            B::Json(with("path", json!("../etc/passwd"))),
+        ),
+        (
+            Method::POST,
+            up.clone(),
+            B::Json(with("path", json!("/abs/path"))),
+        ),
+        (
+            Method::POST,
+            up.clone(),
+            B::Json(with("path", json!("a//b"))),
+        ),
+        (
+            Method::POST,
+            up.clone(),
+            B::Json(with("path", json!("a\u{0}b"))),
+        ),
+        (Method::POST, up.clone(), B::Json(with("path", json!("")))),
+        (
+            Method::POST,
+            up.clone(),
+            B::Json(with("sha256_hash", json!("abc"))),
+        ),
+        (
+            Method::POST,
+            up.clone(),
+            B::Json(with("md5_hash", json!("ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"))),
+        ),
+        (Method::POST, up.clone(), B::Json(with("size", json!(-1)))),
+        (Method::POST, up.clone(), B::Json(json!({ "path": "x" }))),
+        (Method::POST, reg.clone(), B::Json(good.clone())),
+        (
+            Method::POST,
+            reg.clone(),
+            B::Json(with("path", json!("a/../b"))),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/artifacts/versions/{v}/files/upload-urls"),
+            B::Json(json!({ "files": [] })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/artifacts/versions/{v}/files/batch"),
+            B::Json(json!({ "files": many })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects".into(),
+            B::Raw("application/json", format!("{{\"name\":\"{huge}\"}}")),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/artifacts/files/{nil}/download-url"),
+            B::None,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/artifacts/files/zzz".into(),
+            B::None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/artifacts/files/{file}"),
+            B::None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/artifacts/{a}/aliases/v3"),
+            B::Json(json!({ "version": "v0" })),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/artifacts/{a}/aliases/latest"),
+            B::Json(json!({ "version": "v0" })),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/artifacts/{a}/aliases/best"),
+            B::Json(json!({ "version": "v0" })),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/artifacts/{a}/aliases/best"),
+            B::Json(json!({ "version": "v1", "version_id": done })),
+        ),
+        (Method::GET, "/api/v1/resolve?ref=bad:ref:x".into(), B::None),
+        (Method::GET, "/api/v1/resolve".into(), B::None),
+        (Method::GET, "/api/v1/artifacts?limit=0".into(), B::None),
+        (Method::GET, "/api/v1/artifacts?limit=abc".into(), B::None),
+        (Method::GET, "/api/v1/artifacts?cursor=!!!".into(), B::None),
+        (
+            Method::GET,
+            "/api/v1/artifacts?type=weights".into(),
+            B::None,
+        ),
+        (Method::GET, "/api/v1/artifacts?bogus=1".into(), B::None),
+        (
+            Method::POST,
+            "/api/v1/projects".into(),
+            B::Json(json!({ "name": "UPPER" })),
+        ),
+        (Method::POST, "/api/v1/nonexistent".into(), B::None),
+        (
+            Method::PUT,
+            "/api/v1/blobs/signed?op=put&key=a&exp=1&sig=00".into(),
+            B::Raw("application/octet-stream", "x".into()),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/artifacts/versions/{v}/lineage?depth=99"),
+            B::None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/admin/gc".into(),
+            B::Json(json!({ "grace_seconds": "soon" })),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/projects/{p}/members/{nil}"),
+            B::Json(json!({ "role": "owner" })),
+        ),
+    ];
+    assert!(cases.len() >= 40);
+    for (method, path, body) in cases {
+        let mut req = api
+            .http
+            .request(method.clone(), format!("{}{path}", api.base))
+            .bearer_auth(KEY);
+        req = match body {
+            B::None => req,
+            B::Json(v) => req.json(&v),
+            B::Raw(ct, text) => req.header("content-type", ct).body(text),
+        };
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = resp.text().await.unwrap_or_default();
+        let shown: String = path.chars().take(100).collect();
+        assert!(
+            status.is_client_error(),
+            "{method} {shown} answered {status}: {text}"
+        );
+        assert_eq!(ct, "application/problem+json", "{method} {shown}: {text}");
+        let problem: Value = serde_json::from_str(&text).expect("problem JSON");
+        assert_eq!(
+            problem["status"],
+            json!(status.as_u16()),
+            "{method} {shown}"
+        );
+        assert!(
+            problem["code"].as_str().is_some_and(|c| !c.is_empty()),
+            "{method} {shown}: {text}"
+        );
+    }
+    // And a range past the end of a file.
+    let resp = api
+        .http
+        .get(format!(
+            "{}/api/v1/artifacts/files/{file}/content",
+            api.base
+        ))
+        .bearer_auth(KEY)
+        .header("range", "bytes=500-")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+}
+
+async fn system_endpoints(backend: Backend) {
+    let server = start(backend);
+    let api = Api::new(&server);
+    assert_eq!(
+        api.http
+            .get(format!("{}/healthz", api.base))
+            .send()
+            .await
+            .expect("healthz")
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        api.http
+            .get(format!("{}/readyz", api.base))
+            .send()
+            .await
+            .expect("readyz")
+            .status(),
+        StatusCode::OK
+    );
+    let doc: Value = api
+        .http
+        .get(format!("{}/api/v1/openapi.json", api.base))
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["openapi"], json!("3.1.0"));
+    for path in [
+        "/api/v1/artifacts",
+        "/api/v1/artifacts/versions/{version_id}/finalize",
+        "/api/v1/artifacts/files/{file_id}/download-url",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    api.project().await;
+    let metrics = api
+        .http
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("wanllmdb_http_requests_total{method=\"POST\",status=\"201\"}"),
+        "{metrics}"
+    );
+    let resp = api
+        .http
+        .get(format!("{}/healthz", api.base))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(resp.headers()["x-request-id"], "trace-me-42");
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_fs {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::SqliteFs).await;
+                }
+            )*
+        }
+        mod postgres_s3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::PostgresS3).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    seed_flow,
+    unchanged_files_upload_nothing,
+    aliases_and_latest,
+    finalized_versions_are_immutable,
+    wrong_bytes_are_refused,
+    auth_and_roles,
+    malformed_requests_get_problem_documents,
+    system_endpoints,
+);
+
+/// Two server instances on one PostgreSQL database: 50 concurrent version creations spread over
+/// both give 50 distinct, contiguous versions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_number_versions_without_gaps_or_repeats() {
+    let db = wanllmdb_store_sql::testing::fresh_pg_database();
+    let dirs: Vec<std::path::PathBuf> = (0..2)
+        .map(|_| {
+            let d = std::env::temp_dir()
+                .join("wanllmdb-e2e")
+                .join(uuid::Uuid::now_v7().simple().to_string());
+            std::fs::create_dir_all(&d).expect("dir");
+            d
+        })
+        .collect();
+    let one = start_with(
+        server_env(Backend::PostgresS3, &dirs[0], Some(&db)),
+        dirs[0].clone(),
+    );
+    let two = start_with(
+        server_env(Backend::PostgresS3, &dirs[1], Some(&db)),
+        dirs[1].clone(),
+    );
+    let (api1, api2) = (Api::new(&one), Api::new(&two));
+    let p = api1.project().await;
+    let a = api1.artifact(&p, "raced").await;
+    let calls = (0..50).map(|i| {
+        let api = if i % 2 == 0 { &api1 } else { &api2 };
+        let path = format!("/api/v1/artifacts/{a}/versions");
+        async move { api.ok(Method::POST, &path, None).await }
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut seen: Vec<u32> = results
+        .iter()
+        .map(|v| {
+            v["version"].as_str().expect("version")[1..]
+                .parse()
+                .expect("number")
+        })
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..50).collect::<Vec<u32>>());
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
