@@ -2,7 +2,12 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test lint fmt services services-stop bench check-domain-deps
+.PHONY: run test lint fmt services services-stop bench check-domain-deps
+
+## Serve the API on 127.0.0.1:8080 with the embedded default: SQLite at data/wanllmdb.db and
+## blobs under data/blobs. The first start prints the administrator's API key once.
+run:
+	$(CARGO) run --release -p wanllmdb-server -- serve
 
 ## Run every test in the workspace: starts a throwaway PostgreSQL and Garage for the run (unless
 ## TEST_DATABASE_URL / TEST_S3_ENDPOINT name existing ones), and stops them afterwards.
