@@ -22,12 +22,12 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with(RegistryConfig::default()).await
+}
+
+async fn env_with(config: RegistryConfig) -> Env {
     let blobs = Arc::new(MemoryBlobStore::new());
-    let reg = Registry::new(
-        Arc::new(MemoryMetadataStore::new()),
-        blobs.clone(),
-        RegistryConfig::default(),
-    );
+    let reg = Registry::new(Arc::new(MemoryMetadataStore::new()), blobs.clone(), config);
     let (_, key) = reg
         .bootstrap(UserName::parse("admin").expect("name"), None)
         .await
@@ -1083,4 +1083,112 @@ async fn unknown_ids_are_not_found() {
             ..
         })
     ));
+}
+
+#[tokio::test]
+async fn large_files_upload_in_parts_and_resume() {
+    let mib = 1024 * 1024;
+    let e = env_with(RegistryConfig {
+        multipart_threshold: 6 * mib,
+        part_size: 5 * mib,
+        ..RegistryConfig::default()
+    })
+    .await;
+    let p = e.project(&e.admin, "multi").await;
+    let a = e.artifact(&e.admin, p.id, "ckpt").await;
+    let v = e
+        .reg
+        .create_version(&e.admin, a.id, CreateVersion::default())
+        .await
+        .expect("v");
+    let data: Vec<u8> = (0..(11 * mib as usize + 123))
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let s = spec("ckpt.bin", &data);
+    let plan = e
+        .reg
+        .negotiate_upload(&e.admin, v.id, s.clone())
+        .await
+        .expect("negotiate");
+    let UploadAction::Multipart(m) = plan.action else {
+        panic!("a large file is uploaded in parts: {plan:?}")
+    };
+    assert_eq!((m.part_size, m.parts.len()), (5 * mib, 3));
+    assert_eq!(
+        m.parts.iter().map(|p| p.size).sum::<u64>(),
+        data.len() as u64
+    );
+    // Part 1, then the client stops; it asks what is done and sends the rest.
+    let send = |n: usize| {
+        let part = &m.parts[n];
+        let start = n * 5 * mib as usize;
+        let bytes = Bytes::copy_from_slice(&data[start..start + part.size as usize]);
+        let client = e.client.clone();
+        let req = part.request.clone();
+        async move { client.send(&req, bytes).await.expect("send part") }
+    };
+    let first = send(0).await;
+    assert!(first.is_success());
+    let done = e
+        .reg
+        .multipart_parts(&e.admin, v.id, &s.sha256, &m.upload_id)
+        .await
+        .expect("parts");
+    assert_eq!(
+        done.iter().map(|p| p.part_number).collect::<Vec<_>>(),
+        vec![1]
+    );
+    let mut parts = vec![wanllmdb_domain::ports::CompletedPart {
+        part_number: 1,
+        etag: done[0].etag.clone(),
+    }];
+    for n in 1..3 {
+        let r = send(n).await;
+        parts.push(wanllmdb_domain::ports::CompletedPart {
+            part_number: n as u32 + 1,
+            etag: r.etag.expect("etag"),
+        });
+    }
+    // Completing with a wrong digest keeps nothing; the right one stores the file.
+    let mut wrong = s.clone();
+    wrong.sha256 = Sha256::of(b"something else");
+    assert!(e
+        .reg
+        .complete_multipart(&e.admin, v.id, &wrong, &m.upload_id, &parts)
+        .await
+        .is_err());
+    let plan = e
+        .reg
+        .negotiate_upload(&e.admin, v.id, s.clone())
+        .await
+        .expect("again");
+    let UploadAction::Multipart(m) = plan.action else {
+        panic!("still not stored")
+    };
+    for (n, part) in m.parts.iter().enumerate() {
+        let start = n * 5 * mib as usize;
+        let r = e
+            .client
+            .send(
+                &part.request,
+                Bytes::copy_from_slice(&data[start..start + part.size as usize]),
+            )
+            .await
+            .expect("send");
+        parts[n].etag = r.etag.expect("etag");
+    }
+    e.reg
+        .complete_multipart(&e.admin, v.id, &s, &m.upload_id, &parts)
+        .await
+        .expect("complete");
+    e.reg
+        .register_file(&e.admin, v.id, s)
+        .await
+        .expect("register");
+    let done = e
+        .reg
+        .finalize_version(&e.admin, v.id)
+        .await
+        .expect("finalize");
+    assert_eq!(done.version.total_size, data.len() as u64);
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use wanllmdb_domain::entities::*;
 use wanllmdb_domain::ports::{Page, PageRequest, PresignedRequest};
-use wanllmdb_domain::service::{FileSpec, UploadAction, UploadPlan, VersionView};
+use wanllmdb_domain::service::{FileSpec, MultipartPlan, UploadAction, UploadPlan, VersionView};
 use wanllmdb_domain::types::*;
 
 use crate::error::{ApiError, ApiResult};
@@ -354,8 +354,8 @@ impl From<ArtifactFile> for FileDto {
     }
 }
 
-/// The answer to an upload-url request: either the bytes are already stored (register the file,
-/// upload nothing) or where and how to PUT them.
+/// The answer to an upload-url request: the bytes are already stored (register the file,
+/// upload nothing), or where and how to PUT them, or (large files) the parts to PUT.
 #[derive(Debug, Serialize)]
 pub struct UploadUrlDto {
     pub path: String,
@@ -366,13 +366,110 @@ pub struct UploadUrlDto {
     pub method: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub multipart: Option<MultipartDto>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MultipartDto {
+    pub upload_id: String,
+    pub part_size: u64,
+    pub parts: Vec<PartUrlDto>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartUrlDto {
+    pub part_number: u32,
+    pub size: u64,
+    pub url: String,
+    pub method: String,
+    pub headers: BTreeMap<String, String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<MultipartPlan> for MultipartDto {
+    fn from(m: MultipartPlan) -> Self {
+        Self {
+            upload_id: m.upload_id,
+            part_size: m.part_size,
+            parts: m
+                .parts
+                .into_iter()
+                .map(|p| PartUrlDto {
+                    part_number: p.part_number,
+                    size: p.size,
+                    url: p.request.url,
+                    method: p.request.method,
+                    headers: p.request.headers,
+                    expires_at: p.request.expires_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A file's spec and some part numbers (fresh part URLs).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartUrlsDto {
+    #[serde(flatten)]
+    pub file: FileSpecFields,
+    pub parts: Vec<u32>,
+}
+
+/// A file's spec and the parts to assemble.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteDto {
+    #[serde(flatten)]
+    pub file: FileSpecFields,
+    pub parts: Vec<CompletedPartDto>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompletedPartDto {
+    pub part_number: u32,
+    pub etag: String,
+}
+
+/// The spec fields, for bodies that carry more (serde cannot deny unknown fields through flatten).
+#[derive(Debug, Deserialize)]
+pub struct FileSpecFields {
+    pub path: String,
+    pub size: u64,
+    pub md5_hash: String,
+    pub sha256_hash: String,
+}
+
+impl FileSpecFields {
+    pub fn into_spec(self) -> ApiResult<FileSpec> {
+        FileSpecDto {
+            path: self.path,
+            size: self.size,
+            md5_hash: self.md5_hash,
+            sha256_hash: self.sha256_hash,
+            content_type: None,
+        }
+        .into_spec()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sha256Query {
+    pub sha256_hash: String,
 }
 
 impl From<UploadPlan> for UploadUrlDto {
     fn from(p: UploadPlan) -> Self {
-        let (already_stored, req): (bool, Option<PresignedRequest>) = match p.action {
-            UploadAction::AlreadyStored => (true, None),
-            UploadAction::Upload { request } => (false, Some(request)),
+        let (already_stored, req, multipart): (
+            bool,
+            Option<PresignedRequest>,
+            Option<MultipartDto>,
+        ) = match p.action {
+            UploadAction::AlreadyStored => (true, None, None),
+            UploadAction::Upload { request } => (false, Some(request), None),
+            UploadAction::Multipart(m) => (false, None, Some(m.into())),
         };
         Self {
             path: p.path.into_string(),
@@ -383,6 +480,7 @@ impl From<UploadPlan> for UploadUrlDto {
             method: req.as_ref().map(|r| r.method.clone()),
             headers: req.as_ref().map(|r| r.headers.clone()),
             expires_at: req.map(|r| r.expires_at),
+            multipart,
         }
     }
 }

@@ -589,6 +589,87 @@ pub async fn upload_content(
     )
 }
 
+pub async fn multipart_parts(
+    state: State,
+    auth: Auth,
+    path: web::Path<(Uuid, String)>,
+    q: web::Query<Sha256Query>,
+) -> ApiResult<HttpResponse> {
+    let (version, upload) = path.into_inner();
+    let sha = valid(Sha256::parse(q.into_inner().sha256_hash))?;
+    ok(&state
+        .registry
+        .multipart_parts(&auth.0, VersionId::from_uuid(version), &sha, &upload)
+        .await?)
+}
+
+pub async fn multipart_part_urls(
+    state: State,
+    auth: Auth,
+    path: web::Path<(Uuid, String)>,
+    body: web::Json<PartUrlsDto>,
+) -> ApiResult<HttpResponse> {
+    let (version, upload) = path.into_inner();
+    let b = body.into_inner();
+    let spec = b.file.into_spec()?;
+    let plan = state
+        .registry
+        .multipart_part_urls(
+            &auth.0,
+            VersionId::from_uuid(version),
+            &spec,
+            &upload,
+            &b.parts,
+        )
+        .await?;
+    ok(&MultipartDto::from(plan))
+}
+
+pub async fn multipart_complete(
+    state: State,
+    auth: Auth,
+    path: web::Path<(Uuid, String)>,
+    body: web::Json<CompleteDto>,
+) -> ApiResult<HttpResponse> {
+    let (version, upload) = path.into_inner();
+    let b = body.into_inner();
+    let spec = b.file.into_spec()?;
+    let parts: Vec<wanllmdb_domain::ports::CompletedPart> = b
+        .parts
+        .into_iter()
+        .map(|p| wanllmdb_domain::ports::CompletedPart {
+            part_number: p.part_number,
+            etag: p.etag,
+        })
+        .collect();
+    let key = state
+        .registry
+        .complete_multipart(
+            &auth.0,
+            VersionId::from_uuid(version),
+            &spec,
+            &upload,
+            &parts,
+        )
+        .await?;
+    ok(&serde_json::json!({ "storage_key": key, "sha256_hash": spec.sha256, "size": spec.size }))
+}
+
+pub async fn multipart_abort(
+    state: State,
+    auth: Auth,
+    path: web::Path<(Uuid, String)>,
+    q: web::Query<Sha256Query>,
+) -> ApiResult<HttpResponse> {
+    let (version, upload) = path.into_inner();
+    let sha = valid(Sha256::parse(q.into_inner().sha256_hash))?;
+    state
+        .registry
+        .abort_multipart(&auth.0, VersionId::from_uuid(version), &sha, &upload)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 pub async fn download_url(
     state: State,
     auth: Auth,

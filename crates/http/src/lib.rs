@@ -90,6 +90,10 @@ api! {
     POST "/api/v1/artifacts/versions/{version_id}/files/upload-url" => handlers::upload_url, true, "Negotiate one file's upload: already stored, or a presigned PUT.";
     POST "/api/v1/artifacts/versions/{version_id}/files/upload-urls" => handlers::upload_urls, true, "Negotiate up to 10,000 files' uploads.";
     PUT "/api/v1/artifacts/versions/{version_id}/files/content" => handlers::upload_content, true, "Stream a file's bytes through the server, verified as they arrive.";
+    GET "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}" => handlers::multipart_parts, true, "The parts of a multipart upload already stored (to resume); ?sha256_hash=.";
+    POST "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}/part-urls" => handlers::multipart_part_urls, true, "Fresh presigned URLs for some parts.";
+    POST "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}/complete" => handlers::multipart_complete, true, "Assemble the parts; the whole file is checked against its size and digests.";
+    DELETE "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}" => handlers::multipart_abort, true, "Abort a multipart upload; ?sha256_hash=.";
     POST "/api/v1/artifacts/versions/{version_id}/files/batch" => handlers::register_files, true, "Register up to 10,000 uploaded files.";
     POST "/api/v1/artifacts/versions/{version_id}/files" => handlers::register_file, true, "Register an uploaded file.";
     GET "/api/v1/artifacts/versions/{version_id}/files" => handlers::list_files, true, "List a version's files by path (prefix filter, pages).";

@@ -80,6 +80,8 @@ impl std::fmt::Debug for AuthSettings {
 pub struct UploadSettings {
     pub url_ttl_seconds: u64,
     pub max_batch: usize,
+    pub multipart_threshold: u64,
+    pub part_size: u64,
 }
 
 impl Settings {

@@ -104,6 +104,8 @@ pub async fn wire(settings: &Settings, public_url: &str) -> anyhow::Result<Wired
         upload_url_ttl: ttl,
         download_url_ttl: ttl,
         max_batch: settings.uploads.max_batch.max(1),
+        multipart_threshold: settings.uploads.multipart_threshold,
+        part_size: settings.uploads.part_size,
         ..RegistryConfig::default()
     };
     Ok(Wired {

@@ -121,11 +121,21 @@ fn start_with(vars: Vec<(String, String)>, dir: std::path::PathBuf) -> Server {
 }
 
 fn start(backend: Backend) -> Server {
+    start_extra(backend, &[])
+}
+
+fn start_extra(backend: Backend, extra: &[(&str, &str)]) -> Server {
     let dir = std::env::temp_dir()
         .join("wanllmdb-e2e")
         .join(uuid::Uuid::now_v7().simple().to_string());
     std::fs::create_dir_all(&dir).expect("dir");
-    start_with(server_env(backend, &dir, None), dir)
+    let mut vars = server_env(backend, &dir, None);
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    start_with(vars, dir)
 }
 
 struct Api {
@@ -1056,6 +1066,168 @@ async fn system_endpoints(backend: Backend) {
     assert_eq!(resp.headers()["x-request-id"], "trace-me-42");
 }
 
+async fn large_files_go_up_in_resumable_parts(backend: Backend) {
+    let server = start_extra(
+        backend,
+        &[
+            ("WANLLMDB__UPLOADS__MULTIPART_THRESHOLD", "6291456"),
+            ("WANLLMDB__UPLOADS__PART_SIZE", "5242880"),
+        ],
+    );
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "checkpoint").await;
+    let v = api.version(&a).await;
+    let data: Vec<u8> = (0..11 * 1024 * 1024 + 77)
+        .map(|i: usize| (i % 253) as u8)
+        .collect();
+    let file = spec("ckpt/step-1000.pt", &data);
+    let plan = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/files/upload-url"),
+            Some(file.clone()),
+        )
+        .await;
+    let m = plan["multipart"].clone();
+    let upload = m["upload_id"]
+        .as_str()
+        .expect("a multipart plan for a large file")
+        .to_owned();
+    let parts = m["parts"].as_array().expect("parts").clone();
+    assert_eq!(parts.len(), 3);
+    let part_size = m["part_size"].as_u64().expect("part size") as usize;
+    let put = |n: usize, url: String| {
+        let start = n * part_size;
+        let end = (start + part_size).min(data.len());
+        let body = data[start..end].to_vec();
+        let http = api.http.clone();
+        async move {
+            let resp = http.put(url).body(body).send().await.expect("PUT part");
+            assert!(
+                resp.status().is_success(),
+                "part refused: {}",
+                resp.status()
+            );
+            resp.headers()["etag"].to_str().expect("etag").to_owned()
+        }
+    };
+    let first = put(0, parts[0]["url"].as_str().expect("url").to_owned()).await;
+    // Interrupted: ask what is stored, get fresh URLs for the rest, send only those.
+    let sha = file["sha256_hash"].as_str().expect("sha").to_owned();
+    let done = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{v}/files/multipart/{upload}?sha256_hash={sha}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        done.as_array().map(|d| d
+            .iter()
+            .map(|p| p["part_number"].as_u64())
+            .collect::<Vec<_>>()),
+        Some(vec![Some(1)])
+    );
+    let mut body = file.clone();
+    body["parts"] = json!([2, 3]);
+    let fresh = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/files/multipart/{upload}/part-urls"),
+            Some(body),
+        )
+        .await;
+    let mut etags = vec![first];
+    for (i, part) in fresh["parts"].as_array().expect("parts").iter().enumerate() {
+        etags.push(put(i + 1, part["url"].as_str().expect("url").to_owned()).await);
+    }
+    let mut complete = file.clone();
+    complete["parts"] = json!(etags
+        .iter()
+        .enumerate()
+        .map(|(i, e)| json!({ "part_number": i + 1, "etag": e }))
+        .collect::<Vec<_>>());
+    api.ok(
+        Method::POST,
+        &format!("/api/v1/artifacts/versions/{v}/files/multipart/{upload}/complete"),
+        Some(complete),
+    )
+    .await;
+    api.ok(
+        Method::POST,
+        &format!("/api/v1/artifacts/versions/{v}/files"),
+        Some(file),
+    )
+    .await;
+    let fin = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/finalize"),
+            None,
+        )
+        .await;
+    assert_eq!(fin["total_size"], json!(data.len()));
+    let detail = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{v}"),
+            None,
+        )
+        .await;
+    let fid = detail["files"][0]["id"].as_str().expect("file").to_owned();
+    let url = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/files/{fid}/download-url"),
+            None,
+        )
+        .await;
+    let got = api
+        .http
+        .get(url["download_url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("GET")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(
+        hex(&sha2::Sha256::digest(&got)),
+        sha,
+        "the assembled file is the one sent"
+    );
+    // An aborted upload leaves nothing to resume.
+    let other = spec("other.bin", &data[..7 * 1024 * 1024]);
+    let v2 = api.version(&a).await;
+    let plan = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v2}/files/upload-url"),
+            Some(other.clone()),
+        )
+        .await;
+    let upload = plan["multipart"]["upload_id"]
+        .as_str()
+        .expect("upload")
+        .to_owned();
+    let osha = other["sha256_hash"].as_str().expect("sha").to_owned();
+    api.ok(
+        Method::DELETE,
+        &format!("/api/v1/artifacts/versions/{v2}/files/multipart/{upload}?sha256_hash={osha}"),
+        None,
+    )
+    .await;
+    let (status, _) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{v2}/files/multipart/{upload}?sha256_hash={osha}"),
+            None,
+        )
+        .await;
+    assert!(status.is_client_error(), "{status}");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite_fs {
@@ -1086,6 +1258,7 @@ on_both_backends!(
     auth_and_roles,
     malformed_requests_get_problem_documents,
     system_endpoints,
+    large_files_go_up_in_resumable_parts,
 );
 
 /// Two server instances on one PostgreSQL database: 50 concurrent version creations spread over

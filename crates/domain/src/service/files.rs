@@ -8,8 +8,8 @@ use crate::error::{Entity, Error, Result, ValidationError};
 use crate::ids::*;
 use crate::keys::ObjectKey;
 use crate::ports::{
-    BlobError, ByteRange, ByteStream, ExpectedContent, GetResult, NewFile, Page, PageRequest,
-    PresignedRequest, StoreError,
+    BlobError, ByteRange, ByteStream, CompletedPart, ExpectedContent, GetResult, NewFile, Page,
+    PageRequest, PartInfo, PresignedRequest, StoreError,
 };
 use crate::types::*;
 
@@ -32,7 +32,29 @@ pub enum UploadAction {
     AlreadyStored,
     /// Send the bytes with this request, then register the file.
     Upload { request: PresignedRequest },
+    /// Send the bytes in parts (any order, in parallel), complete the upload, then register.
+    Multipart(MultipartPlan),
 }
+
+/// A multipart upload: its id, the part size, and a presigned PUT per part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MultipartPlan {
+    pub upload_id: String,
+    pub part_size: u64,
+    pub parts: Vec<PartTarget>,
+}
+
+/// Where one part goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PartTarget {
+    pub part_number: u32,
+    /// Bytes `[(n-1) * part_size, ...)` of the file, this many.
+    pub size: u64,
+    pub request: PresignedRequest,
+}
+
+/// The smallest part S3 accepts (all parts but the last).
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
 /// The answer for one file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -67,6 +89,9 @@ impl Registry {
             let storage_key = ObjectKey::blob(v.project_id, &spec.sha256);
             let action = match self.known_blob(v.project_id, &spec).await? {
                 Some(_) => UploadAction::AlreadyStored,
+                None if spec.size > self.config.multipart_threshold => {
+                    UploadAction::Multipart(self.start_multipart(&storage_key, spec.size).await?)
+                }
                 None => UploadAction::Upload {
                     request: self
                         .blobs
@@ -88,6 +113,139 @@ impl Registry {
             });
         }
         Ok(plans)
+    }
+
+    /// The part size for a file: the configured size, raised so no file needs more than the
+    /// store's 10,000 parts.
+    fn part_size_for(&self, size: u64) -> u64 {
+        let max = u64::from(crate::ports::MAX_PART_NUMBER);
+        self.config
+            .part_size
+            .max(MIN_PART_SIZE)
+            .max(size.div_ceil(max))
+    }
+
+    async fn start_multipart(&self, key: &ObjectKey, size: u64) -> Result<MultipartPlan> {
+        let upload_id = self.blobs.create_multipart(key).await?;
+        let part_size = self.part_size_for(size);
+        let count = size.div_ceil(part_size).max(1);
+        let numbers: Vec<u32> = (1..=count).filter_map(|n| u32::try_from(n).ok()).collect();
+        let parts = self
+            .part_targets(key, &upload_id, size, part_size, &numbers)
+            .await?;
+        Ok(MultipartPlan {
+            upload_id,
+            part_size,
+            parts,
+        })
+    }
+
+    async fn part_targets(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        size: u64,
+        part_size: u64,
+        numbers: &[u32],
+    ) -> Result<Vec<PartTarget>> {
+        let count = size.div_ceil(part_size).max(1);
+        let mut parts = Vec::with_capacity(numbers.len());
+        for &n in numbers {
+            if n == 0 || u64::from(n) > count {
+                return Err(ValidationError::new(
+                    "part_number",
+                    format!("this file has parts 1 to {count}, not {n}"),
+                )
+                .into());
+            }
+            let offset = (u64::from(n) - 1) * part_size;
+            let request = self
+                .blobs
+                .presign_part(key, upload_id, n, self.config.upload_url_ttl)
+                .await?;
+            parts.push(PartTarget {
+                part_number: n,
+                size: part_size.min(size - offset),
+                request,
+            });
+        }
+        Ok(parts)
+    }
+
+    /// The parts of a multipart upload already stored, so an interrupted client sends only the
+    /// rest. An unknown upload is `PreconditionFailed`.
+    pub async fn multipart_parts(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        sha256: &Sha256,
+        upload_id: &str,
+    ) -> Result<Vec<PartInfo>> {
+        let v = self.draft_for(actor, version).await?;
+        Ok(self
+            .blobs
+            .list_parts(&ObjectKey::blob(v.project_id, sha256), upload_id)
+            .await?)
+    }
+
+    /// Fresh presigned URLs for some parts of a multipart upload (when the first ones expired).
+    pub async fn multipart_part_urls(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        spec: &FileSpec,
+        upload_id: &str,
+        parts: &[u32],
+    ) -> Result<MultipartPlan> {
+        let v = self.draft_for(actor, version).await?;
+        let key = ObjectKey::blob(v.project_id, &spec.sha256);
+        let part_size = self.part_size_for(spec.size);
+        let parts = self
+            .part_targets(&key, upload_id, spec.size, part_size, parts)
+            .await?;
+        Ok(MultipartPlan {
+            upload_id: upload_id.to_owned(),
+            part_size,
+            parts,
+        })
+    }
+
+    /// Assembles a multipart upload. The store checks the whole file against the spec's size,
+    /// MD5 and SHA-256; bytes that miss are not kept. Register the file afterwards.
+    pub async fn complete_multipart(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        spec: &FileSpec,
+        upload_id: &str,
+        parts: &[CompletedPart],
+    ) -> Result<ObjectKey> {
+        let v = self.draft_for(actor, version).await?;
+        let key = ObjectKey::blob(v.project_id, &spec.sha256);
+        let expected = ExpectedContent {
+            sha256: Some(spec.sha256.clone()),
+            md5: Some(spec.md5.clone()),
+            size: Some(spec.size),
+        };
+        self.blobs
+            .complete_multipart(&key, upload_id, parts, &expected)
+            .await?;
+        Ok(key)
+    }
+
+    /// Drops a multipart upload and its parts.
+    pub async fn abort_multipart(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        sha256: &Sha256,
+        upload_id: &str,
+    ) -> Result<()> {
+        let v = self.draft_for(actor, version).await?;
+        Ok(self
+            .blobs
+            .abort_multipart(&ObjectKey::blob(v.project_id, sha256), upload_id)
+            .await?)
     }
 
     /// Plans one file's upload.

@@ -40,6 +40,10 @@ pub struct RegistryConfig {
     pub max_batch: usize,
     /// How many blob checks finalize runs at once.
     pub finalize_concurrency: usize,
+    /// Files larger than this are uploaded in parts (multipart), not in one PUT.
+    pub multipart_threshold: u64,
+    /// The part size of multipart uploads (raised for files that would need more than 10,000).
+    pub part_size: u64,
 }
 
 impl Default for RegistryConfig {
@@ -49,6 +53,8 @@ impl Default for RegistryConfig {
             download_url_ttl: Duration::from_secs(3600),
             max_batch: 10_000,
             finalize_concurrency: 32,
+            multipart_threshold: 256 * 1024 * 1024,
+            part_size: 64 * 1024 * 1024,
         }
     }
 }
