@@ -16,7 +16,6 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use md5::Digest as _;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use wanllmdb_domain::keys::ObjectKey;
 use wanllmdb_domain::ports::*;
@@ -39,55 +38,6 @@ fn io_err(e: std::io::Error) -> BlobError {
 
 fn unknown_upload(id: &str) -> BlobError {
     BlobError::PreconditionFailed(format!("no multipart upload {id} for this key"))
-}
-
-/// Hashes and counts bytes as they pass.
-#[derive(Default)]
-struct Digests {
-    sha256: sha2::Sha256,
-    md5: md5::Md5,
-    size: u64,
-}
-
-impl Digests {
-    fn update(&mut self, chunk: &[u8]) {
-        self.sha256.update(chunk);
-        self.md5.update(chunk);
-        self.size += chunk.len() as u64;
-    }
-
-    fn finish(self) -> (Sha256, Md5, u64) {
-        (
-            Sha256::from_bytes(self.sha256.finalize().into()),
-            Md5::from_bytes(self.md5.finalize().into()),
-            self.size,
-        )
-    }
-}
-
-fn check(
-    expected: &ExpectedContent,
-    sha256: &Sha256,
-    md5: &Md5,
-    size: u64,
-) -> Result<(), BlobError> {
-    if expected.size.is_some_and(|s| s != size) {
-        return Err(BlobError::InvalidDigest(format!(
-            "expected {} bytes, got {size}",
-            expected.size.unwrap_or_default()
-        )));
-    }
-    if let Some(want) = expected.md5.as_ref().filter(|m| *m != md5) {
-        return Err(BlobError::InvalidDigest(format!(
-            "expected MD5 {want}, got {md5}"
-        )));
-    }
-    if let Some(want) = expected.sha256.as_ref().filter(|s| *s != sha256) {
-        return Err(BlobError::InvalidDigest(format!(
-            "expected SHA-256 {want}, got {sha256}"
-        )));
-    }
-    Ok(())
 }
 
 fn modified(meta: &std::fs::Metadata) -> Option<DateTime<Utc>> {
@@ -152,11 +102,11 @@ impl FsBlobStore {
         let tmp = self.tmp_path();
         let result = async {
             let mut file = tokio::fs::File::create(&tmp).await.map_err(io_err)?;
-            let mut digests = Digests::default();
+            let mut digests = ContentHasher::default();
             while let Some(chunk) = body.next().await {
                 let chunk = chunk
                     .map_err(|e| BlobError::InvalidInput(format!("the upload broke off: {e}")))?;
-                if limit.is_some_and(|l| digests.size + chunk.len() as u64 > l) {
+                if limit.is_some_and(|l| digests.size() + chunk.len() as u64 > l) {
                     return Err(BlobError::InvalidDigest(format!(
                         "more than the expected {} bytes",
                         limit.unwrap_or_default()
@@ -212,26 +162,6 @@ impl FsBlobStore {
             Ok(_) => Err(BlobError::NotFound(key.to_string())),
             Err(e) if e.kind() == ErrorKind::NotFound => Err(BlobError::NotFound(key.to_string())),
             Err(e) => Err(io_err(e)),
-        }
-    }
-
-    fn presign(&self, op: SignedOp, method: &str, expires_in: Duration) -> PresignedRequest {
-        let expires_at = Utc::now()
-            + chrono::Duration::from_std(expires_in).unwrap_or(chrono::Duration::hours(1));
-        let mut headers = std::collections::BTreeMap::new();
-        if let SignedOp::Put {
-            sha256, md5, size, ..
-        } = &op
-        {
-            headers.insert("content-length".into(), size.to_string());
-            headers.insert("content-md5".into(), md5.to_base64());
-            headers.insert("x-amz-checksum-sha256".into(), sha256.to_base64());
-        }
-        PresignedRequest {
-            method: method.into(),
-            url: self.signer.sign(&op, expires_at),
-            headers,
-            expires_at,
         }
     }
 
@@ -401,7 +331,7 @@ impl BlobStore for FsBlobStore {
         expected: &ExpectedContent,
     ) -> Result<ObjectMeta, BlobError> {
         let (tmp, sha256, md5, size) = self.spool(body, expected.size).await?;
-        if let Err(e) = check(expected, &sha256, &md5, size) {
+        if let Err(e) = expected.verify(&sha256, &md5, size) {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e);
         }
@@ -525,7 +455,7 @@ impl BlobStore for FsBlobStore {
             md5: md5.clone(),
             size,
         };
-        Ok(self.presign(op, "PUT", expires_in))
+        Ok(self.signer.presigned_request(&op, expires_in))
     }
 
     async fn presign_get(
@@ -538,7 +468,7 @@ impl BlobStore for FsBlobStore {
             key: key.clone(),
             filename: filename.map(str::to_owned),
         };
-        Ok(self.presign(op, "GET", expires_in))
+        Ok(self.signer.presigned_request(&op, expires_in))
     }
 
     async fn create_multipart(&self, key: &ObjectKey) -> Result<String, BlobError> {
@@ -569,7 +499,7 @@ impl BlobStore for FsBlobStore {
             upload_id: upload_id.to_owned(),
             part_number,
         };
-        Ok(self.presign(op, "PUT", expires_in))
+        Ok(self.signer.presigned_request(&op, expires_in))
     }
 
     async fn list_parts(

@@ -14,7 +14,6 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
-use md5::Digest as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use s3::creds::Credentials;
 use s3::{Bucket, BucketConfiguration, Region};
@@ -180,50 +179,12 @@ fn disposition(filename: &str) -> String {
     format!("attachment; filename=\"{safe}\"")
 }
 
-/// Hashes and counts bytes as they pass.
-#[derive(Default)]
-struct Digests {
-    sha256: sha2::Sha256,
-    md5: md5::Md5,
-    size: u64,
-}
-
-impl Digests {
-    fn update(&mut self, chunk: &[u8]) {
-        self.sha256.update(chunk);
-        self.md5.update(chunk);
-        self.size += chunk.len() as u64;
-    }
-
-    fn check(self, expected: &ExpectedContent) -> Result<(Sha256, Md5), BlobError> {
-        let sha256 = Sha256::from_bytes(self.sha256.finalize().into());
-        let md5 = Md5::from_bytes(self.md5.finalize().into());
-        if let Some(want) = expected.size.filter(|s| *s != self.size) {
-            return Err(BlobError::InvalidDigest(format!(
-                "expected {want} bytes, got {}",
-                self.size
-            )));
-        }
-        if let Some(want) = expected.md5.as_ref().filter(|m| **m != md5) {
-            return Err(BlobError::InvalidDigest(format!(
-                "expected MD5 {want}, got {md5}"
-            )));
-        }
-        if let Some(want) = expected.sha256.as_ref().filter(|s| **s != sha256) {
-            return Err(BlobError::InvalidDigest(format!(
-                "expected SHA-256 {want}, got {sha256}"
-            )));
-        }
-        Ok((sha256, md5))
-    }
-}
-
 /// Reads from `body` until `buf` holds `want` bytes or the body ends; returns whether it ended.
 async fn fill(
     body: &mut ByteStream,
     buf: &mut BytesMut,
     want: usize,
-    digests: &mut Digests,
+    digests: &mut ContentHasher,
 ) -> Result<bool, BlobError> {
     while buf.len() < want {
         match body.next().await {
@@ -425,7 +386,7 @@ impl S3BlobStore {
         key: &ObjectKey,
         mut buf: BytesMut,
         body: &mut ByteStream,
-        digests: &mut Digests,
+        digests: &mut ContentHasher,
     ) -> Result<(String, Vec<CompletedPart>), BlobError> {
         let upload_id = self.create_multipart(key).await?;
         let result = async {
@@ -520,9 +481,9 @@ impl S3BlobStore {
     }
 
     /// Hashes the stored object as it streams back.
-    async fn digest_of(&self, key: &ObjectKey) -> Result<Digests, BlobError> {
+    async fn digest_of(&self, key: &ObjectKey) -> Result<ContentHasher, BlobError> {
         let got = self.get(key, None).await?;
-        let mut digests = Digests::default();
+        let mut digests = ContentHasher::default();
         let mut body = got.body;
         while let Some(chunk) = body.next().await {
             digests.update(&chunk.map_err(|e| unexpected("reading back", e))?);
@@ -539,12 +500,11 @@ impl BlobStore for S3BlobStore {
         mut body: ByteStream,
         expected: &ExpectedContent,
     ) -> Result<ObjectMeta, BlobError> {
-        let mut digests = Digests::default();
+        let mut digests = ContentHasher::default();
         let mut buf = BytesMut::with_capacity(self.part_size.min(1 << 20));
         let ended = fill(&mut body, &mut buf, self.part_size, &mut digests).await?;
         if ended {
-            let size = digests.size;
-            let (sha256, md5) = digests.check(expected)?;
+            let (sha256, md5, size) = digests.verify(expected)?;
             let etag = self.put_small(key, buf.freeze(), &sha256, &md5).await?;
             return Ok(ObjectMeta {
                 key: key.clone(),
@@ -557,9 +517,8 @@ impl BlobStore for S3BlobStore {
         let (upload_id, parts) = self
             .put_multipart(key, buf, &mut body, &mut digests)
             .await?;
-        let size = digests.size;
-        match digests.check(expected) {
-            Ok((sha256, _)) => {
+        match digests.verify(expected) {
+            Ok((sha256, _, size)) => {
                 self.complete(key, &upload_id, &parts).await?;
                 let head = self.head(key).await?;
                 if head.size != size {
@@ -880,8 +839,8 @@ impl BlobStore for S3BlobStore {
         let verified = if expected.sha256.is_some() || expected.md5.is_some() {
             self.digest_of(key)
                 .await?
-                .check(expected)
-                .map(|(sha, _)| Some(sha))
+                .verify(expected)
+                .map(|(sha, _, _)| Some(sha))
         } else {
             let size = self.head(key).await?.size;
             match expected.size.filter(|s| *s != size) {

@@ -132,6 +132,36 @@ impl UrlSigner {
         Ok((op, expires_at))
     }
 
+    /// The request a client makes for `op`, valid for `expires_in`: a PUT lists the size and
+    /// digest headers it is bound to, as an S3 presigned PUT does.
+    pub fn presigned_request(
+        &self,
+        op: &SignedOp,
+        expires_in: std::time::Duration,
+    ) -> crate::ports::PresignedRequest {
+        let expires_at = Utc::now()
+            + chrono::Duration::from_std(expires_in).unwrap_or(chrono::Duration::hours(1));
+        let mut headers = std::collections::BTreeMap::new();
+        if let SignedOp::Put {
+            sha256, md5, size, ..
+        } = op
+        {
+            headers.insert("content-length".into(), size.to_string());
+            headers.insert("content-md5".into(), md5.to_base64());
+            headers.insert("x-amz-checksum-sha256".into(), sha256.to_base64());
+        }
+        let method = match op {
+            SignedOp::Get { .. } => "GET",
+            SignedOp::Put { .. } | SignedOp::PutPart { .. } => "PUT",
+        };
+        crate::ports::PresignedRequest {
+            method: method.into(),
+            url: self.sign(op, expires_at),
+            headers,
+            expires_at,
+        }
+    }
+
     fn mac(&self, data: &str) -> HmacSha256 {
         // HMAC accepts keys of any length, so this cannot fail.
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection as _;
 use diesel::r2d2::CustomizeConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
 type Conn = diesel::sqlite::SqliteConnection;
 type Db = diesel::sqlite::Sqlite;
@@ -107,32 +107,4 @@ impl Store {
             })?;
         Ok(Self::from_pool(pool))
     }
-
-    /// Applies pending migrations; returns the versions applied.
-    pub async fn migrate(&self) -> StoreResult<Vec<String>> {
-        self.run(|c| {
-            let done = c
-                .run_pending_migrations(MIGRATIONS)
-                .map_err(migration_error)?;
-            Ok(done.iter().map(ToString::to_string).collect())
-        })
-        .await
-    }
-
-    /// Reverts every applied migration (down to an empty schema); returns the versions reverted.
-    pub async fn revert_all(&self) -> StoreResult<Vec<String>> {
-        self.run(|c| {
-            let done = c
-                .revert_all_migrations(MIGRATIONS)
-                .map_err(migration_error)?;
-            Ok(done.iter().map(ToString::to_string).collect())
-        })
-        .await
-    }
-}
-
-fn migration_error(e: Box<dyn std::error::Error + Send + Sync>) -> DbError {
-    DbError::Store(StoreError::Unexpected(
-        format!("migration failed: {e}").into(),
-    ))
 }

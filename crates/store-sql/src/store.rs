@@ -1,8 +1,8 @@
 // The metadata ports over Diesel, shared by both backends. Each backend module includes this
 // file after defining: `Conn` (its connection), `Db` (its backend), `schema` (the tables with its
-// column types), `write_tx` (how it opens a write transaction), and `lock_artifact` /
-// `lock_version` (how it locks one row for the rest of a transaction), and `insert_blobs` (how it
-// upserts many blob records at once).
+// column types), `MIGRATIONS` (its embedded migrations), `write_tx` (how it opens a write
+// transaction), `lock_artifact` / `lock_version` (how it locks one row for the rest of a
+// transaction), and `insert_blobs` (how it upserts many blob records at once).
 //
 // Every port method is one transaction. Locks are always taken artifact first, then version, so
 // concurrent use cases cannot deadlock each other.
@@ -484,6 +484,30 @@ impl Store {
     {
         self.run(move |c| write_tx(c, f)).await
     }
+}
+
+impl Store {
+    /// Applies pending migrations (this backend's `MIGRATIONS`); returns the versions applied.
+    pub async fn migrate(&self) -> StoreResult<Vec<String>> {
+        self.run(|c| {
+            let done = diesel_migrations::MigrationHarness::run_pending_migrations(c, MIGRATIONS).map_err(migration_error)?;
+            Ok(done.iter().map(ToString::to_string).collect())
+        })
+        .await
+    }
+
+    /// Reverts every applied migration (down to an empty schema); returns the versions reverted.
+    pub async fn revert_all(&self) -> StoreResult<Vec<String>> {
+        self.run(|c| {
+            let done = diesel_migrations::MigrationHarness::revert_all_migrations(c, MIGRATIONS).map_err(migration_error)?;
+            Ok(done.iter().map(ToString::to_string).collect())
+        })
+        .await
+    }
+}
+
+fn migration_error(e: Box<dyn std::error::Error + Send + Sync>) -> DbError {
+    DbError::Store(StoreError::Unexpected(format!("migration failed: {e}").into()))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -92,6 +92,74 @@ pub struct ExpectedContent {
     pub size: Option<u64>,
 }
 
+impl ExpectedContent {
+    /// Checks digests and size computed over some bytes against every `Some` field.
+    pub fn verify(&self, sha256: &Sha256, md5: &Md5, size: u64) -> Result<(), BlobError> {
+        if let Some(want) = self.size.filter(|s| *s != size) {
+            return Err(BlobError::InvalidDigest(format!(
+                "expected {want} bytes, got {size}"
+            )));
+        }
+        if let Some(want) = self.md5.as_ref().filter(|m| *m != md5) {
+            return Err(BlobError::InvalidDigest(format!(
+                "expected MD5 {want}, got {md5}"
+            )));
+        }
+        if let Some(want) = self.sha256.as_ref().filter(|s| *s != sha256) {
+            return Err(BlobError::InvalidDigest(format!(
+                "expected SHA-256 {want}, got {sha256}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// SHA-256, MD5 and size of bytes as they stream past, for stores that verify while writing.
+#[derive(Clone, Default)]
+pub struct ContentHasher {
+    sha256: sha2::Sha256,
+    md5: md5::Md5,
+    size: u64,
+}
+
+impl std::fmt::Debug for ContentHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContentHasher")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ContentHasher {
+    pub fn update(&mut self, chunk: &[u8]) {
+        use sha2::Digest;
+        self.sha256.update(chunk);
+        md5::Digest::update(&mut self.md5, chunk);
+        self.size += chunk.len() as u64;
+    }
+
+    /// Bytes seen so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn finish(self) -> (Sha256, Md5, u64) {
+        use sha2::Digest;
+        (
+            Sha256::from_bytes(self.sha256.finalize().into()),
+            Md5::from_bytes(md5::Digest::finalize(self.md5).into()),
+            self.size,
+        )
+    }
+
+    /// Finishes and checks the result against `expected`; returns the digests.
+    pub fn verify(self, expected: &ExpectedContent) -> Result<(Sha256, Md5, u64), BlobError> {
+        let (sha256, md5, size) = self.finish();
+        expected.verify(&sha256, &md5, size)?;
+        Ok((sha256, md5, size))
+    }
+}
+
 /// A byte range, as in an HTTP `Range: bytes=start-end` header (end inclusive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteRange {
