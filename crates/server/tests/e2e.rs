@@ -1228,6 +1228,114 @@ async fn large_files_go_up_in_resumable_parts(backend: Backend) {
     assert!(status.is_client_error(), "{status}");
 }
 
+/// The SDK against the real server: log a tree, use it back, change one file, log again.
+async fn sdk_logs_and_uses_artifacts(backend: Backend) {
+    use wanllmdb_client::{Artifact, Client, ClientError, LogOptions};
+    use wanllmdb_domain::types::ArtifactType;
+    let server = start(backend);
+    let client = Client::new(&server.base, KEY);
+    let project = format!("sdk-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
+    client.create_project(&project).await.expect("project");
+    let src = server._dir.join("src");
+    for i in 0..500 {
+        let path = src.join(format!("shard-{}/sub-{}/file-{i:03}.txt", i % 7, i % 3));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(&path, format!("content of file {i}\n").repeat(i % 5 + 1)).expect("write");
+    }
+    let artifact = Artifact::new("corpus", ArtifactType::Dataset)
+        .description("500 files")
+        .add_dir(&src)
+        .expect("add dir");
+    let v0 = client
+        .log_artifact(&project, &artifact, LogOptions::default().alias("golden"))
+        .await
+        .expect("log");
+    assert_eq!((v0.version.as_str(), v0.file_count), ("v0", 500));
+    assert!(v0.aliases.contains(&"golden".to_owned()));
+
+    let again = client
+        .log_artifact(&project, &artifact, LogOptions::default())
+        .await
+        .expect("log unchanged");
+    assert_eq!(again.id, v0.id, "unchanged files make no new version");
+
+    let used = client
+        .use_artifact(&format!("{project}/corpus:golden"), None)
+        .await
+        .expect("use");
+    let out = server._dir.join("out");
+    used.download(&out).await.expect("download");
+    for i in [0usize, 137, 499] {
+        let rel = format!("shard-{}/sub-{}/file-{i:03}.txt", i % 7, i % 3);
+        assert_eq!(
+            std::fs::read(out.join(&rel)).expect("restored"),
+            std::fs::read(src.join(&rel)).expect("source"),
+            "{rel}"
+        );
+    }
+
+    std::fs::write(src.join("shard-0/sub-0/file-000.txt"), "changed").expect("change");
+    let artifact = Artifact::new("corpus", ArtifactType::Dataset)
+        .add_dir(&src)
+        .expect("add dir");
+    let v1 = client
+        .log_artifact(&project, &artifact, LogOptions::default())
+        .await
+        .expect("log changed");
+    assert_eq!(v1.version, "v1");
+    let api = Api::new(&server);
+    let diff = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{}/diff/{}", v0.id, v1.id),
+            None,
+        )
+        .await;
+    assert_eq!(diff["modified"].as_array().map(Vec::len), Some(1));
+    assert_eq!(diff["unchanged"], json!(499));
+
+    if backend == Backend::SqliteFs {
+        // Corrupt the stored bytes of one file: the download names it and leaves nothing behind.
+        let blobs = server._dir.join("blobs/objects");
+        let sha = hex(&sha2::Sha256::digest(b"changed"));
+        let stored = walk(&blobs)
+            .into_iter()
+            .find(|p| p.ends_with(&sha))
+            .expect("the blob on disk");
+        std::fs::write(&stored, "tampered").expect("corrupt");
+        let used = client
+            .use_artifact(&format!("{project}/corpus:latest"), None)
+            .await
+            .expect("use");
+        let bad = server._dir.join("bad");
+        match used.download(&bad).await {
+            Err(ClientError::Integrity { path, .. }) => {
+                assert_eq!(path, "shard-0/sub-0/file-000.txt")
+            }
+            other => panic!("expected an integrity error, got {other:?}"),
+        }
+        assert!(
+            !bad.join("shard-0/sub-0/file-000.txt").exists(),
+            "no corrupt file is left in the target"
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite_fs {
@@ -1259,6 +1367,7 @@ on_both_backends!(
     malformed_requests_get_problem_documents,
     system_endpoints,
     large_files_go_up_in_resumable_parts,
+    sdk_logs_and_uses_artifacts,
 );
 
 /// Two server instances on one PostgreSQL database: 50 concurrent version creations spread over

@@ -1,0 +1,212 @@
+//! The HTTP client: requests, the server's problem documents, typed answers.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// A problem document from the server, intact.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ApiProblem {
+    pub status: u16,
+    pub code: String,
+    #[serde(default)]
+    pub detail: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a problem document.
+    #[error("{} {}: {}", .0.status, .0.code, .0.detail)]
+    Api(ApiProblem),
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// Downloaded bytes that do not hash to what the registry recorded.
+    #[error("{path}: integrity check failed (expected SHA-256 {expected}, got {actual})")]
+    Integrity {
+        path: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// A version as the server describes it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct VersionInfo {
+    pub id: Uuid,
+    pub artifact_id: Uuid,
+    pub project_id: Uuid,
+    pub version: String,
+    pub digest: Option<String>,
+    pub file_count: u64,
+    pub total_size: u64,
+    pub is_finalized: bool,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// The client. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) http: reqwest::Client,
+    base: String,
+    key: String,
+    /// Files hashed, uploaded or downloaded at once.
+    pub(crate) concurrency: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client of the server at `base_url` (e.g. `http://127.0.0.1:8080`) with an API key.
+    pub fn new(base_url: &str, api_key: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: base_url.trim_end_matches('/').to_owned(),
+            key: api_key.to_owned(),
+            concurrency: 8,
+        }
+    }
+
+    /// From `WANLLMDB_URL` and `WANLLMDB_API_KEY`.
+    pub fn from_env() -> Result<Self> {
+        let url = std::env::var("WANLLMDB_URL")
+            .map_err(|_| ClientError::Config("WANLLMDB_URL is not set".into()))?;
+        let key = std::env::var("WANLLMDB_API_KEY")
+            .map_err(|_| ClientError::Config("WANLLMDB_API_KEY is not set".into()))?;
+        Ok(Self::new(&url, &key))
+    }
+
+    /// How many files move at once (default 8).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T> {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.key);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NO_CONTENT {
+            return serde_json::from_value(Value::Null)
+                .map_err(|e| ClientError::Invalid(e.to_string()));
+        }
+        let text = resp.text().await?;
+        if !status.is_success() {
+            let problem = serde_json::from_str(&text).unwrap_or(ApiProblem {
+                status: status.as_u16(),
+                code: "http_error".into(),
+                detail: text.chars().take(500).collect(),
+            });
+            return Err(ClientError::Api(problem));
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| ClientError::Invalid(format!("unexpected answer to {path}: {e}")))
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub(crate) async fn post<T: DeserializeOwned>(&self, path: &str, body: Value) -> Result<T> {
+        self.call(reqwest::Method::POST, path, Some(&body)).await
+    }
+
+    /// The id of the project named `name` the caller can see.
+    pub async fn project_id(&self, name: &str) -> Result<Uuid> {
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/projects?limit=1000&cursor={c}"),
+                None => "/projects?limit=1000".to_owned(),
+            };
+            let page: Value = self.get(&path).await?;
+            for p in page["items"].as_array().into_iter().flatten() {
+                if p["name"] == name {
+                    return uuid_of(p);
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => {
+                    return Err(ClientError::Api(ApiProblem {
+                        status: 404,
+                        code: "not_found".into(),
+                        detail: format!("project not found: {name}"),
+                    }))
+                }
+            }
+        }
+    }
+
+    /// Creates a project; the caller becomes its admin.
+    pub async fn create_project(&self, name: &str) -> Result<Uuid> {
+        uuid_of(
+            &self
+                .post::<Value>("/projects", serde_json::json!({ "name": name }))
+                .await?,
+        )
+    }
+
+    /// Creates a run in a project.
+    pub async fn create_run(&self, project: &str, name: &str) -> Result<Uuid> {
+        let project_id = self.project_id(project).await?;
+        uuid_of(
+            &self
+                .post::<Value>(
+                    "/runs",
+                    serde_json::json!({ "project_id": project_id, "name": name }),
+                )
+                .await?,
+        )
+    }
+
+    /// Resolves `[project/]name[:vN|alias]` to a version.
+    pub async fn resolve(&self, reference: &str) -> Result<VersionInfo> {
+        let v: Value = self
+            .get(&format!("/resolve?ref={}", encode(reference)))
+            .await?;
+        serde_json::from_value(v["version"].clone())
+            .map_err(|e| ClientError::Invalid(e.to_string()))
+    }
+}
+
+pub(crate) fn uuid_of(v: &Value) -> Result<Uuid> {
+    v["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ClientError::Invalid(format!("no id in {v}")))
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn encode(s: &str) -> String {
+    wanllmdb_domain::signed_url::percent_encode(s)
+}

@@ -1,0 +1,411 @@
+//! Logging (hash, negotiate, upload what is missing, register, finalize) and using (resolve,
+//! record, download with verification) artifacts.
+
+use std::path::{Path, PathBuf};
+
+use futures::{StreamExt, TryStreamExt};
+use md5::Digest as _;
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+use wanllmdb_domain::manifest::{manifest_digest, ManifestEntry};
+use wanllmdb_domain::types::{FilePath, Md5, Sha256};
+
+use crate::api::{encode, uuid_of, Client, ClientError, Result, VersionInfo};
+use crate::artifact::{Artifact, LogOptions};
+
+/// Files per negotiate or register request.
+const BATCH: usize = 1000;
+
+/// A file ready to log.
+#[derive(Debug, Clone)]
+struct Hashed {
+    local: PathBuf,
+    path: FilePath,
+    size: u64,
+    md5: Md5,
+    sha256: Sha256,
+}
+
+impl Hashed {
+    fn spec(&self) -> Value {
+        json!({ "path": self.path.as_str(), "size": self.size, "md5_hash": self.md5.as_str(), "sha256_hash": self.sha256.as_str() })
+    }
+}
+
+fn io(path: &Path, source: std::io::Error) -> ClientError {
+    ClientError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// MD5 and SHA-256 in one read of the file, off the async threads.
+async fn hash_file(local: PathBuf, path: FilePath) -> Result<Hashed> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut f = std::fs::File::open(&local).map_err(|e| io(&local, e))?;
+        let (mut sha, mut md5, mut size) = (sha2::Sha256::new(), md5::Md5::new(), 0u64);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf).map_err(|e| io(&local, e))?;
+            if n == 0 {
+                break;
+            }
+            sha.update(&buf[..n]);
+            md5.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok(Hashed {
+            local,
+            path,
+            size,
+            md5: Md5::from_bytes(md5.finalize().into()),
+            sha256: Sha256::from_bytes(sha.finalize().into()),
+        })
+    })
+    .await
+    .map_err(|e| ClientError::Invalid(format!("hashing task failed: {e}")))?
+}
+
+impl Client {
+    /// Logs `artifact` as a new version in `project`, uploading only the bytes the server does
+    /// not hold. When the files are exactly those of the artifact's latest version (same manifest
+    /// digest), returns that version instead of making a new one.
+    pub async fn log_artifact(
+        &self,
+        project: &str,
+        artifact: &Artifact,
+        options: LogOptions,
+    ) -> Result<VersionInfo> {
+        let project_id = self.project_id(project).await?;
+        let artifact_id = self.artifact_id(project_id, artifact).await?;
+        let hashed: Vec<Hashed> = futures::stream::iter(artifact.files.iter().cloned())
+            .map(|(local, path)| hash_file(local, path))
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        let digest = manifest_digest(hashed.iter().map(|h| ManifestEntry {
+            path: &h.path,
+            sha256: &h.sha256,
+            size: h.size,
+        }));
+        if let Ok(latest) = self
+            .resolve(&format!("{project}/{}:latest", artifact.name))
+            .await
+        {
+            if latest.digest.as_deref() == Some(digest.as_str()) {
+                self.set_aliases(artifact_id, &latest, &options).await?;
+                return self
+                    .get(&format!("/artifacts/versions/{}", latest.id))
+                    .await;
+            }
+        }
+        let mut body = json!({});
+        if let Some(run) = options.run_id {
+            body["run_id"] = json!(run);
+        }
+        let version: VersionInfo = self
+            .post(&format!("/artifacts/{artifact_id}/versions"), body)
+            .await?;
+        for batch in hashed.chunks(BATCH) {
+            let specs: Vec<Value> = batch.iter().map(Hashed::spec).collect();
+            let plans: Value = self
+                .post(
+                    &format!("/artifacts/versions/{}/files/upload-urls", version.id),
+                    json!({ "files": specs }),
+                )
+                .await?;
+            let plans: Vec<Value> = plans["files"].as_array().cloned().unwrap_or_default();
+            futures::stream::iter(batch.iter().zip(plans))
+                .map(|(file, plan)| self.upload(version.id, file, plan))
+                .buffer_unordered(self.concurrency)
+                .try_collect::<Vec<()>>()
+                .await?;
+            self.post::<Value>(
+                &format!("/artifacts/versions/{}/files/batch", version.id),
+                json!({ "files": batch.iter().map(Hashed::spec).collect::<Vec<_>>() }),
+            )
+            .await?;
+        }
+        let done: VersionInfo = self
+            .post(
+                &format!("/artifacts/versions/{}/finalize", version.id),
+                json!({}),
+            )
+            .await?;
+        self.set_aliases(artifact_id, &done, &options).await?;
+        self.get(&format!("/artifacts/versions/{}", done.id)).await
+    }
+
+    async fn set_aliases(
+        &self,
+        artifact: Uuid,
+        version: &VersionInfo,
+        options: &LogOptions,
+    ) -> Result<()> {
+        for alias in &options.aliases {
+            self.call::<Value>(
+                reqwest::Method::PUT,
+                &format!("/artifacts/{artifact}/aliases/{}", encode(alias)),
+                Some(&json!({ "version_id": version.id })),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The artifact's id, creating it if the project has none by that name.
+    async fn artifact_id(&self, project: Uuid, artifact: &Artifact) -> Result<Uuid> {
+        let found: Value = self
+            .get(&format!(
+                "/artifacts?project_id={project}&name={}&limit=1000",
+                encode(&artifact.name)
+            ))
+            .await?;
+        if let Some(a) = found["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["name"] == artifact.name.as_str())
+        {
+            return uuid_of(a);
+        }
+        let created: Value = self
+            .post(
+                "/artifacts",
+                json!({
+                    "project_id": project, "name": artifact.name, "type": artifact.artifact_type.as_str(),
+                    "description": artifact.description, "metadata": artifact.metadata,
+                }),
+            )
+            .await?;
+        uuid_of(&created)
+    }
+
+    /// Sends one file's bytes as its plan says: nothing, one PUT, or parts then complete.
+    async fn upload(&self, version: Uuid, file: &Hashed, plan: Value) -> Result<()> {
+        if plan["already_stored"].as_bool() == Some(true) {
+            return Ok(());
+        }
+        if let Some(url) = plan["upload_url"].as_str() {
+            let f = tokio::fs::File::open(&file.local)
+                .await
+                .map_err(|e| io(&file.local, e))?;
+            let mut req = self.http.put(url).header("content-length", file.size).body(
+                reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(f)),
+            );
+            for (k, v) in plan["headers"].as_object().into_iter().flatten() {
+                if k != "content-length" {
+                    req = req.header(k, v.as_str().unwrap_or_default());
+                }
+            }
+            let resp = req.send().await?;
+            if !resp.status().is_success() {
+                return Err(ClientError::Invalid(format!(
+                    "{}: the store refused the upload ({})",
+                    file.path,
+                    resp.status()
+                )));
+            }
+            return Ok(());
+        }
+        let m = &plan["multipart"];
+        let upload_id = m["upload_id"]
+            .as_str()
+            .ok_or_else(|| ClientError::Invalid(format!("no upload plan for {}", file.path)))?;
+        let part_size = m["part_size"].as_u64().unwrap_or(0);
+        let parts: Vec<Value> = m["parts"].as_array().cloned().unwrap_or_default();
+        let etags: Vec<(u64, String)> = futures::stream::iter(parts)
+            .map(|part| self.upload_part(file, part_size, part))
+            .buffer_unordered(4)
+            .try_collect()
+            .await?;
+        let mut etags = etags;
+        etags.sort();
+        let mut body = file.spec();
+        body["parts"] = json!(etags
+            .iter()
+            .map(|(n, e)| json!({ "part_number": n, "etag": e }))
+            .collect::<Vec<_>>());
+        self.post::<Value>(
+            &format!("/artifacts/versions/{version}/files/multipart/{upload_id}/complete"),
+            body,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn upload_part(
+        &self,
+        file: &Hashed,
+        part_size: u64,
+        part: Value,
+    ) -> Result<(u64, String)> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let n = part["part_number"].as_u64().unwrap_or(0);
+        let size = part["size"].as_u64().unwrap_or(0);
+        let mut f = tokio::fs::File::open(&file.local)
+            .await
+            .map_err(|e| io(&file.local, e))?;
+        f.seek(std::io::SeekFrom::Start((n.saturating_sub(1)) * part_size))
+            .await
+            .map_err(|e| io(&file.local, e))?;
+        let mut buf = vec![0u8; usize::try_from(size).unwrap_or(0)];
+        f.read_exact(&mut buf)
+            .await
+            .map_err(|e| io(&file.local, e))?;
+        let resp = self
+            .http
+            .put(part["url"].as_str().unwrap_or_default())
+            .body(buf)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(ClientError::Invalid(format!(
+                "{}: part {n} refused ({})",
+                file.path,
+                resp.status()
+            )));
+        }
+        let etag = resp
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok((n, etag))
+    }
+
+    /// Resolves a reference and, with a run, records the run as a user of that version.
+    pub async fn use_artifact(&self, reference: &str, run: Option<Uuid>) -> Result<UsedArtifact> {
+        let mut path = format!("/resolve?ref={}", encode(reference));
+        if let Some(r) = run {
+            path.push_str(&format!("&run_id={r}"));
+        }
+        let v: Value = self.get(&path).await?;
+        let version: VersionInfo = serde_json::from_value(v["version"].clone())
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        Ok(UsedArtifact {
+            client: self.clone(),
+            version,
+        })
+    }
+}
+
+/// A resolved version, ready to download.
+#[derive(Debug, Clone)]
+pub struct UsedArtifact {
+    client: Client,
+    pub version: VersionInfo,
+}
+
+impl UsedArtifact {
+    /// Downloads every file into `dir` (created), verifying each file's SHA-256 while it
+    /// streams; a file that fails is removed and the download fails naming it. Paths from the
+    /// server are re-validated, so nothing is ever written outside `dir`. Returns `dir`.
+    pub async fn download(&self, dir: impl AsRef<Path>) -> Result<PathBuf> {
+        let dir = dir.as_ref().to_owned();
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| io(&dir, e))?;
+        let files = self.files().await?;
+        futures::stream::iter(files)
+            .map(|f| self.fetch(&dir, f))
+            .buffer_unordered(self.client.concurrency)
+            .try_collect::<Vec<()>>()
+            .await?;
+        self.client
+            .post::<Value>(
+                &format!("/artifacts/versions/{}/downloads", self.version.id),
+                json!({}),
+            )
+            .await
+            .ok();
+        Ok(dir)
+    }
+
+    async fn files(&self) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/artifacts/versions/{}/files?limit=1000", self.version.id);
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = self.client.get(&path).await?;
+            out.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    async fn fetch(&self, dir: &Path, file: Value) -> Result<()> {
+        let raw = file["path"].as_str().unwrap_or_default();
+        // The server's word is not trusted for where a file goes.
+        let path = FilePath::parse(raw)
+            .map_err(|e| ClientError::Invalid(format!("refusing to write {raw:?}: {e}")))?;
+        let expected = file["sha256_hash"].as_str().unwrap_or_default().to_owned();
+        let target = dir.join(path.as_str());
+        if !target.starts_with(dir) {
+            return Err(ClientError::Invalid(format!(
+                "refusing to write {raw:?} outside {}",
+                dir.display()
+            )));
+        }
+        let id = file["id"].as_str().unwrap_or_default();
+        let url: Value = self
+            .client
+            .get(&format!("/artifacts/files/{id}/download-url"))
+            .await?;
+        let resp = self
+            .client
+            .http
+            .get(url["download_url"].as_str().unwrap_or_default())
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(ClientError::Invalid(format!(
+                "{path}: download failed ({})",
+                resp.status()
+            )));
+        }
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| io(parent, e))?;
+        }
+        let tmp = target.with_extension(format!("wanllmdb-part-{}", Uuid::now_v7().simple()));
+        let result = async {
+            let mut out = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(|e| io(&tmp, e))?;
+            let mut sha = sha2::Sha256::new();
+            let mut body = resp.bytes_stream();
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk?;
+                sha.update(&chunk);
+                out.write_all(&chunk).await.map_err(|e| io(&tmp, e))?;
+            }
+            out.flush().await.map_err(|e| io(&tmp, e))?;
+            let actual = Sha256::from_bytes(sha.finalize().into()).into_string();
+            if actual != expected {
+                return Err(ClientError::Integrity {
+                    path: path.to_string(),
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+            tokio::fs::rename(&tmp, &target)
+                .await
+                .map_err(|e| io(&target, e))
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        result
+    }
+}
