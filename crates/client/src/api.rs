@@ -140,6 +140,11 @@ impl Client {
         self.call(reqwest::Method::POST, path, Some(&body)).await
     }
 
+    /// The caller, as the server knows them.
+    pub async fn me(&self) -> Result<Value> {
+        self.get("/me").await
+    }
+
     /// The id of the project named `name` the caller can see.
     pub async fn project_id(&self, name: &str) -> Result<Uuid> {
         let mut cursor: Option<String> = None;

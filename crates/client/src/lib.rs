@@ -17,6 +17,7 @@
 
 mod api;
 mod artifact;
+mod listing;
 mod transfer;
 
 pub use api::{ApiProblem, Client, ClientError, VersionInfo};

@@ -1321,6 +1321,109 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
     }
 }
 
+/// The command line against the real server: login, project, put a folder, list, get it back.
+async fn cli_puts_and_gets(backend: Backend) {
+    use wanllmdb_cli::{exit, run};
+    let server = start(backend);
+    // Only this test reads the CLI's config dir, so setting it here races with nothing.
+    let config = server._dir.join("cli-config");
+    std::env::set_var("WANLLMDB_CONFIG_DIR", &config);
+    let cli = |args: &[&str]| {
+        let mut all = vec![
+            "wanllmdb".to_owned(),
+            "--url".to_owned(),
+            server.base.clone(),
+        ];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        async move { run(all).await }
+    };
+    assert_eq!(
+        run(["wanllmdb", "login", "--url", &server.base, "--key", KEY]).await,
+        exit::OK
+    );
+    assert!(
+        config.join("credentials.json").exists(),
+        "login saves the credentials"
+    );
+    let project = format!("cli-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
+    assert_eq!(cli(&["project", "create", &project]).await, exit::OK);
+    let src = server._dir.join("cli-src");
+    std::fs::create_dir_all(src.join("nested")).expect("dirs");
+    std::fs::write(src.join("a.txt"), "alpha").expect("write");
+    std::fs::write(src.join("nested/b.bin"), vec![9u8; 4096]).expect("write");
+    let src_s = src.to_string_lossy().into_owned();
+    assert_eq!(
+        cli(&[
+            "artifact",
+            "put",
+            &src_s,
+            "--project",
+            &project,
+            "--name",
+            "bundle",
+            "--type",
+            "dataset",
+            "--alias",
+            "best",
+            "--metadata",
+            "{\"rows\": 2}"
+        ])
+        .await,
+        exit::OK
+    );
+    assert_eq!(
+        cli(&["artifact", "ls", "--project", &project]).await,
+        exit::OK
+    );
+    assert_eq!(
+        cli(&["artifact", "versions", "bundle", "--project", &project]).await,
+        exit::OK
+    );
+    let reference = format!("{project}/bundle:best");
+    assert_eq!(
+        cli(&["--json", "artifact", "info", &reference]).await,
+        exit::OK
+    );
+    let out = server._dir.join("cli-out");
+    let out_s = out.to_string_lossy().into_owned();
+    assert_eq!(
+        cli(&["artifact", "get", &reference, "-o", &out_s]).await,
+        exit::OK
+    );
+    assert_eq!(
+        std::fs::read(out.join("nested/b.bin")).expect("restored"),
+        vec![9u8; 4096]
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("a.txt")).expect("restored"),
+        "alpha"
+    );
+    assert_eq!(
+        cli(&["artifact", "get", &format!("{project}/nope:v0")]).await,
+        exit::FAILED,
+        "an unknown reference fails"
+    );
+    assert_eq!(
+        cli(&[
+            "artifact",
+            "put",
+            &src_s,
+            "--project",
+            &project,
+            "--name",
+            "x",
+            "--type",
+            "weights"
+        ])
+        .await,
+        exit::USAGE
+    );
+    assert_eq!(
+        run(["wanllmdb", "artifact", "frobnicate"]).await,
+        exit::USAGE
+    );
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
@@ -1369,6 +1472,11 @@ on_both_backends!(
     large_files_go_up_in_resumable_parts,
     sdk_logs_and_uses_artifacts,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_on_the_embedded_default() {
+    cli_puts_and_gets(Backend::SqliteFs).await;
+}
 
 /// Two server instances on one PostgreSQL database: 50 concurrent version creations spread over
 /// both give 50 distinct, contiguous versions.

@@ -1,0 +1,377 @@
+//! The `wanllmdb` command line over the SDK. `run` is the whole program, so tests drive it
+//! in-process; the binary only calls it and exits with its code.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+use wanllmdb_client::{Artifact, Client, ClientError, LogOptions};
+use wanllmdb_domain::types::ArtifactType;
+
+/// Exit codes.
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// The server refused (4xx) or could not be reached.
+    pub const FAILED: i32 = 1;
+    /// Bad arguments.
+    pub const USAGE: i32 = 2;
+    /// A downloaded file did not match its recorded SHA-256.
+    pub const INTEGRITY: i32 = 3;
+    /// No credentials.
+    pub const NO_LOGIN: i32 = 4;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wanllmdb",
+    version,
+    about = "Version and share ML artifacts with a wanllmdb registry"
+)]
+struct Cli {
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Server URL (else WANLLMDB_URL, else the saved login).
+    #[arg(long, global = true)]
+    url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Save the server URL and API key for later commands.
+    Login {
+        #[arg(long)]
+        url: String,
+        #[arg(long, env = "WANLLMDB_API_KEY")]
+        key: String,
+    },
+    /// Projects.
+    Project {
+        #[command(subcommand)]
+        command: ProjectCommand,
+    },
+    /// Artifacts.
+    Artifact {
+        #[command(subcommand)]
+        command: ArtifactCommand,
+    },
+    /// Runs.
+    Run {
+        #[command(subcommand)]
+        command: RunCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectCommand {
+    Create { name: String },
+    Ls,
+}
+
+#[derive(Debug, Subcommand)]
+enum RunCommand {
+    Create {
+        #[arg(long)]
+        project: String,
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ArtifactCommand {
+    /// Log a file or a folder as the next version of an artifact.
+    Put {
+        source: PathBuf,
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type", default_value = "file")]
+        artifact_type: String,
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A JSON object.
+        #[arg(long)]
+        metadata: Option<String>,
+        /// The run that produced it.
+        #[arg(long)]
+        run: Option<uuid::Uuid>,
+    },
+    /// Download a version: project/name[:vN|alias].
+    Get {
+        reference: String,
+        #[arg(short = 'o', long, default_value = ".")]
+        output: PathBuf,
+        /// Record this run as a user of the version.
+        #[arg(long)]
+        run: Option<uuid::Uuid>,
+    },
+    /// List a project's artifacts.
+    Ls {
+        #[arg(long)]
+        project: String,
+    },
+    /// List an artifact's versions.
+    Versions {
+        name: String,
+        #[arg(long)]
+        project: String,
+    },
+    /// Show a version and its files.
+    Info { reference: String },
+}
+
+/// Where `login` keeps the URL and key: $WANLLMDB_CONFIG_DIR, else ~/.config/wanllmdb.
+pub fn credentials_path() -> PathBuf {
+    let dir = std::env::var_os("WANLLMDB_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CONFIG_HOME").map(|d| PathBuf::from(d).join("wanllmdb")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/wanllmdb")))
+        .unwrap_or_else(|| PathBuf::from(".wanllmdb"));
+    dir.join("credentials.json")
+}
+
+fn client(url: Option<String>) -> Result<Client, (i32, String)> {
+    let saved: Option<Value> = std::fs::read_to_string(credentials_path())
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let url = url
+        .or_else(|| std::env::var("WANLLMDB_URL").ok())
+        .or_else(|| {
+            saved
+                .as_ref()
+                .and_then(|s| s["url"].as_str().map(str::to_owned))
+        });
+    let key = std::env::var("WANLLMDB_API_KEY").ok().or_else(|| {
+        saved
+            .as_ref()
+            .and_then(|s| s["key"].as_str().map(str::to_owned))
+    });
+    match (url, key) {
+        (Some(u), Some(k)) => Ok(Client::new(&u, &k)),
+        _ => Err((exit::NO_LOGIN, "not logged in: run `wanllmdb login --url URL --key KEY` or set WANLLMDB_URL and WANLLMDB_API_KEY".into())),
+    }
+}
+
+fn failure(e: ClientError) -> (i32, String) {
+    let code = match e {
+        ClientError::Integrity { .. } => exit::INTEGRITY,
+        ClientError::Invalid(_) => exit::USAGE,
+        _ => exit::FAILED,
+    };
+    (code, e.to_string())
+}
+
+/// Runs the command line with `args` (the program name first); prints to stdout and stderr and
+/// returns the exit code.
+pub async fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+        }
+    };
+    let json_out = cli.json;
+    match execute(cli).await {
+        Ok(out) => {
+            if json_out {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&out.0).unwrap_or_default()
+                );
+            } else {
+                println!("{}", out.1);
+            }
+            exit::OK
+        }
+        Err((code, message)) => {
+            eprintln!("wanllmdb: {message}");
+            code
+        }
+    }
+}
+
+/// The command's JSON result and its text form.
+type Out = (Value, String);
+
+async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
+    if let Command::Login { url, key } = &cli.command {
+        let c = Client::new(url, key);
+        let me: Value = c.me().await.map_err(failure)?;
+        let path = credentials_path();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| (exit::FAILED, format!("{}: {e}", dir.display())))?;
+        }
+        std::fs::write(&path, json!({ "url": url, "key": key }).to_string())
+            .map_err(|e| (exit::FAILED, format!("{}: {e}", path.display())))?;
+        let text = format!(
+            "logged in to {url} as {}",
+            me["name"].as_str().unwrap_or("?")
+        );
+        return Ok((me, text));
+    }
+    let c = client(cli.url)?;
+    match cli.command {
+        Command::Login { .. } => unreachable!("handled above"),
+        Command::Project {
+            command: ProjectCommand::Create { name },
+        } => {
+            let id = c.create_project(&name).await.map_err(failure)?;
+            Ok((
+                json!({ "id": id, "name": name }),
+                format!("created project {name} ({id})"),
+            ))
+        }
+        Command::Project {
+            command: ProjectCommand::Ls,
+        } => {
+            let ps = c.list_projects().await.map_err(failure)?;
+            let text = ps
+                .iter()
+                .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok((Value::Array(ps), text))
+        }
+        Command::Run {
+            command: RunCommand::Create { project, name },
+        } => {
+            let id = c.create_run(&project, &name).await.map_err(failure)?;
+            Ok((json!({ "id": id, "name": name }), id.to_string()))
+        }
+        Command::Artifact { command } => artifact(c, command).await,
+    }
+}
+
+async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, String)> {
+    match command {
+        ArtifactCommand::Put {
+            source,
+            project,
+            name,
+            artifact_type,
+            aliases,
+            description,
+            metadata,
+            run,
+        } => {
+            let t: ArtifactType = artifact_type
+                .parse()
+                .map_err(|e: wanllmdb_domain::ValidationError| (exit::USAGE, e.to_string()))?;
+            let mut a = Artifact::new(&name, t).description(&description);
+            if let Some(m) = metadata {
+                let v: Value = serde_json::from_str(&m)
+                    .map_err(|e| (exit::USAGE, format!("--metadata is not JSON: {e}")))?;
+                a = a.metadata(v);
+            }
+            a = if source.is_dir() {
+                a.add_dir(&source)
+            } else {
+                a.add_file(&source)
+            }
+            .map_err(failure)?;
+            let mut options = LogOptions::default();
+            for alias in aliases {
+                options = options.alias(&alias);
+            }
+            if let Some(r) = run {
+                options = options.run(r);
+            }
+            let v = c
+                .log_artifact(&project, &a, options)
+                .await
+                .map_err(failure)?;
+            let text = format!(
+                "{project}/{name}:{} ({} files, {} bytes, digest {})",
+                v.version,
+                v.file_count,
+                v.total_size,
+                v.digest.clone().unwrap_or_default()
+            );
+            Ok((serde_json::to_value(&v).unwrap_or_default(), text))
+        }
+        ArtifactCommand::Get {
+            reference,
+            output,
+            run,
+        } => {
+            let used = c.use_artifact(&reference, run).await.map_err(failure)?;
+            let dir = used.download(&output).await.map_err(failure)?;
+            let text = format!(
+                "{} {} files into {}",
+                used.version.version,
+                used.version.file_count,
+                dir.display()
+            );
+            Ok((json!({ "version": used.version, "path": dir }), text))
+        }
+        ArtifactCommand::Ls { project } => {
+            let list = c.list_artifacts(&project, None).await.map_err(failure)?;
+            let text = list
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{}\t{}\t{}",
+                        a["name"].as_str().unwrap_or_default(),
+                        a["type"].as_str().unwrap_or_default(),
+                        a["latest_version"].as_str().unwrap_or("-")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok((Value::Array(list), text))
+        }
+        ArtifactCommand::Versions { name, project } => {
+            let list = c.list_versions(&project, &name).await.map_err(failure)?;
+            let text = list
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{}\t{} files\t{} bytes\t{}",
+                        v["version"].as_str().unwrap_or_default(),
+                        v["file_count"],
+                        v["total_size"],
+                        v["aliases"]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok((Value::Array(list), text))
+        }
+        ArtifactCommand::Info { reference } => {
+            let v = c.resolve(&reference).await.map_err(failure)?;
+            let detail = c.version_detail(&v).await.map_err(failure)?;
+            let files = detail["files"].as_array().cloned().unwrap_or_default();
+            let mut text = format!(
+                "{} {} files {} bytes digest {}\n",
+                v.version,
+                v.file_count,
+                v.total_size,
+                v.digest.clone().unwrap_or_default()
+            );
+            for f in &files {
+                text.push_str(&format!(
+                    "  {}\t{}\t{}\n",
+                    f["path"].as_str().unwrap_or_default(),
+                    f["size"],
+                    f["sha256_hash"].as_str().unwrap_or_default()
+                ));
+            }
+            Ok((detail, text.trim_end().to_owned()))
+        }
+    }
+}
