@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
-use wanllmdb_client::{Artifact, Client, ClientError, LogOptions};
+use wanllmdb_client::{Artifact, Cache, Client, ClientError, LogOptions};
 use wanllmdb_domain::types::ArtifactType;
 
 /// Exit codes.
@@ -62,6 +62,27 @@ enum Command {
         #[command(subcommand)]
         command: RunCommand,
     },
+    /// The local download cache.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// Where it is, how full.
+    Info,
+    /// Empty it.
+    Clean,
+}
+
+#[derive(Debug, Subcommand)]
+enum AliasCommand {
+    /// Point ALIAS at the version REF names (project/name:vN).
+    Set { reference: String, alias: String },
+    /// Remove ALIAS from the artifact project/name.
+    Rm { artifact: String, alias: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,7 +130,19 @@ enum ArtifactCommand {
         /// Record this run as a user of the version.
         #[arg(long)]
         run: Option<uuid::Uuid>,
+        /// Only files whose path starts with this.
+        #[arg(long)]
+        prefix: Option<String>,
     },
+    /// How the second version differs from the first.
+    Diff { from: String, to: String },
+    /// Aliases.
+    Alias {
+        #[command(subcommand)]
+        command: AliasCommand,
+    },
+    /// Delete an artifact (project/name) with all its versions.
+    Rm { artifact: String },
     /// List a project's artifacts.
     Ls {
         #[arg(long)]
@@ -125,14 +158,16 @@ enum ArtifactCommand {
     Info { reference: String },
 }
 
-/// Where `login` keeps the URL and key: $WANLLMDB_CONFIG_DIR, else ~/.config/wanllmdb.
-pub fn credentials_path() -> PathBuf {
-    let dir = std::env::var_os("WANLLMDB_CONFIG_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CONFIG_HOME").map(|d| PathBuf::from(d).join("wanllmdb")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/wanllmdb")))
-        .unwrap_or_else(|| PathBuf::from(".wanllmdb"));
-    dir.join("credentials.json")
+pub use wanllmdb_client::credentials_path;
+
+/// The cache every download goes through: `$WANLLMDB_CACHE_DIR` (default `~/.cache/wanllmdb`),
+/// at most `$WANLLMDB_CACHE_MAX_BYTES` (default 20 GiB).
+fn cache() -> Cache {
+    let max = std::env::var("WANLLMDB_CACHE_MAX_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20 << 30);
+    Cache::new(Cache::default_dir(), max)
 }
 
 fn client(url: Option<String>) -> Result<Client, (i32, String)> {
@@ -152,7 +187,10 @@ fn client(url: Option<String>) -> Result<Client, (i32, String)> {
             .and_then(|s| s["key"].as_str().map(str::to_owned))
     });
     match (url, key) {
-        (Some(u), Some(k)) => Ok(Client::new(&u, &k)),
+        (Some(u), Some(k)) => {
+            let c = cache();
+            Ok(Client::new(&u, &k).with_cache(c.dir().to_owned(), c.info().max_bytes))
+        }
         _ => Err((exit::NO_LOGIN, "not logged in: run `wanllmdb login --url URL --key KEY` or set WANLLMDB_URL and WANLLMDB_API_KEY".into())),
     }
 }
@@ -224,9 +262,31 @@ async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
         );
         return Ok((me, text));
     }
+    if let Command::Cache { command } = &cli.command {
+        let cache = cache();
+        let info = match command {
+            CacheCommand::Info => cache.info(),
+            CacheCommand::Clean => cache
+                .clean()
+                .map_err(|e| (exit::FAILED, format!("{}: {e}", cache.dir().display())))?,
+        };
+        let verb = if matches!(command, CacheCommand::Clean) {
+            "removed"
+        } else {
+            "holds"
+        };
+        let text = format!(
+            "{} {verb} {} files, {} bytes (at most {})",
+            cache.dir().display(),
+            info.files,
+            info.bytes,
+            info.max_bytes
+        );
+        return Ok((serde_json::to_value(info).unwrap_or_default(), text));
+    }
     let c = client(cli.url)?;
     match cli.command {
-        Command::Login { .. } => unreachable!("handled above"),
+        Command::Login { .. } | Command::Cache { .. } => unreachable!("handled above"),
         Command::Project {
             command: ProjectCommand::Create { name },
         } => {
@@ -308,16 +368,79 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
             reference,
             output,
             run,
+            prefix,
         } => {
             let used = c.use_artifact(&reference, run).await.map_err(failure)?;
-            let dir = used.download(&output).await.map_err(failure)?;
+            let stats = used
+                .download_with(&output, prefix.as_deref())
+                .await
+                .map_err(failure)?;
             let text = format!(
-                "{} {} files into {}",
+                "{} {} files into {} ({} fetched, {} bytes; {} from the cache)",
                 used.version.version,
-                used.version.file_count,
-                dir.display()
+                stats.files,
+                output.display(),
+                stats.fetched_files,
+                stats.fetched_bytes,
+                stats.cached_files
             );
-            Ok((json!({ "version": used.version, "path": dir }), text))
+            Ok((
+                json!({ "version": used.version, "path": output, "stats": stats }),
+                text,
+            ))
+        }
+        ArtifactCommand::Diff { from, to } => {
+            let d = c.diff(&from, &to).await.map_err(failure)?;
+            let paths = |k: &str, side: Option<&str>| -> Vec<String> {
+                d[k].as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|f| {
+                        side.map_or(&f["path"], |s| &f[s]["path"])
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned()
+                    })
+                    .collect()
+            };
+            let mut text = String::new();
+            for p in paths("added", None) {
+                text.push_str(&format!("+ {p}\n"));
+            }
+            for p in paths("removed", None) {
+                text.push_str(&format!("- {p}\n"));
+            }
+            for p in paths("modified", Some("to")) {
+                text.push_str(&format!("M {p}\n"));
+            }
+            for (a, b) in paths("renamed", Some("from"))
+                .into_iter()
+                .zip(paths("renamed", Some("to")))
+            {
+                text.push_str(&format!("R {a} -> {b}\n"));
+            }
+            text.push_str(&format!("{} unchanged", d["unchanged"]));
+            Ok((d, text))
+        }
+        ArtifactCommand::Alias {
+            command: AliasCommand::Set { reference, alias },
+        } => {
+            let a = c.set_alias(&reference, &alias).await.map_err(failure)?;
+            let text = format!("{alias} -> {}", a["version"].as_str().unwrap_or_default());
+            Ok((a, text))
+        }
+        ArtifactCommand::Alias {
+            command: AliasCommand::Rm { artifact, alias },
+        } => {
+            c.remove_alias(&artifact, &alias).await.map_err(failure)?;
+            Ok((json!({ "removed": alias }), format!("removed {alias}")))
+        }
+        ArtifactCommand::Rm { artifact } => {
+            c.delete_artifact(&artifact).await.map_err(failure)?;
+            Ok((
+                json!({ "deleted": artifact }),
+                format!("deleted {artifact}"),
+            ))
         }
         ArtifactCommand::Ls { project } => {
             let list = c.list_artifacts(&project, None).await.map_err(failure)?;

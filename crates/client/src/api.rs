@@ -64,6 +64,8 @@ pub struct Client {
     key: String,
     /// Files hashed, uploaded or downloaded at once.
     pub(crate) concurrency: usize,
+    /// The local content cache, if any.
+    pub(crate) cache: Option<crate::cache::Cache>,
 }
 
 impl std::fmt::Debug for Client {
@@ -82,16 +84,45 @@ impl Client {
             base: base_url.trim_end_matches('/').to_owned(),
             key: api_key.to_owned(),
             concurrency: 8,
+            cache: None,
         }
     }
 
-    /// From `WANLLMDB_URL` and `WANLLMDB_API_KEY`.
+    /// From `WANLLMDB_URL` and `WANLLMDB_API_KEY`, else the credentials `wanllmdb login` saved
+    /// (`$WANLLMDB_CONFIG_DIR/credentials.json`, default `~/.config/wanllmdb`).
     pub fn from_env() -> Result<Self> {
+        let saved: Option<Value> = std::fs::read_to_string(credentials_path())
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let from_saved = |k: &str| {
+            saved
+                .as_ref()
+                .and_then(|s| s[k].as_str().map(str::to_owned))
+        };
         let url = std::env::var("WANLLMDB_URL")
-            .map_err(|_| ClientError::Config("WANLLMDB_URL is not set".into()))?;
+            .ok()
+            .or_else(|| from_saved("url"));
         let key = std::env::var("WANLLMDB_API_KEY")
-            .map_err(|_| ClientError::Config("WANLLMDB_API_KEY is not set".into()))?;
-        Ok(Self::new(&url, &key))
+            .ok()
+            .or_else(|| from_saved("key"));
+        match (url, key) {
+            (Some(u), Some(k)) => Ok(Self::new(&u, &k)),
+            _ => Err(ClientError::Config(
+                "no server: set WANLLMDB_URL and WANLLMDB_API_KEY, or run `wanllmdb login`".into(),
+            )),
+        }
+    }
+
+    /// Keeps downloaded files in a local cache keyed by SHA-256, at most `max_bytes` (least
+    /// recently used files go first), so a file already fetched is never transferred again.
+    pub fn with_cache(mut self, dir: impl Into<std::path::PathBuf>, max_bytes: u64) -> Self {
+        self.cache = Some(crate::cache::Cache::new(dir.into(), max_bytes));
+        self
+    }
+
+    /// The cache, if one is set.
+    pub fn cache(&self) -> Option<&crate::cache::Cache> {
+        self.cache.as_ref()
     }
 
     /// How many files move at once (default 8).
@@ -202,6 +233,18 @@ impl Client {
         serde_json::from_value(v["version"].clone())
             .map_err(|e| ClientError::Invalid(e.to_string()))
     }
+}
+
+/// Where `wanllmdb login` keeps the URL and key: `$WANLLMDB_CONFIG_DIR`, else
+/// `$XDG_CONFIG_HOME/wanllmdb`, else `~/.config/wanllmdb`.
+pub fn credentials_path() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let dir = std::env::var_os("WANLLMDB_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CONFIG_HOME").map(|d| PathBuf::from(d).join("wanllmdb")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/wanllmdb")))
+        .unwrap_or_else(|| PathBuf::from(".wanllmdb"));
+    dir.join("credentials.json")
 }
 
 pub(crate) fn uuid_of(v: &Value) -> Result<Uuid> {

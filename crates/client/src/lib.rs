@@ -17,9 +17,11 @@
 
 mod api;
 mod artifact;
+mod cache;
 mod listing;
 mod transfer;
 
-pub use api::{ApiProblem, Client, ClientError, VersionInfo};
+pub use api::{credentials_path, ApiProblem, Client, ClientError, VersionInfo};
 pub use artifact::{Artifact, LogOptions};
-pub use transfer::UsedArtifact;
+pub use cache::{Cache, CacheInfo};
+pub use transfer::{DownloadStats, Logged, UsedArtifact};

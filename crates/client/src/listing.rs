@@ -63,3 +63,72 @@ impl Client {
             .await
     }
 }
+
+impl Client {
+    /// The artifact named by `project/name` (any version selector is ignored).
+    async fn artifact_json(&self, reference: &str) -> Result<Value> {
+        let (project, rest) = reference.split_once('/').ok_or_else(|| {
+            crate::ClientError::Invalid(format!("{reference:?}: give project/name"))
+        })?;
+        let name = rest.split(':').next().unwrap_or(rest);
+        let found = self.list_artifacts(project, Some(name)).await?;
+        found
+            .into_iter()
+            .find(|a| a["name"] == name)
+            .ok_or_else(|| {
+                crate::ClientError::Api(crate::ApiProblem {
+                    status: 404,
+                    code: "not_found".into(),
+                    detail: format!("artifact not found: {reference}"),
+                })
+            })
+    }
+
+    /// How version `to` differs from version `from` (references).
+    pub async fn diff(&self, from: &str, to: &str) -> Result<Value> {
+        let (a, b) = (self.resolve(from).await?, self.resolve(to).await?);
+        self.get(&format!("/artifacts/versions/{}/diff/{}", a.id, b.id))
+            .await
+    }
+
+    /// Points `alias` at the version `reference` names (`project/name:vN`).
+    pub async fn set_alias(&self, reference: &str, alias: &str) -> Result<Value> {
+        let v = self.resolve(reference).await?;
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/artifacts/{}/aliases/{}", v.artifact_id, encode(alias)),
+            Some(&serde_json::json!({ "version_id": v.id })),
+        )
+        .await
+    }
+
+    /// Removes an alias from the artifact `project/name`.
+    pub async fn remove_alias(&self, artifact: &str, alias: &str) -> Result<()> {
+        let a = self.artifact_json(artifact).await?;
+        let _: Value = self
+            .call(
+                reqwest::Method::DELETE,
+                &format!(
+                    "/artifacts/{}/aliases/{}",
+                    a["id"].as_str().unwrap_or_default(),
+                    encode(alias)
+                ),
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the artifact `project/name` with all its versions.
+    pub async fn delete_artifact(&self, artifact: &str) -> Result<()> {
+        let a = self.artifact_json(artifact).await?;
+        let _: Value = self
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/artifacts/{}", a["id"].as_str().unwrap_or_default()),
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+}

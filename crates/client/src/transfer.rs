@@ -17,6 +17,30 @@ use crate::artifact::{Artifact, LogOptions};
 /// Files per negotiate or register request.
 const BATCH: usize = 1000;
 
+/// What logging did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Logged {
+    pub version: VersionInfo,
+    /// Whether a new version was made (false: the files equal the latest version's).
+    pub created: bool,
+    /// Files whose bytes were sent, and how many bytes.
+    pub uploaded_files: u64,
+    pub uploaded_bytes: u64,
+    /// Files the registry already held.
+    pub reused_files: u64,
+}
+
+/// What a download did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DownloadStats {
+    pub files: u64,
+    /// Files fetched from the registry, and their bytes.
+    pub fetched_files: u64,
+    pub fetched_bytes: u64,
+    /// Files taken from the local cache.
+    pub cached_files: u64,
+}
+
 /// A file ready to log.
 #[derive(Debug, Clone)]
 struct Hashed {
@@ -78,6 +102,19 @@ impl Client {
         artifact: &Artifact,
         options: LogOptions,
     ) -> Result<VersionInfo> {
+        Ok(self
+            .log_artifact_detailed(project, artifact, options)
+            .await?
+            .version)
+    }
+
+    /// `log_artifact`, telling what crossed the wire.
+    pub async fn log_artifact_detailed(
+        &self,
+        project: &str,
+        artifact: &Artifact,
+        options: LogOptions,
+    ) -> Result<Logged> {
         let project_id = self.project_id(project).await?;
         let artifact_id = self.artifact_id(project_id, artifact).await?;
         let hashed: Vec<Hashed> = futures::stream::iter(artifact.files.iter().cloned())
@@ -96,9 +133,16 @@ impl Client {
         {
             if latest.digest.as_deref() == Some(digest.as_str()) {
                 self.set_aliases(artifact_id, &latest, &options).await?;
-                return self
+                let version = self
                     .get(&format!("/artifacts/versions/{}", latest.id))
-                    .await;
+                    .await?;
+                return Ok(Logged {
+                    version,
+                    created: false,
+                    uploaded_files: 0,
+                    uploaded_bytes: 0,
+                    reused_files: hashed.len() as u64,
+                });
             }
         }
         let mut body = json!({});
@@ -108,6 +152,7 @@ impl Client {
         let version: VersionInfo = self
             .post(&format!("/artifacts/{artifact_id}/versions"), body)
             .await?;
+        let (mut uploaded_files, mut uploaded_bytes) = (0u64, 0u64);
         for batch in hashed.chunks(BATCH) {
             let specs: Vec<Value> = batch.iter().map(Hashed::spec).collect();
             let plans: Value = self
@@ -117,11 +162,18 @@ impl Client {
                 )
                 .await?;
             let plans: Vec<Value> = plans["files"].as_array().cloned().unwrap_or_default();
-            futures::stream::iter(batch.iter().zip(plans))
+            // `buffered`: results in file order, to pair them with the files.
+            let sent: Vec<bool> = futures::stream::iter(batch.iter().zip(plans))
                 .map(|(file, plan)| self.upload(version.id, file, plan))
-                .buffer_unordered(self.concurrency)
-                .try_collect::<Vec<()>>()
+                .buffered(self.concurrency)
+                .try_collect()
                 .await?;
+            for (file, sent) in batch.iter().zip(&sent) {
+                if *sent {
+                    uploaded_files += 1;
+                    uploaded_bytes += file.size;
+                }
+            }
             self.post::<Value>(
                 &format!("/artifacts/versions/{}/files/batch", version.id),
                 json!({ "files": batch.iter().map(Hashed::spec).collect::<Vec<_>>() }),
@@ -135,7 +187,16 @@ impl Client {
             )
             .await?;
         self.set_aliases(artifact_id, &done, &options).await?;
-        self.get(&format!("/artifacts/versions/{}", done.id)).await
+        let version = self
+            .get(&format!("/artifacts/versions/{}", done.id))
+            .await?;
+        Ok(Logged {
+            version,
+            created: true,
+            uploaded_files,
+            uploaded_bytes,
+            reused_files: hashed.len() as u64 - uploaded_files,
+        })
     }
 
     async fn set_aliases(
@@ -184,9 +245,9 @@ impl Client {
     }
 
     /// Sends one file's bytes as its plan says: nothing, one PUT, or parts then complete.
-    async fn upload(&self, version: Uuid, file: &Hashed, plan: Value) -> Result<()> {
+    async fn upload(&self, version: Uuid, file: &Hashed, plan: Value) -> Result<bool> {
         if plan["already_stored"].as_bool() == Some(true) {
-            return Ok(());
+            return Ok(false);
         }
         if let Some(url) = plan["upload_url"].as_str() {
             let f = tokio::fs::File::open(&file.local)
@@ -208,7 +269,7 @@ impl Client {
                     resp.status()
                 )));
             }
-            return Ok(());
+            return Ok(true);
         }
         let m = &plan["multipart"];
         let upload_id = m["upload_id"]
@@ -233,7 +294,7 @@ impl Client {
             body,
         )
         .await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn upload_part(
@@ -305,31 +366,47 @@ impl UsedArtifact {
     /// streams; a file that fails is removed and the download fails naming it. Paths from the
     /// server are re-validated, so nothing is ever written outside `dir`. Returns `dir`.
     pub async fn download(&self, dir: impl AsRef<Path>) -> Result<PathBuf> {
-        let dir = dir.as_ref().to_owned();
+        self.download_with(dir.as_ref(), None).await?;
+        Ok(dir.as_ref().to_owned())
+    }
+
+    /// Downloads the files whose path starts with `prefix` (all with `None`), taking what the
+    /// client's cache holds from the cache; tells what moved.
+    pub async fn download_with(&self, dir: &Path, prefix: Option<&str>) -> Result<DownloadStats> {
+        let dir = dir.to_owned();
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|e| io(&dir, e))?;
-        let files = self.files().await?;
-        futures::stream::iter(files)
+        let files = self.files(prefix).await?;
+        let outcomes: Vec<Option<u64>> = futures::stream::iter(files)
             .map(|f| self.fetch(&dir, f))
             .buffer_unordered(self.client.concurrency)
-            .try_collect::<Vec<()>>()
+            .try_collect()
             .await?;
-        self.client
-            .post::<Value>(
-                &format!("/artifacts/versions/{}/downloads", self.version.id),
-                json!({}),
-            )
-            .await
-            .ok();
-        Ok(dir)
+        let mut stats = DownloadStats {
+            files: outcomes.len() as u64,
+            ..DownloadStats::default()
+        };
+        for o in outcomes {
+            match o {
+                Some(bytes) => {
+                    stats.fetched_files += 1;
+                    stats.fetched_bytes += bytes;
+                }
+                None => stats.cached_files += 1,
+            }
+        }
+        Ok(stats)
     }
 
-    async fn files(&self) -> Result<Vec<Value>> {
+    async fn files(&self, prefix: Option<&str>) -> Result<Vec<Value>> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let mut path = format!("/artifacts/versions/{}/files?limit=1000", self.version.id);
+            if let Some(p) = prefix {
+                path.push_str(&format!("&prefix={}", encode(p)));
+            }
             if let Some(c) = &cursor {
                 path.push_str(&format!("&cursor={c}"));
             }
@@ -342,34 +419,20 @@ impl UsedArtifact {
         }
     }
 
-    async fn fetch(&self, dir: &Path, file: Value) -> Result<()> {
+    /// One file into place; `Some(bytes)` when fetched from the registry, `None` from the cache.
+    async fn fetch(&self, dir: &Path, file: Value) -> Result<Option<u64>> {
         let raw = file["path"].as_str().unwrap_or_default();
         // The server's word is not trusted for where a file goes.
         let path = FilePath::parse(raw)
             .map_err(|e| ClientError::Invalid(format!("refusing to write {raw:?}: {e}")))?;
-        let expected = file["sha256_hash"].as_str().unwrap_or_default().to_owned();
+        let expected = Sha256::parse(file["sha256_hash"].as_str().unwrap_or_default())
+            .map_err(|e| ClientError::Invalid(format!("{path}: {e}")))?;
+        let size = file["size"].as_u64().unwrap_or(0);
         let target = dir.join(path.as_str());
         if !target.starts_with(dir) {
             return Err(ClientError::Invalid(format!(
                 "refusing to write {raw:?} outside {}",
                 dir.display()
-            )));
-        }
-        let id = file["id"].as_str().unwrap_or_default();
-        let url: Value = self
-            .client
-            .get(&format!("/artifacts/files/{id}/download-url"))
-            .await?;
-        let resp = self
-            .client
-            .http
-            .get(url["download_url"].as_str().unwrap_or_default())
-            .send()
-            .await?;
-        if !resp.status().is_success() {
-            return Err(ClientError::Invalid(format!(
-                "{path}: download failed ({})",
-                resp.status()
             )));
         }
         if let Some(parent) = target.parent() {
@@ -378,29 +441,56 @@ impl UsedArtifact {
                 .map_err(|e| io(parent, e))?;
         }
         let tmp = target.with_extension(format!("wanllmdb-part-{}", Uuid::now_v7().simple()));
+        let cached = self
+            .client
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(&expected, size));
         let result = async {
-            let mut out = tokio::fs::File::create(&tmp)
-                .await
-                .map_err(|e| io(&tmp, e))?;
-            let mut sha = sha2::Sha256::new();
-            let mut body = resp.bytes_stream();
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk?;
-                sha.update(&chunk);
-                out.write_all(&chunk).await.map_err(|e| io(&tmp, e))?;
-            }
-            out.flush().await.map_err(|e| io(&tmp, e))?;
-            let actual = Sha256::from_bytes(sha.finalize().into()).into_string();
-            if actual != expected {
-                return Err(ClientError::Integrity {
-                    path: path.to_string(),
-                    expected: expected.clone(),
-                    actual,
-                });
-            }
+            let fetched = match &cached {
+                Some(copy) => {
+                    let f = tokio::fs::File::open(copy).await.map_err(|e| io(copy, e))?;
+                    let body =
+                        tokio_util::io::ReaderStream::new(f).map(|r| r.map(bytes::Bytes::from));
+                    write_verified(&tmp, &path, &expected, body.map_err(|e| io(copy, e))).await?;
+                    None
+                }
+                None => {
+                    let id = file["id"].as_str().unwrap_or_default();
+                    let url: Value = self
+                        .client
+                        .get(&format!("/artifacts/files/{id}/download-url"))
+                        .await?;
+                    let resp = self
+                        .client
+                        .http
+                        .get(url["download_url"].as_str().unwrap_or_default())
+                        .send()
+                        .await?;
+                    if !resp.status().is_success() {
+                        return Err(ClientError::Invalid(format!(
+                            "{path}: download failed ({})",
+                            resp.status()
+                        )));
+                    }
+                    write_verified(
+                        &tmp,
+                        &path,
+                        &expected,
+                        resp.bytes_stream().map_err(ClientError::from),
+                    )
+                    .await?;
+                    if let Some(cache) = &self.client.cache {
+                        // A cache that cannot keep a copy only costs a later transfer.
+                        let _ = cache.put(&expected, &tmp);
+                    }
+                    Some(size)
+                }
+            };
             tokio::fs::rename(&tmp, &target)
                 .await
-                .map_err(|e| io(&target, e))
+                .map_err(|e| io(&target, e))?;
+            Ok(fetched)
         }
         .await;
         if result.is_err() {
@@ -408,4 +498,33 @@ impl UsedArtifact {
         }
         result
     }
+}
+
+/// Writes a stream to `tmp`, failing with an integrity error unless it hashes to `expected`.
+async fn write_verified<S>(
+    tmp: &Path,
+    path: &FilePath,
+    expected: &Sha256,
+    mut body: S,
+) -> Result<()>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes>> + Unpin,
+{
+    let mut out = tokio::fs::File::create(tmp).await.map_err(|e| io(tmp, e))?;
+    let mut sha = sha2::Sha256::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        sha.update(&chunk);
+        out.write_all(&chunk).await.map_err(|e| io(tmp, e))?;
+    }
+    out.flush().await.map_err(|e| io(tmp, e))?;
+    let actual = Sha256::from_bytes(sha.finalize().into());
+    if actual != *expected {
+        return Err(ClientError::Integrity {
+            path: path.to_string(),
+            expected: expected.to_string(),
+            actual: actual.into_string(),
+        });
+    }
+    Ok(())
 }

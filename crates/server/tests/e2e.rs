@@ -1278,11 +1278,79 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
     let artifact = Artifact::new("corpus", ArtifactType::Dataset)
         .add_dir(&src)
         .expect("add dir");
-    let v1 = client
-        .log_artifact(&project, &artifact, LogOptions::default())
+    let logged = client
+        .log_artifact_detailed(&project, &artifact, LogOptions::default())
         .await
         .expect("log changed");
+    assert!(logged.created);
+    assert_eq!(
+        (
+            logged.uploaded_files,
+            logged.uploaded_bytes,
+            logged.reused_files
+        ),
+        (1, 7, 499),
+        "only the changed file's bytes cross the wire"
+    );
+    let v1 = logged.version;
     assert_eq!(v1.version, "v1");
+
+    // With a cache, a second download of the same version moves no bytes.
+    let cached = client
+        .clone()
+        .with_cache(server._dir.join("cache"), 1 << 30);
+    let used = cached
+        .use_artifact(&format!("{project}/corpus:v1"), None)
+        .await
+        .expect("use");
+    let first = used
+        .download_with(&server._dir.join("c1"), None)
+        .await
+        .expect("first download");
+    assert_eq!(
+        (first.files, first.fetched_files, first.cached_files),
+        (500, 500, 0)
+    );
+    let stats_before = Api::new(&server)
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{}/downloads", v1.id),
+            None,
+        )
+        .await;
+    let second = used
+        .download_with(&server._dir.join("c2"), None)
+        .await
+        .expect("second download");
+    assert_eq!(
+        (
+            second.fetched_files,
+            second.fetched_bytes,
+            second.cached_files
+        ),
+        (0, 0, 500)
+    );
+    let stats_after = Api::new(&server)
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{}/downloads", v1.id),
+            None,
+        )
+        .await;
+    assert_eq!(
+        stats_before["count"], stats_after["count"],
+        "the registry served nothing the second time"
+    );
+    assert_eq!(
+        std::fs::read(server._dir.join("c2/shard-0/sub-0/file-000.txt")).expect("from cache"),
+        b"changed"
+    );
+    let part = used
+        .download_with(&server._dir.join("c3"), Some("shard-3/"))
+        .await
+        .expect("prefix download");
+    assert_eq!(part.files, (0..500).filter(|i| i % 7 == 3).count() as u64);
+    assert!(!server._dir.join("c3/shard-2").exists());
     let api = Api::new(&server);
     let diff = api
         .ok(
@@ -1328,6 +1396,7 @@ async fn cli_puts_and_gets(backend: Backend) {
     // Only this test reads the CLI's config dir, so setting it here races with nothing.
     let config = server._dir.join("cli-config");
     std::env::set_var("WANLLMDB_CONFIG_DIR", &config);
+    std::env::set_var("WANLLMDB_CACHE_DIR", server._dir.join("cli-cache"));
     let cli = |args: &[&str]| {
         let mut all = vec![
             "wanllmdb".to_owned(),
@@ -1402,6 +1471,83 @@ async fn cli_puts_and_gets(backend: Backend) {
         cli(&["artifact", "get", &format!("{project}/nope:v0")]).await,
         exit::FAILED,
         "an unknown reference fails"
+    );
+    std::fs::write(src.join("a.txt"), "alpha, again").expect("write");
+    assert_eq!(
+        cli(&[
+            "artifact",
+            "put",
+            &src_s,
+            "--project",
+            &project,
+            "--name",
+            "bundle",
+            "--type",
+            "dataset"
+        ])
+        .await,
+        exit::OK
+    );
+    assert_eq!(
+        cli(&[
+            "artifact",
+            "diff",
+            &format!("{project}/bundle:v0"),
+            &format!("{project}/bundle:v1")
+        ])
+        .await,
+        exit::OK
+    );
+    assert_eq!(
+        cli(&[
+            "artifact",
+            "alias",
+            "set",
+            &format!("{project}/bundle:v1"),
+            "prod"
+        ])
+        .await,
+        exit::OK
+    );
+    assert_eq!(
+        cli(&[
+            "artifact",
+            "get",
+            &format!("{project}/bundle:prod"),
+            "-o",
+            &out_s,
+            "--prefix",
+            "nested/"
+        ])
+        .await,
+        exit::OK
+    );
+    assert_eq!(
+        cli(&[
+            "artifact",
+            "alias",
+            "rm",
+            &format!("{project}/bundle"),
+            "prod"
+        ])
+        .await,
+        exit::OK
+    );
+    assert_eq!(
+        cli(&["artifact", "get", &format!("{project}/bundle:prod")]).await,
+        exit::FAILED,
+        "the alias is gone"
+    );
+    assert_eq!(cli(&["cache", "info"]).await, exit::OK);
+    assert_eq!(cli(&["cache", "clean"]).await, exit::OK);
+    assert_eq!(
+        cli(&["artifact", "rm", &format!("{project}/bundle")]).await,
+        exit::OK
+    );
+    assert_eq!(
+        cli(&["artifact", "get", &format!("{project}/bundle:v0")]).await,
+        exit::FAILED,
+        "deleted"
     );
     assert_eq!(
         cli(&[
