@@ -450,9 +450,8 @@ impl UsedArtifact {
             let fetched = match &cached {
                 Some(copy) => {
                     let f = tokio::fs::File::open(copy).await.map_err(|e| io(copy, e))?;
-                    let body =
-                        tokio_util::io::ReaderStream::new(f).map(|r| r.map(bytes::Bytes::from));
-                    write_verified(&tmp, &path, &expected, body.map_err(|e| io(copy, e))).await?;
+                    let body = tokio_util::io::ReaderStream::new(f).map_err(|e| io(copy, e));
+                    write_verified(&tmp, &path, &expected, body).await?;
                     None
                 }
                 None => {
