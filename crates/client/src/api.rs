@@ -66,6 +66,8 @@ pub struct Client {
     pub(crate) concurrency: usize,
     /// The local content cache, if any.
     pub(crate) cache: Option<crate::cache::Cache>,
+    /// Where unfinished multipart uploads are remembered, to resume them.
+    pub(crate) state_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Client {
@@ -85,6 +87,7 @@ impl Client {
             key: api_key.to_owned(),
             concurrency: 8,
             cache: None,
+            state_dir: Some(crate::cache::Cache::default_dir().join("uploads")),
         }
     }
 
@@ -117,6 +120,13 @@ impl Client {
     /// recently used files go first), so a file already fetched is never transferred again.
     pub fn with_cache(mut self, dir: impl Into<std::path::PathBuf>, max_bytes: u64) -> Self {
         self.cache = Some(crate::cache::Cache::new(dir.into(), max_bytes));
+        self
+    }
+
+    /// Where unfinished multipart uploads are remembered (default `~/.cache/wanllmdb/uploads`;
+    /// `None` to not resume).
+    pub fn with_state_dir(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.state_dir = dir;
         self
     }
 

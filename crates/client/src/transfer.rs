@@ -117,11 +117,16 @@ impl Client {
     ) -> Result<Logged> {
         let project_id = self.project_id(project).await?;
         let artifact_id = self.artifact_id(project_id, artifact).await?;
-        let hashed: Vec<Hashed> = futures::stream::iter(artifact.files.iter().cloned())
-            .map(|(local, path)| hash_file(local, path))
-            .buffer_unordered(self.concurrency)
-            .try_collect()
-            .await?;
+        let hashed: Vec<Hashed> = futures::stream::iter(
+            artifact
+                .files
+                .iter()
+                .cloned()
+                .map(|(local, path)| hash_file(local, path)),
+        )
+        .buffer_unordered(self.concurrency)
+        .try_collect()
+        .await?;
         let digest = manifest_digest(hashed.iter().map(|h| ManifestEntry {
             path: &h.path,
             sha256: &h.sha256,
@@ -163,15 +168,19 @@ impl Client {
                 .await?;
             let plans: Vec<Value> = plans["files"].as_array().cloned().unwrap_or_default();
             // `buffered`: results in file order, to pair them with the files.
-            let sent: Vec<bool> = futures::stream::iter(batch.iter().zip(plans))
-                .map(|(file, plan)| self.upload(version.id, file, plan))
+            let sent: Vec<u64> =
+                futures::stream::iter(batch.iter().cloned().zip(plans).map(|(file, plan)| {
+                    // Owned items: a borrowed one makes this future not `Send`.
+                    let vid = version.id;
+                    async move { self.upload(vid, &file, plan).await }
+                }))
                 .buffered(self.concurrency)
                 .try_collect()
                 .await?;
-            for (file, sent) in batch.iter().zip(&sent) {
-                if *sent {
+            for sent in &sent {
+                if *sent > 0 {
                     uploaded_files += 1;
-                    uploaded_bytes += file.size;
+                    uploaded_bytes += *sent;
                 }
             }
             self.post::<Value>(
@@ -245,9 +254,9 @@ impl Client {
     }
 
     /// Sends one file's bytes as its plan says: nothing, one PUT, or parts then complete.
-    async fn upload(&self, version: Uuid, file: &Hashed, plan: Value) -> Result<bool> {
+    async fn upload(&self, version: Uuid, file: &Hashed, plan: Value) -> Result<u64> {
         if plan["already_stored"].as_bool() == Some(true) {
-            return Ok(false);
+            return Ok(0);
         }
         if let Some(url) = plan["upload_url"].as_str() {
             let f = tokio::fs::File::open(&file.local)
@@ -269,37 +278,129 @@ impl Client {
                     resp.status()
                 )));
             }
-            return Ok(true);
+            return Ok(file.size);
         }
-        let m = &plan["multipart"];
-        let upload_id = m["upload_id"]
+        self.upload_multipart(version, file, &plan["multipart"])
+            .await
+    }
+
+    /// Sends a large file in parts. An upload an earlier, interrupted call left (remembered in
+    /// the state directory) is resumed: only its missing parts are sent, and the new upload the
+    /// server just started is aborted.
+    async fn upload_multipart(&self, version: Uuid, file: &Hashed, plan: &Value) -> Result<u64> {
+        let fresh_id = plan["upload_id"]
             .as_str()
-            .ok_or_else(|| ClientError::Invalid(format!("no upload plan for {}", file.path)))?;
-        let part_size = m["part_size"].as_u64().unwrap_or(0);
-        let parts: Vec<Value> = m["parts"].as_array().cloned().unwrap_or_default();
-        let etags: Vec<(u64, String)> = futures::stream::iter(parts)
-            .map(|part| self.upload_part(file, part_size, part))
-            .buffer_unordered(4)
-            .try_collect()
-            .await?;
-        let mut etags = etags;
+            .ok_or_else(|| ClientError::Invalid(format!("no upload plan for {}", file.path)))?
+            .to_owned();
+        let part_size = plan["part_size"].as_u64().unwrap_or(0);
+        let sha = file.sha256.as_str();
+        let mut upload_id = fresh_id.clone();
+        let mut todo: Vec<Value> = plan["parts"].as_array().cloned().unwrap_or_default();
+        let mut done: Vec<(u64, String)> = Vec::new();
+        if let Some(old) = self.remembered_upload(sha) {
+            let listed: Result<Vec<Value>> = self
+                .get(&format!(
+                    "/artifacts/versions/{version}/files/multipart/{old}?sha256_hash={sha}"
+                ))
+                .await;
+            if let Ok(listed) = listed {
+                done = listed
+                    .iter()
+                    .filter(|p| p["size"].as_u64().is_some())
+                    .map(|p| {
+                        (
+                            p["part_number"].as_u64().unwrap_or(0),
+                            p["etag"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect();
+                let have: std::collections::BTreeSet<u64> = done.iter().map(|d| d.0).collect();
+                let missing: Vec<u64> = todo
+                    .iter()
+                    .filter_map(|p| p["part_number"].as_u64())
+                    .filter(|n| !have.contains(n))
+                    .collect();
+                let mut body = file.spec();
+                body["parts"] = json!(missing);
+                let renewed: Value = if missing.is_empty() {
+                    json!({ "parts": [] })
+                } else {
+                    self.post(
+                        &format!("/artifacts/versions/{version}/files/multipart/{old}/part-urls"),
+                        body,
+                    )
+                    .await?
+                };
+                todo = renewed["parts"].as_array().cloned().unwrap_or_default();
+                let _: Result<Value> = self
+                    .call(reqwest::Method::DELETE, &format!("/artifacts/versions/{version}/files/multipart/{fresh_id}?sha256_hash={sha}"), None)
+                    .await;
+                upload_id = old;
+            }
+        }
+        self.remember_upload(sha, &upload_id);
+        let sent: Vec<(u64, String)> = futures::stream::iter(
+            todo.into_iter()
+                .map(|part| self.upload_part(version, file, &upload_id, part_size, part)),
+        )
+        .buffer_unordered(self.concurrency.min(4))
+        .try_collect()
+        .await?;
+        let sent_bytes: u64 = sent
+            .iter()
+            .map(|(n, _)| part_size.min(file.size.saturating_sub((n - 1) * part_size)))
+            .sum();
+        let mut etags = done;
+        etags.extend(sent);
         etags.sort();
         let mut body = file.spec();
         body["parts"] = json!(etags
             .iter()
             .map(|(n, e)| json!({ "part_number": n, "etag": e }))
             .collect::<Vec<_>>());
-        self.post::<Value>(
-            &format!("/artifacts/versions/{version}/files/multipart/{upload_id}/complete"),
-            body,
-        )
-        .await?;
-        Ok(true)
+        let completed: Result<Value> = self
+            .post(
+                &format!("/artifacts/versions/{version}/files/multipart/{upload_id}/complete"),
+                body,
+            )
+            .await;
+        // Finished or refused, this upload is not one to resume.
+        self.forget_upload(sha);
+        completed?;
+        Ok(sent_bytes)
     }
 
+    fn state_file(&self, sha256: &str) -> Option<PathBuf> {
+        self.state_dir
+            .as_ref()
+            .map(|d| d.join(format!("{sha256}.upload")))
+    }
+
+    fn remembered_upload(&self, sha256: &str) -> Option<String> {
+        let id = std::fs::read_to_string(self.state_file(sha256)?).ok()?;
+        Some(id.trim().to_owned()).filter(|s| !s.is_empty())
+    }
+
+    fn remember_upload(&self, sha256: &str, upload_id: &str) {
+        if let Some(path) = self.state_file(sha256) {
+            // Without the note, an interruption only costs resending parts.
+            let _ = path.parent().map(std::fs::create_dir_all);
+            let _ = std::fs::write(path, upload_id);
+        }
+    }
+
+    fn forget_upload(&self, sha256: &str) {
+        if let Some(path) = self.state_file(sha256) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// One part; a URL the store refuses (expired) is renewed once.
     async fn upload_part(
         &self,
+        version: Uuid,
         file: &Hashed,
+        upload_id: &str,
         part_size: u64,
         part: Value,
     ) -> Result<(u64, String)> {
@@ -316,26 +417,46 @@ impl Client {
         f.read_exact(&mut buf)
             .await
             .map_err(|e| io(&file.local, e))?;
-        let resp = self
-            .http
-            .put(part["url"].as_str().unwrap_or_default())
-            .body(buf)
-            .send()
-            .await?;
-        if !resp.status().is_success() {
+        let buf = bytes::Bytes::from(buf);
+        let mut url = part["url"].as_str().unwrap_or_default().to_owned();
+        for attempt in 0..2 {
+            let resp = self.http.put(&url).body(buf.clone()).send().await?;
+            if resp.status().is_success() {
+                let etag = resp
+                    .headers()
+                    .get("etag")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                return Ok((n, etag));
+            }
+            if attempt == 0 && resp.status() == reqwest::StatusCode::FORBIDDEN {
+                let mut body = file.spec();
+                body["parts"] = json!([n]);
+                let renewed: Value = self
+                    .post(
+                        &format!(
+                            "/artifacts/versions/{version}/files/multipart/{upload_id}/part-urls"
+                        ),
+                        body,
+                    )
+                    .await?;
+                url = renewed["parts"][0]["url"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                continue;
+            }
             return Err(ClientError::Invalid(format!(
                 "{}: part {n} refused ({})",
                 file.path,
                 resp.status()
             )));
         }
-        let etag = resp
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        Ok((n, etag))
+        Err(ClientError::Invalid(format!(
+            "{}: part {n} refused after renewing its URL",
+            file.path
+        )))
     }
 
     /// Resolves a reference and, with a run, records the run as a user of that version.
@@ -378,11 +499,11 @@ impl UsedArtifact {
             .await
             .map_err(|e| io(&dir, e))?;
         let files = self.files(prefix).await?;
-        let outcomes: Vec<Option<u64>> = futures::stream::iter(files)
-            .map(|f| self.fetch(&dir, f))
-            .buffer_unordered(self.client.concurrency)
-            .try_collect()
-            .await?;
+        let outcomes: Vec<Option<u64>> =
+            futures::stream::iter(files.into_iter().map(|f| self.fetch(&dir, f)))
+                .buffer_unordered(self.client.concurrency)
+                .try_collect()
+                .await?;
         let mut stats = DownloadStats {
             files: outcomes.len() as u64,
             ..DownloadStats::default()

@@ -1570,6 +1570,112 @@ async fn cli_puts_and_gets(backend: Backend) {
     );
 }
 
+/// An upload interrupted midway resumes on the next call without resending finished parts.
+async fn sdk_resumes_interrupted_uploads(backend: Backend) {
+    use wanllmdb_client::{Artifact, Client, LogOptions};
+    use wanllmdb_domain::types::ArtifactType;
+    let part: u64 = 5 * 1024 * 1024;
+    let server = start_extra(
+        backend,
+        &[
+            ("WANLLMDB__UPLOADS__MULTIPART_THRESHOLD", "6291456"),
+            ("WANLLMDB__UPLOADS__PART_SIZE", "5242880"),
+        ],
+    );
+    let state = server._dir.join("upload-state");
+    let client = Client::new(&server.base, KEY)
+        .with_concurrency(1)
+        .with_state_dir(Some(state.clone()));
+    let project = format!(
+        "resume-{}",
+        &uuid::Uuid::now_v7().simple().to_string()[16..]
+    );
+    client.create_project(&project).await.expect("project");
+    let data: Vec<u8> = (0..(9 * part + 5) as usize)
+        .map(|i| (i % 241) as u8)
+        .collect();
+    let local = server._dir.join("big.bin");
+    std::fs::write(&local, &data).expect("write");
+    let sha = hex(&sha2::Sha256::digest(&data));
+    let artifact = Artifact::new("big", ArtifactType::Model)
+        .add_file(&local)
+        .expect("add");
+
+    // First attempt: stopped once two parts are stored.
+    let task = {
+        let (client, project, artifact) = (client.clone(), project.clone(), artifact.clone());
+        tokio::spawn(async move {
+            client
+                .log_artifact_detailed(&project, &artifact, LogOptions::default())
+                .await
+        })
+    };
+    let api = Api::new(&server);
+    let note = state.join(format!("{sha}.upload"));
+    let mut stopped = false;
+    for _ in 0..2000 {
+        if let Ok(upload) = std::fs::read_to_string(&note) {
+            let versions: Value = api
+                .ok(
+                    Method::GET,
+                    &format!("/api/v1/artifacts?name=big&limit=10"),
+                    None,
+                )
+                .await;
+            let artifact_id = versions["items"][0]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let list = api
+                .ok(
+                    Method::GET,
+                    &format!("/api/v1/artifacts/{artifact_id}/versions"),
+                    None,
+                )
+                .await;
+            let version = list["items"][0]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let (status, parts) = api
+                .call(Method::GET, &format!("/api/v1/artifacts/versions/{version}/files/multipart/{upload}?sha256_hash={sha}"), None)
+                .await;
+            if status.is_success() && parts.as_array().is_some_and(|p| p.len() >= 2) {
+                task.abort();
+                stopped = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(stopped, "the first attempt was interrupted midway");
+    let _ = task.await;
+
+    // Second attempt: only the missing parts cross the wire.
+    let logged = client
+        .log_artifact_detailed(&project, &artifact, LogOptions::default())
+        .await
+        .expect("resumed");
+    assert!(
+        logged.uploaded_bytes <= data.len() as u64 - 2 * part,
+        "resent finished parts: {} bytes",
+        logged.uploaded_bytes
+    );
+    assert!(!note.exists(), "the finished upload is forgotten");
+    let used = client
+        .use_artifact(&format!("{project}/big:latest"), None)
+        .await
+        .expect("use");
+    let out = server._dir.join("big-out");
+    used.download(&out).await.expect("download");
+    assert_eq!(
+        hex(&sha2::Sha256::digest(
+            std::fs::read(out.join("big.bin")).expect("read")
+        )),
+        sha
+    );
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
@@ -1617,6 +1723,7 @@ on_both_backends!(
     system_endpoints,
     large_files_go_up_in_resumable_parts,
     sdk_logs_and_uses_artifacts,
+    sdk_resumes_interrupted_uploads,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
