@@ -1616,11 +1616,7 @@ async fn sdk_resumes_interrupted_uploads(backend: Backend) {
     for _ in 0..2000 {
         if let Ok(upload) = std::fs::read_to_string(&note) {
             let versions: Value = api
-                .ok(
-                    Method::GET,
-                    &format!("/api/v1/artifacts?name=big&limit=10"),
-                    None,
-                )
+                .ok(Method::GET, "/api/v1/artifacts?name=big&limit=10", None)
                 .await;
             let artifact_id = versions["items"][0]["id"]
                 .as_str()
