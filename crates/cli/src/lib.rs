@@ -160,6 +160,45 @@ enum ArtifactCommand {
 
 pub use wanllmdb_client::credentials_path;
 
+/// A progress bar on stderr, drawn only when stdout is a terminal (so scripts and `--json`
+/// output stay clean).
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn new(visible: bool) -> Self {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            None,
+            if visible {
+                indicatif::ProgressDrawTarget::stderr()
+            } else {
+                indicatif::ProgressDrawTarget::hidden()
+            },
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{msg:8} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Self(bar)
+    }
+}
+
+impl wanllmdb_client::Progress for Bar {
+    fn start(&self, what: &str, total: u64) {
+        self.0.set_message(what.to_owned());
+        self.0.set_length(total);
+        self.0.set_position(0);
+    }
+
+    fn advance(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
 /// The cache every download goes through: `$WANLLMDB_CACHE_DIR` (default `~/.cache/wanllmdb`),
 /// at most `$WANLLMDB_CACHE_MAX_BYTES` (default 20 GiB).
 fn cache() -> Cache {
@@ -170,7 +209,7 @@ fn cache() -> Cache {
     Cache::new(Cache::default_dir(), max)
 }
 
-fn client(url: Option<String>) -> Result<Client, (i32, String)> {
+fn client(url: Option<String>, progress: bool) -> Result<Client, (i32, String)> {
     let saved: Option<Value> = std::fs::read_to_string(credentials_path())
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
@@ -189,7 +228,10 @@ fn client(url: Option<String>) -> Result<Client, (i32, String)> {
     match (url, key) {
         (Some(u), Some(k)) => {
             let c = cache();
-            Ok(Client::new(&u, &k).with_cache(c.dir().to_owned(), c.info().max_bytes))
+            let visible = progress && std::io::IsTerminal::is_terminal(&std::io::stdout());
+            Ok(Client::new(&u, &k)
+                .with_cache(c.dir().to_owned(), c.info().max_bytes)
+                .with_progress(std::sync::Arc::new(Bar::new(visible))))
         }
         _ => Err((exit::NO_LOGIN, "not logged in: run `wanllmdb login --url URL --key KEY` or set WANLLMDB_URL and WANLLMDB_API_KEY".into())),
     }
@@ -284,7 +326,7 @@ async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
         );
         return Ok((serde_json::to_value(info).unwrap_or_default(), text));
     }
-    let c = client(cli.url)?;
+    let c = client(cli.url, !cli.json)?;
     match cli.command {
         Command::Login { .. } | Command::Cache { .. } => unreachable!("handled above"),
         Command::Project {

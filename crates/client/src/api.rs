@@ -68,6 +68,23 @@ pub struct Client {
     pub(crate) cache: Option<crate::cache::Cache>,
     /// Where unfinished multipart uploads are remembered, to resume them.
     pub(crate) state_dir: Option<std::path::PathBuf>,
+    /// Told how transfers advance.
+    pub(crate) progress: Option<std::sync::Arc<dyn Progress>>,
+}
+
+/// How a transfer advances, for progress bars. Bytes count files' sizes as they are uploaded
+/// (or found already stored) and downloaded (or found in the cache).
+pub trait Progress: Send + Sync {
+    /// A transfer of `total` bytes begins; `what` is "upload" or "download".
+    fn start(&self, what: &str, total: u64);
+    fn advance(&self, bytes: u64);
+    fn finish(&self);
+}
+
+impl std::fmt::Debug for dyn Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -88,6 +105,7 @@ impl Client {
             concurrency: 8,
             cache: None,
             state_dir: Some(crate::cache::Cache::default_dir().join("uploads")),
+            progress: None,
         }
     }
 
@@ -128,6 +146,30 @@ impl Client {
     pub fn with_state_dir(mut self, dir: Option<std::path::PathBuf>) -> Self {
         self.state_dir = dir;
         self
+    }
+
+    /// Reports transfers to `progress`.
+    pub fn with_progress(mut self, progress: std::sync::Arc<dyn Progress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    pub(crate) fn progress_start(&self, what: &str, total: u64) {
+        if let Some(p) = &self.progress {
+            p.start(what, total);
+        }
+    }
+
+    pub(crate) fn progress_advance(&self, bytes: u64) {
+        if let Some(p) = &self.progress {
+            p.advance(bytes);
+        }
+    }
+
+    pub(crate) fn progress_finish(&self) {
+        if let Some(p) = &self.progress {
+            p.finish();
+        }
     }
 
     /// The cache, if one is set.

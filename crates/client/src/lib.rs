@@ -21,7 +21,7 @@ mod cache;
 mod listing;
 mod transfer;
 
-pub use api::{credentials_path, ApiProblem, Client, ClientError, VersionInfo};
+pub use api::{credentials_path, ApiProblem, Client, ClientError, Progress, VersionInfo};
 pub use artifact::{Artifact, LogOptions};
 pub use cache::{Cache, CacheInfo};
 pub use transfer::{DownloadStats, Logged, UsedArtifact};

@@ -157,6 +157,7 @@ impl Client {
         let version: VersionInfo = self
             .post(&format!("/artifacts/{artifact_id}/versions"), body)
             .await?;
+        self.progress_start("upload", hashed.iter().map(|h| h.size).sum());
         let (mut uploaded_files, mut uploaded_bytes) = (0u64, 0u64);
         for batch in hashed.chunks(BATCH) {
             let specs: Vec<Value> = batch.iter().map(Hashed::spec).collect();
@@ -172,7 +173,11 @@ impl Client {
                 futures::stream::iter(batch.iter().cloned().zip(plans).map(|(file, plan)| {
                     // Owned items: a borrowed one makes this future not `Send`.
                     let vid = version.id;
-                    async move { self.upload(vid, &file, plan).await }
+                    async move {
+                        let sent = self.upload(vid, &file, plan).await?;
+                        self.progress_advance(file.size);
+                        Ok::<u64, ClientError>(sent)
+                    }
                 }))
                 .buffered(self.concurrency)
                 .try_collect()
@@ -189,6 +194,7 @@ impl Client {
             )
             .await?;
         }
+        self.progress_finish();
         let done: VersionInfo = self
             .post(
                 &format!("/artifacts/versions/{}/finalize", version.id),
@@ -499,11 +505,23 @@ impl UsedArtifact {
             .await
             .map_err(|e| io(&dir, e))?;
         let files = self.files(prefix).await?;
-        let outcomes: Vec<Option<u64>> =
-            futures::stream::iter(files.into_iter().map(|f| self.fetch(&dir, f)))
-                .buffer_unordered(self.client.concurrency)
-                .try_collect()
-                .await?;
+        self.client.progress_start(
+            "download",
+            files.iter().filter_map(|f| f["size"].as_u64()).sum(),
+        );
+        let outcomes: Vec<Option<u64>> = futures::stream::iter(files.into_iter().map(|f| {
+            let size = f["size"].as_u64().unwrap_or(0);
+            let dir = &dir;
+            async move {
+                let got = self.fetch(dir, f).await?;
+                self.client.progress_advance(size);
+                Ok::<Option<u64>, ClientError>(got)
+            }
+        }))
+        .buffer_unordered(self.client.concurrency)
+        .try_collect()
+        .await?;
+        self.client.progress_finish();
         let mut stats = DownloadStats {
             files: outcomes.len() as u64,
             ..DownloadStats::default()
