@@ -194,6 +194,10 @@ impl wanllmdb_client::Progress for Bar {
         self.0.inc(bytes);
     }
 
+    fn grow(&self, bytes: u64) {
+        self.0.inc_length(bytes);
+    }
+
     fn finish(&self) {
         self.0.finish_and_clear();
     }

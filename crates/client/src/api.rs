@@ -78,6 +78,8 @@ pub trait Progress: Send + Sync {
     /// A transfer of `total` bytes begins; `what` is "upload" or "download".
     fn start(&self, what: &str, total: u64);
     fn advance(&self, bytes: u64);
+    /// The total grows by `bytes` (a download by prefix learns its size page by page).
+    fn grow(&self, _bytes: u64) {}
     fn finish(&self);
 }
 
@@ -163,6 +165,12 @@ impl Client {
     pub(crate) fn progress_advance(&self, bytes: u64) {
         if let Some(p) = &self.progress {
             p.advance(bytes);
+        }
+    }
+
+    pub(crate) fn progress_grow(&self, bytes: u64) {
+        if let Some(p) = &self.progress {
+            p.grow(bytes);
         }
     }
 

@@ -264,30 +264,51 @@ impl Client {
         if plan["already_stored"].as_bool() == Some(true) {
             return Ok(0);
         }
-        if let Some(url) = plan["upload_url"].as_str() {
-            let f = tokio::fs::File::open(&file.local)
-                .await
-                .map_err(|e| io(&file.local, e))?;
-            let mut req = self.http.put(url).header("content-length", file.size).body(
-                reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(f)),
-            );
-            for (k, v) in plan["headers"].as_object().into_iter().flatten() {
-                if k != "content-length" {
-                    req = req.header(k, v.as_str().unwrap_or_default());
-                }
+        if plan["upload_url"].is_string() {
+            let resp = self.put_file(file, &plan).await?;
+            if !renewable(resp) {
+                return put_outcome(file, resp);
             }
-            let resp = req.send().await?;
-            if !resp.status().is_success() {
-                return Err(ClientError::Invalid(format!(
-                    "{}: the store refused the upload ({})",
-                    file.path,
-                    resp.status()
-                )));
+            // The URL expired while other files went up: negotiate this file anew, once.
+            let fresh: Value = self
+                .post(
+                    &format!("/artifacts/versions/{version}/files/upload-url"),
+                    file.spec(),
+                )
+                .await?;
+            if fresh["already_stored"].as_bool() == Some(true) {
+                return Ok(0);
             }
-            return Ok(file.size);
+            if fresh["upload_url"].is_string() {
+                let resp = self.put_file(file, &fresh).await?;
+                return put_outcome(file, resp);
+            }
+            return self
+                .upload_multipart(version, file, &fresh["multipart"])
+                .await;
         }
         self.upload_multipart(version, file, &plan["multipart"])
             .await
+    }
+
+    /// One PUT of a whole file to the plan's URL with the headers it is bound to.
+    async fn put_file(&self, file: &Hashed, plan: &Value) -> Result<reqwest::StatusCode> {
+        let f = tokio::fs::File::open(&file.local)
+            .await
+            .map_err(|e| io(&file.local, e))?;
+        let mut req = self
+            .http
+            .put(plan["upload_url"].as_str().unwrap_or_default())
+            .header("content-length", file.size)
+            .body(reqwest::Body::wrap_stream(
+                tokio_util::io::ReaderStream::new(f),
+            ));
+        for (k, v) in plan["headers"].as_object().into_iter().flatten() {
+            if k != "content-length" {
+                req = req.header(k, v.as_str().unwrap_or_default());
+            }
+        }
+        Ok(req.send().await?.status())
     }
 
     /// Sends a large file in parts. An upload an earlier, interrupted call left (remembered in
@@ -436,7 +457,7 @@ impl Client {
                     .to_owned();
                 return Ok((n, etag));
             }
-            if attempt == 0 && resp.status() == reqwest::StatusCode::FORBIDDEN {
+            if attempt == 0 && renewable(resp.status()) {
                 let mut body = file.spec();
                 body["parts"] = json!([n]);
                 let renewed: Value = self
@@ -498,68 +519,142 @@ impl UsedArtifact {
     }
 
     /// Downloads the files whose path starts with `prefix` (all with `None`), taking what the
-    /// client's cache holds from the cache; tells what moved.
+    /// client's cache holds from the cache; tells what moved. Files come a page at a time with
+    /// their presigned URLs (one request per 1,000 files), and the next page is asked for while
+    /// the current one downloads.
     pub async fn download_with(&self, dir: &Path, prefix: Option<&str>) -> Result<DownloadStats> {
         let dir = dir.to_owned();
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|e| io(&dir, e))?;
-        let files = self.files(prefix).await?;
+        // Without a prefix the total is known; with one, it grows page by page.
+        let known_total = prefix.is_none();
         self.client.progress_start(
             "download",
-            files.iter().filter_map(|f| f["size"].as_u64()).sum(),
+            if known_total {
+                self.version.total_size
+            } else {
+                0
+            },
         );
-        let outcomes: Vec<Option<u64>> = futures::stream::iter(files.into_iter().map(|f| {
-            let size = f["size"].as_u64().unwrap_or(0);
-            let dir = &dir;
-            async move {
-                let got = self.fetch(dir, f).await?;
-                self.client.progress_advance(size);
-                Ok::<Option<u64>, ClientError>(got)
+        let mut stats = DownloadStats::default();
+        let recorded = std::sync::atomic::AtomicBool::new(false);
+        let mut page = self.download_page(prefix, None, &recorded).await?;
+        loop {
+            let items: Vec<Value> = page["items"].as_array().cloned().unwrap_or_default();
+            let next = page["next_cursor"].as_str().map(str::to_owned);
+            if !known_total {
+                self.client.progress_grow(
+                    items
+                        .iter()
+                        .filter_map(|i| i["file"]["size"].as_u64())
+                        .sum(),
+                );
             }
-        }))
-        .buffer_unordered(self.client.concurrency)
-        .try_collect()
-        .await?;
-        self.client.progress_finish();
-        let mut stats = DownloadStats {
-            files: outcomes.len() as u64,
-            ..DownloadStats::default()
-        };
-        for o in outcomes {
-            match o {
-                Some(bytes) => {
-                    stats.fetched_files += 1;
-                    stats.fetched_bytes += bytes;
+            let files = futures::stream::iter(items.into_iter().map(|item| {
+                let dir = &dir;
+                async move {
+                    let size = item["file"]["size"].as_u64().unwrap_or(0);
+                    let got = self.fetch(dir, item).await?;
+                    self.client.progress_advance(size);
+                    Ok::<Option<u64>, ClientError>(got)
                 }
-                None => stats.cached_files += 1,
+            }))
+            .buffer_unordered(self.client.concurrency)
+            .try_collect::<Vec<_>>();
+            let (outcomes, following) = match &next {
+                Some(c) => {
+                    let (o, f) =
+                        futures::join!(files, self.download_page(prefix, Some(c), &recorded));
+                    (o?, Some(f?))
+                }
+                None => (files.await?, None),
+            };
+            for o in outcomes {
+                stats.files += 1;
+                match o {
+                    Some(bytes) => {
+                        stats.fetched_files += 1;
+                        stats.fetched_bytes += bytes;
+                    }
+                    None => stats.cached_files += 1,
+                }
+            }
+            match following {
+                Some(p) => page = p,
+                None => break,
             }
         }
+        self.client.progress_finish();
         Ok(stats)
     }
 
-    async fn files(&self, prefix: Option<&str>) -> Result<Vec<Value>> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
+    /// A page of files as `{file, download_url}` items. Without a cache, one request both lists
+    /// and presigns (the server records one download per listing, on its first page). With a
+    /// cache, the page is listed first and URLs are asked for only when some file is not cached,
+    /// so a download served wholly from the cache costs the registry no transfer and no record;
+    /// `recorded` makes sure a download that did fetch is recorded once.
+    async fn download_page(
+        &self,
+        prefix: Option<&str>,
+        cursor: Option<&str>,
+        recorded: &std::sync::atomic::AtomicBool,
+    ) -> Result<Value> {
+        use std::sync::atomic::Ordering;
+        let mut body = json!({ "limit": 1000 });
+        if let Some(p) = prefix {
+            body["prefix"] = json!(p);
+        }
+        if let Some(c) = cursor {
+            body["cursor"] = json!(c);
+        }
+        if let Some(cache) = &self.client.cache {
             let mut path = format!("/artifacts/versions/{}/files?limit=1000", self.version.id);
             if let Some(p) = prefix {
                 path.push_str(&format!("&prefix={}", encode(p)));
             }
-            if let Some(c) = &cursor {
+            if let Some(c) = cursor {
                 path.push_str(&format!("&cursor={c}"));
             }
-            let page: Value = self.client.get(&path).await?;
-            out.extend(page["items"].as_array().cloned().unwrap_or_default());
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => return Ok(out),
+            let listed: Value = self.client.get(&path).await?;
+            let all_cached = listed["items"].as_array().into_iter().flatten().all(|f| {
+                Sha256::parse(f["sha256_hash"].as_str().unwrap_or_default())
+                    .ok()
+                    .and_then(|sha| cache.get(&sha, f["size"].as_u64().unwrap_or(0)))
+                    .is_some()
+            });
+            if all_cached {
+                let items: Vec<Value> = listed["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|f| json!({ "file": f }))
+                    .collect();
+                return Ok(json!({ "items": items, "next_cursor": listed["next_cursor"] }));
+            }
+            if cursor.is_some() && !recorded.swap(true, Ordering::SeqCst) {
+                self.client
+                    .post::<Value>(
+                        &format!("/artifacts/versions/{}/downloads", self.version.id),
+                        json!({}),
+                    )
+                    .await?;
             }
         }
+        if cursor.is_none() {
+            recorded.store(true, Ordering::SeqCst);
+        }
+        self.client
+            .post(
+                &format!("/artifacts/versions/{}/download-urls", self.version.id),
+                body,
+            )
+            .await
     }
 
     /// One file into place; `Some(bytes)` when fetched from the registry, `None` from the cache.
-    async fn fetch(&self, dir: &Path, file: Value) -> Result<Option<u64>> {
+    async fn fetch(&self, dir: &Path, item: Value) -> Result<Option<u64>> {
+        let file = &item["file"];
         let raw = file["path"].as_str().unwrap_or_default();
         // The server's word is not trusted for where a file goes.
         let path = FilePath::parse(raw)
@@ -595,16 +690,28 @@ impl UsedArtifact {
                 }
                 None => {
                     let id = file["id"].as_str().unwrap_or_default();
-                    let url: Value = self
-                        .client
-                        .get(&format!("/artifacts/files/{id}/download-url"))
-                        .await?;
-                    let resp = self
-                        .client
-                        .http
-                        .get(url["download_url"].as_str().unwrap_or_default())
-                        .send()
-                        .await?;
+                    let fresh_url = || async move {
+                        let fresh: Value = self
+                            .client
+                            .get(&format!("/artifacts/files/{id}/download-url"))
+                            .await?;
+                        Ok::<String, ClientError>(
+                            fresh["download_url"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned(),
+                        )
+                    };
+                    // No URL: the file left the cache after its page was listed.
+                    let url = match item["download_url"].as_str() {
+                        Some(u) => u.to_owned(),
+                        None => fresh_url().await?,
+                    };
+                    let mut resp = self.client.http.get(&url).send().await?;
+                    if renewable(resp.status()) {
+                        // The URL expired while earlier files downloaded: ask for this one anew.
+                        resp = self.client.http.get(fresh_url().await?).send().await?;
+                    }
                     if !resp.status().is_success() {
                         return Err(ClientError::Invalid(format!(
                             "{path}: download failed ({})",
@@ -635,6 +742,23 @@ impl UsedArtifact {
             let _ = tokio::fs::remove_file(&tmp).await;
         }
         result
+    }
+}
+
+/// Whether a store's refusal may be an expired presigned URL (S3 answers 403, the server's own
+/// signed URLs 412), worth one retry with a fresh one.
+fn renewable(status: reqwest::StatusCode) -> bool {
+    status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::PRECONDITION_FAILED
+}
+
+fn put_outcome(file: &Hashed, status: reqwest::StatusCode) -> Result<u64> {
+    if status.is_success() {
+        Ok(file.size)
+    } else {
+        Err(ClientError::Invalid(format!(
+            "{}: the store refused the upload ({status})",
+            file.path
+        )))
     }
 }
 

@@ -1,16 +1,31 @@
-//! A hostile (or broken) server cannot make a download write outside its target folder.
+//! The SDK against a scripted fake server: hostile paths cannot make a download write outside its
+//! target folder, and presigned URLs that expired mid-transfer are renewed.
 
-use std::io::{BufRead, BufReader, Write};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 
-use wanllmdb_client::{Client, ClientError};
+use sha2::Digest as _;
+use wanllmdb_client::{Artifact, Client, ClientError, LogOptions};
+use wanllmdb_domain::types::ArtifactType;
 
-/// Answers every request with canned JSON; file paths try to climb out of the target.
-fn hostile_server() -> String {
+const KEY: &str = "wlm_whatever_key_0123456789abcdefghijklmnopq";
+const VERSION: &str = r#"{"id":"01a22500-0000-7000-8000-000000000001","artifact_id":"01a22500-0000-7000-8000-000000000002","project_id":"01a22500-0000-7000-8000-000000000003","version":"v0","digest":null,"file_count":1,"total_size":6,"is_finalized":true,"aliases":[]}"#;
+const HELLO: &[u8] = b"hello\n";
+
+/// Every request the fake saw: "METHOD path" -> count.
+type Seen = Arc<Mutex<BTreeMap<String, usize>>>;
+
+/// A server answering `route(method, path, base)` with `(status, body)`; it records each request
+/// (without its query string) and drains request bodies.
+fn fake_server(
+    route: impl Fn(&str, &str, &str) -> (u16, String) + Send + 'static,
+) -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let base = format!("http://{addr}");
-    let me = base.clone();
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen: Seen = Arc::default();
+    let (me, log) = (base.clone(), seen.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
@@ -18,45 +33,91 @@ fn hostile_server() -> String {
             if reader.read_line(&mut line).is_err() {
                 continue;
             }
-            // Drain the headers.
+            let mut length = 0usize;
             let mut h = String::new();
             while reader.read_line(&mut h).is_ok_and(|n| n > 2) {
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
                 h.clear();
             }
-            let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-            let version = r#"{"id":"01a22500-0000-7000-8000-000000000001","artifact_id":"01a22500-0000-7000-8000-000000000002","project_id":"01a22500-0000-7000-8000-000000000003","version":"v0","digest":null,"file_count":2,"total_size":10,"is_finalized":true,"aliases":[]}"#;
-            let body = if path.starts_with("/api/v1/resolve") {
-                format!(r#"{{"artifact":{{}},"version":{version}}}"#)
-            } else if path.contains("/files?") {
-                let sha = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
-                format!(
-                    r#"{{"items":[{{"id":"f1","path":"../escaped.txt","size":6,"sha256_hash":"{sha}"}},{{"id":"f2","path":"/etc/owned","size":6,"sha256_hash":"{sha}"}}],"next_cursor":null}}"#
-                )
-            } else if path.contains("download-url") {
-                format!(r#"{{"download_url":"{me}/blob"}}"#)
-            } else {
-                "hello\n".to_owned()
-            };
+            let _ = reader
+                .by_ref()
+                .take(length as u64)
+                .read_to_end(&mut Vec::new());
+            let mut parts = line.split_whitespace();
+            let method = parts.next().unwrap_or("GET").to_owned();
+            let path = parts.next().unwrap_or("/").to_owned();
+            let bare = path.split('?').next().unwrap_or("/");
+            *log.lock()
+                .expect("log")
+                .entry(format!("{method} {bare}"))
+                .or_insert(0) += 1;
+            let (status, body) = route(&method, &path, &me);
             let mut stream = stream;
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
     });
-    base
+    (base, seen)
+}
+
+fn count(seen: &Seen, request: &str) -> usize {
+    seen.lock().expect("log").get(request).copied().unwrap_or(0)
+}
+
+fn sha_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir()
+        .join(name)
+        .join(uuid::Uuid::now_v7().simple().to_string());
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// One download page listing `files` as (id, path), each pointing at `url`.
+fn page_of(files: &[(&str, &str)], url: &str) -> String {
+    let sha = sha_hex(HELLO);
+    let items: Vec<String> = files
+        .iter()
+        .map(|(id, path)| {
+            format!(
+                r#"{{"file":{{"id":"{id}","path":"{path}","size":6,"sha256_hash":"{sha}"}},"download_url":"{url}"}}"#
+            )
+        })
+        .collect();
+    format!(r#"{{"items":[{}],"next_cursor":null}}"#, items.join(","))
 }
 
 #[tokio::test]
 async fn paths_that_climb_out_are_refused() {
-    let base = hostile_server();
-    let root = std::env::temp_dir()
-        .join("wanllmdb-hostile")
-        .join(uuid::Uuid::now_v7().simple().to_string());
+    let (base, _) = fake_server(|_, path, me| {
+        if path.starts_with("/api/v1/resolve") {
+            (200, format!(r#"{{"artifact":{{}},"version":{VERSION}}}"#))
+        } else if path.ends_with("/download-urls") {
+            (
+                200,
+                page_of(
+                    &[("f1", "../escaped.txt"), ("f2", "/etc/owned")],
+                    &format!("{me}/blob"),
+                ),
+            )
+        } else {
+            (200, "hello\n".to_owned())
+        }
+    });
+    let root = scratch("wanllmdb-hostile");
     let target = root.join("target");
-    let client =
-        Client::new(&base, "wlm_whatever_key_0123456789abcdefghijklmnopq").with_concurrency(1);
+    let client = Client::new(&base, KEY).with_concurrency(1);
     let used = client.use_artifact("p/a:v0", None).await.expect("resolve");
     match used.download(&target).await {
         Err(ClientError::Invalid(m)) => assert!(m.contains("refusing to write"), "{m}"),
@@ -69,5 +130,100 @@ async fn paths_that_climb_out_are_refused() {
     assert!(
         std::fs::read_dir(&target).map(|d| d.count()).unwrap_or(0) == 0,
         "nothing was written in it either"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_download_url_is_renewed_once() {
+    let (base, seen) = fake_server(|_, path, me| {
+        if path.starts_with("/api/v1/resolve") {
+            (200, format!(r#"{{"artifact":{{}},"version":{VERSION}}}"#))
+        } else if path.ends_with("/download-urls") {
+            (
+                200,
+                page_of(&[("f1", "a/hello.txt")], &format!("{me}/expired")),
+            )
+        } else if path == "/api/v1/artifacts/files/f1/download-url" {
+            (200, format!(r#"{{"download_url":"{me}/fresh"}}"#))
+        } else if path == "/expired" {
+            (
+                403,
+                "<Error><Code>AccessDenied</Code>Request has expired</Error>".into(),
+            )
+        } else {
+            (200, "hello\n".to_owned())
+        }
+    });
+    let target = scratch("wanllmdb-renew-get");
+    let client = Client::new(&base, KEY);
+    let used = client.use_artifact("p/a:v0", None).await.expect("resolve");
+    let stats = used.download_with(&target, None).await.expect("download");
+    assert_eq!(stats.fetched_files, 1);
+    assert_eq!(
+        std::fs::read(target.join("a/hello.txt")).expect("downloaded"),
+        HELLO
+    );
+    assert_eq!(count(&seen, "GET /expired"), 1);
+    assert_eq!(
+        count(&seen, "GET /api/v1/artifacts/files/f1/download-url"),
+        1
+    );
+    assert_eq!(count(&seen, "GET /fresh"), 1);
+}
+
+#[tokio::test]
+async fn an_expired_upload_url_is_renewed_by_negotiating_the_file_again() {
+    let project = r#"{"items":[{"id":"01a22500-0000-7000-8000-000000000003","name":"p"}],"next_cursor":null}"#;
+    let artifact = r#"{"items":[{"id":"01a22500-0000-7000-8000-000000000002","name":"m"}],"next_cursor":null}"#;
+    let draft = VERSION.replace("\"is_finalized\":true", "\"is_finalized\":false");
+    let (base, seen) = fake_server(move |method, path, me| {
+        let bare = path.split('?').next().unwrap_or("/");
+        let plan = |url: &str| {
+            format!(
+                r#"{{"path":"hello.txt","already_stored":false,"upload_url":"{me}{url}","headers":{{}}}}"#
+            )
+        };
+        match (method, bare) {
+            ("GET", "/api/v1/projects") => (200, project.to_owned()),
+            ("GET", "/api/v1/artifacts") => (200, artifact.to_owned()),
+            ("GET", "/api/v1/resolve") => (404, r#"{"status":404,"code":"not_found"}"#.into()),
+            ("POST", p) if p.ends_with("/versions") => (201, draft.clone()),
+            ("POST", p) if p.ends_with("/upload-urls") => {
+                (200, format!(r#"{{"files":[{}]}}"#, plan("/expired")))
+            }
+            ("POST", p) if p.ends_with("/upload-url") => (200, plan("/fresh")),
+            ("PUT", "/expired") => (403, "Request has expired".into()),
+            ("PUT", "/fresh") => (200, String::new()),
+            ("POST", p) if p.ends_with("/files/batch") => (201, "[]".into()),
+            _ => (200, VERSION.to_owned()),
+        }
+    });
+    let dir = scratch("wanllmdb-renew-put");
+    std::fs::write(dir.join("hello.txt"), HELLO).expect("write");
+    let client = Client::new(&base, KEY).with_state_dir(None);
+    let a = Artifact::new("m", ArtifactType::Model)
+        .add_file(dir.join("hello.txt"))
+        .expect("add");
+    let logged = client
+        .log_artifact_detailed("p", &a, LogOptions::default())
+        .await
+        .expect("log");
+    assert_eq!(logged.uploaded_files, 1);
+    assert_eq!(logged.uploaded_bytes, 6);
+    assert_eq!(count(&seen, "PUT /expired"), 1);
+    assert_eq!(count(&seen, "PUT /fresh"), 1);
+    assert_eq!(
+        count(
+            &seen,
+            "POST /api/v1/artifacts/versions/01a22500-0000-7000-8000-000000000001/files/upload-url"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &seen,
+            "POST /api/v1/artifacts/versions/01a22500-0000-7000-8000-000000000001/finalize"
+        ),
+        1
     );
 }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use wanllmdb_domain::entities::*;
 use wanllmdb_domain::ports::{Page, PageRequest, PresignedRequest};
-use wanllmdb_domain::service::{FileSpec, MultipartPlan, UploadAction, UploadPlan, VersionView};
+use wanllmdb_domain::service::{
+    DownloadTarget, FileSpec, MultipartPlan, UploadAction, UploadPlan, VersionView,
+};
 use wanllmdb_domain::types::*;
 
 use crate::error::{ApiError, ApiResult};
@@ -494,6 +496,19 @@ pub struct DownloadUrlDto {
     pub expires_at: DateTime<Utc>,
 }
 
+impl From<DownloadTarget> for DownloadUrlDto {
+    fn from(t: DownloadTarget) -> Self {
+        Self {
+            file: t.file.into(),
+            download_url: t.request.url,
+            method: t.request.method,
+            headers: t.request.headers,
+            expires_at: t.request.expires_at,
+        }
+    }
+}
+
+/// A listing of a version's files (query string of `GET .../files`, body of `POST .../download-urls`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilesQuery {

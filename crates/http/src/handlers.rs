@@ -679,13 +679,31 @@ pub async fn download_url(
         .registry
         .download_file(&auth.0, FileId::from_uuid(*path))
         .await?;
-    ok(&DownloadUrlDto {
-        file: t.file.into(),
-        download_url: t.request.url,
-        method: t.request.method,
-        headers: t.request.headers,
-        expires_at: t.request.expires_at,
-    })
+    ok(&DownloadUrlDto::from(t))
+}
+
+pub async fn download_urls(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: web::Json<FilesQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = body.into_inner();
+    let req = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .request(|s| FilePath::parse(s).ok())?;
+    let p = state
+        .registry
+        .download_files(
+            &auth.0,
+            VersionId::from_uuid(*path),
+            q.prefix.as_deref(),
+            req,
+        )
+        .await?;
+    ok(&page(p, DownloadUrlDto::from, |k| k.to_string()))
 }
 
 /// A file's bytes through the server, whole or a `Range`.

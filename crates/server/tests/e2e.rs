@@ -352,6 +352,54 @@ async fn seed_flow(backend: Backend) {
         )
         .await;
     assert_eq!(stats["count"], json!(2), "both downloads were recorded");
+    // Many files at once: pages of files with a URL each, one download recorded per listing.
+    let first = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/download-urls"),
+            Some(json!({ "limit": 1 })),
+        )
+        .await;
+    let items = first["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["file"]["path"], json!("config/params.json"));
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/download-urls"),
+            Some(json!({ "limit": 1, "cursor": cursor })),
+        )
+        .await;
+    assert_eq!(second["items"][0]["file"]["path"], json!("model.pth"));
+    assert_eq!(second["next_cursor"], Value::Null);
+    let got = api
+        .http
+        .get(second["items"][0]["download_url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(got.bytes().await.expect("bytes").to_vec(), weights);
+    let prefixed = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/download-urls"),
+            Some(json!({ "prefix": "config/" })),
+        )
+        .await;
+    assert_eq!(prefixed["items"].as_array().map(Vec::len), Some(1));
+    let stats = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{v}/downloads"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        stats["count"],
+        json!(4),
+        "two listings from their first page were recorded, the second page was not"
+    );
     let artifact = api
         .ok(Method::GET, &format!("/api/v1/artifacts/{a}"), None)
         .await;
@@ -920,6 +968,21 @@ async fn malformed_requests_get_problem_documents(backend: Backend) {
         (Method::GET, "/api/v1/artifacts?limit=abc".into(), B::None),
         (Method::GET, "/api/v1/artifacts?cursor=!!!".into(), B::None),
         (
+            Method::POST,
+            format!("/api/v1/artifacts/versions/{done}/download-urls"),
+            B::Json(json!({ "cursor": "!!!" })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/artifacts/versions/{done}/download-urls"),
+            B::Json(json!({ "limit": 0 })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/artifacts/versions/{nil}/download-urls"),
+            B::Json(json!({})),
+        ),
+        (
             Method::GET,
             "/api/v1/artifacts?type=weights".into(),
             B::None,
@@ -1318,6 +1381,10 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
             None,
         )
         .await;
+    assert!(
+        stats_before["count"].as_u64() > Some(0),
+        "the first download was recorded: {stats_before}"
+    );
     let second = used
         .download_with(&server._dir.join("c2"), None)
         .await

@@ -461,6 +461,39 @@ impl Registry {
         Ok(DownloadTarget { file, request })
     }
 
+    /// A page of a version's files (by path, optionally under `prefix`), each with a presigned
+    /// GET: one call instead of one per file for clients that fetch many. The first page
+    /// (no cursor) records one download of the version; later pages record nothing more.
+    pub async fn download_files(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        prefix: Option<&str>,
+        page: PageRequest<FilePath>,
+    ) -> Result<Page<DownloadTarget, FilePath>> {
+        let first = page.after.is_none();
+        let files = self.list_files(actor, version, prefix, page).await?;
+        let mut items = Vec::with_capacity(files.items.len());
+        for file in files.items {
+            let request = self
+                .blobs
+                .presign_get(
+                    &file.storage_key,
+                    Some(file.name()),
+                    self.config.download_url_ttl,
+                )
+                .await?;
+            items.push(DownloadTarget { file, request });
+        }
+        if first {
+            self.record(actor, version, None).await?;
+        }
+        Ok(Page {
+            items,
+            next: files.next,
+        })
+    }
+
     /// Streams a file's bytes (or a range) through the server, recording the download.
     pub async fn read_file(
         &self,
