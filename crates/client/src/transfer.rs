@@ -17,6 +17,11 @@ use crate::artifact::{Artifact, LogOptions};
 /// Files per negotiate or register request.
 const BATCH: usize = 1000;
 
+/// Files up to this size are moved `SMALL_FILE_FACTOR` times as many at once as larger ones:
+/// their transfer time is round trips, not bandwidth, and they cost little memory.
+const SMALL_FILE: u64 = 1 << 20;
+const SMALL_FILE_FACTOR: usize = 8;
+
 /// What logging did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Logged {
@@ -168,18 +173,28 @@ impl Client {
                 )
                 .await?;
             let plans: Vec<Value> = plans["files"].as_array().cloned().unwrap_or_default();
-            // `buffered`: results in file order, to pair them with the files.
+            // `buffered`: results in file order, to pair them with the files. Small files go
+            // many at once; larger ones also need one of `concurrency` permits.
+            let large = tokio::sync::Semaphore::new(self.concurrency);
+            let large = &large;
             let sent: Vec<u64> =
                 futures::stream::iter(batch.iter().cloned().zip(plans).map(|(file, plan)| {
                     // Owned items: a borrowed one makes this future not `Send`.
                     let vid = version.id;
                     async move {
+                        let _permit = if file.size > SMALL_FILE {
+                            Some(large.acquire().await.map_err(|e| {
+                                ClientError::Invalid(format!("upload slots closed: {e}"))
+                            })?)
+                        } else {
+                            None
+                        };
                         let sent = self.upload(vid, &file, plan).await?;
                         self.progress_advance(file.size);
                         Ok::<u64, ClientError>(sent)
                     }
                 }))
-                .buffered(self.concurrency)
+                .buffered(self.concurrency * SMALL_FILE_FACTOR)
                 .try_collect()
                 .await?;
             for sent in &sent {
@@ -551,17 +566,7 @@ impl UsedArtifact {
                         .sum(),
                 );
             }
-            let files = futures::stream::iter(items.into_iter().map(|item| {
-                let dir = &dir;
-                async move {
-                    let size = item["file"]["size"].as_u64().unwrap_or(0);
-                    let got = self.fetch(dir, item).await?;
-                    self.client.progress_advance(size);
-                    Ok::<Option<u64>, ClientError>(got)
-                }
-            }))
-            .buffer_unordered(self.client.concurrency)
-            .try_collect::<Vec<_>>();
+            let files = self.fetch_all(&dir, items);
             let (outcomes, following) = match &next {
                 Some(c) => {
                     let (o, f) =
@@ -587,6 +592,30 @@ impl UsedArtifact {
         }
         self.client.progress_finish();
         Ok(stats)
+    }
+
+    /// Downloads a page's items: small files many at once (a small transfer is all latency),
+    /// larger ones `concurrency` at a time.
+    async fn fetch_all(&self, dir: &Path, items: Vec<Value>) -> Result<Vec<Option<u64>>> {
+        let (small, large): (Vec<Value>, Vec<Value>) = items
+            .into_iter()
+            .partition(|i| i["file"]["size"].as_u64().unwrap_or(0) <= SMALL_FILE);
+        let run = |items: Vec<Value>, limit: usize| {
+            futures::stream::iter(items.into_iter().map(move |item| async move {
+                let size = item["file"]["size"].as_u64().unwrap_or(0);
+                let got = self.fetch(dir, item).await?;
+                self.client.progress_advance(size);
+                Ok::<Option<u64>, ClientError>(got)
+            }))
+            .buffer_unordered(limit)
+            .try_collect::<Vec<_>>()
+        };
+        let (mut small, large) = futures::try_join!(
+            run(small, self.client.concurrency * SMALL_FILE_FACTOR),
+            run(large, self.client.concurrency)
+        )?;
+        small.extend(large);
+        Ok(small)
     }
 
     /// A page of files as `{file, download_url}` items. Without a cache, one request both lists

@@ -190,6 +190,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .configure(wanllmdb_http::configure(state.clone()))
     })
     .shutdown_timeout(30)
+    // Small responses are written as headers then body; with Nagle on, a kept-alive
+    // connection waits for the client's delayed ACK (about 40 ms) before sending the body.
+    .tcp_nodelay(true)
     .listen(listener)?;
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
