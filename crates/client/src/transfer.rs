@@ -177,6 +177,36 @@ impl Client {
             // many at once; larger ones also need one of `concurrency` permits.
             let large = tokio::sync::Semaphore::new(self.concurrency);
             let large = &large;
+            // Files repeating an earlier file's bytes in this batch send nothing: the first
+            // one's upload serves them all (registration comes after the whole batch).
+            let mut first = std::collections::HashSet::new();
+            let mut redundant = Vec::new();
+            let plans: Vec<Value> = batch
+                .iter()
+                .zip(plans)
+                .map(|(file, plan)| {
+                    if first.insert(file.sha256.clone()) {
+                        return plan;
+                    }
+                    if let Some(id) = plan["multipart"]["upload_id"].as_str() {
+                        redundant.push((file.sha256.clone(), id.to_owned()));
+                    }
+                    json!({ "already_stored": true })
+                })
+                .collect();
+            for (sha, id) in redundant {
+                // Best effort: a failed abort only leaves an unfinished upload behind.
+                let _: Result<Value> = self
+                    .call(
+                        reqwest::Method::DELETE,
+                        &format!(
+                            "/artifacts/versions/{}/files/multipart/{id}?sha256_hash={sha}",
+                            version.id
+                        ),
+                        None,
+                    )
+                    .await;
+            }
             let sent: Vec<u64> =
                 futures::stream::iter(batch.iter().cloned().zip(plans).map(|(file, plan)| {
                     // Owned items: a borrowed one makes this future not `Send`.

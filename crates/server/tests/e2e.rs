@@ -1322,6 +1322,44 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
         .expect("log unchanged");
     assert_eq!(again.id, v0.id, "unchanged files make no new version");
 
+    // Files repeating each other's bytes in one call send them once.
+    let twins = server._dir.join("twins");
+    std::fs::create_dir_all(twins.join("b")).expect("dirs");
+    for (path, text) in [("a.txt", "same"), ("b/a.txt", "same"), ("c.txt", "other")] {
+        std::fs::write(twins.join(path), text).expect("write");
+    }
+    let logged = client
+        .log_artifact_detailed(
+            &project,
+            &Artifact::new("twins", ArtifactType::Dataset)
+                .add_dir(&twins)
+                .expect("add dir"),
+            LogOptions::default(),
+        )
+        .await
+        .expect("log twins");
+    assert_eq!(
+        (
+            logged.uploaded_files,
+            logged.uploaded_bytes,
+            logged.reused_files
+        ),
+        (2, 9, 1)
+    );
+    assert_eq!(logged.version.file_count, 3);
+    let twins_out = server._dir.join("twins-out");
+    client
+        .use_artifact(&format!("{project}/twins:latest"), None)
+        .await
+        .expect("use twins")
+        .download(&twins_out)
+        .await
+        .expect("download twins");
+    assert_eq!(
+        std::fs::read_to_string(twins_out.join("b/a.txt")).expect("twin"),
+        "same"
+    );
+
     let used = client
         .use_artifact(&format!("{project}/corpus:golden"), None)
         .await
