@@ -28,6 +28,8 @@ use schema::*;
 /// Rows per multi-row INSERT: 1,000 rows of at most 10 columns stay well under both backends'
 /// bind-parameter limits.
 const INSERT_CHUNK: usize = 1_000;
+/// Digests per `IN (...)` list when looking blob records up in bulk.
+const BLOB_LOOKUP_CHUNK: usize = 1_000;
 /// Rows read per query when a transaction walks all files of a version.
 const SCAN_CHUNK: i64 = 10_000;
 
@@ -1591,6 +1593,28 @@ impl BlobRepo for Store {
             let row: Option<BlobRow> =
                 blobs::table.find((project.db(), sha.as_str())).select(BlobRow::as_select()).first(c).optional()?;
             row.ok_or_else(|| nf(Entity::Blob, &sha))?.try_into()
+        })
+        .await
+    }
+
+    async fn get_blobs(&self, project: ProjectId, sha256s: &[Sha256]) -> StoreResult<Vec<Blob>> {
+        let mut wanted: Vec<String> = sha256s.iter().map(|s| s.as_str().to_owned()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        self.run(move |c| {
+            let mut out = Vec::with_capacity(wanted.len());
+            // Bounded IN lists: SQLite caps bound parameters per statement.
+            for chunk in wanted.chunks(BLOB_LOOKUP_CHUNK) {
+                let rows: Vec<BlobRow> = blobs::table
+                    .filter(blobs::project_id.eq(project.db()))
+                    .filter(blobs::sha256.eq_any(chunk))
+                    .select(BlobRow::as_select())
+                    .load(c)?;
+                for row in rows {
+                    out.push(Blob::try_from(row)?);
+                }
+            }
+            Ok(out)
         })
         .await
     }

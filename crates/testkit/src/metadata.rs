@@ -1355,6 +1355,25 @@ pub async fn blob_records_and_garbage(store: Store) {
         .await
         .expect("p");
     assert_not_found(store.get_blob(other.id, &sha).await, Entity::Blob);
+    // In bulk: repeats allowed, unknown digests and other projects' records left out, and
+    // more digests than one IN list holds.
+    let mut wanted: Vec<Sha256> = (0..2500u32).map(|i| Sha256::of(&i.to_le_bytes())).collect();
+    wanted.extend([sha.clone(), sha.clone()]);
+    let found = store
+        .get_blobs(w.project.id, &wanted)
+        .await
+        .expect("get_blobs");
+    assert_eq!(found, vec![blob.clone()]);
+    assert!(store
+        .get_blobs(other.id, &wanted)
+        .await
+        .expect("get_blobs")
+        .is_empty());
+    assert!(store
+        .get_blobs(w.project.id, &[])
+        .await
+        .expect("none asked")
+        .is_empty());
 
     let later = now() + Duration::seconds(1);
     let is_garbage = |list: &Vec<Blob>| {

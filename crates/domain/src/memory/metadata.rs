@@ -1038,6 +1038,15 @@ impl BlobRepo for MemoryMetadataStore {
             .ok_or_else(|| nf(Entity::Blob, sha256))
     }
 
+    async fn get_blobs(&self, project: ProjectId, sha256s: &[Sha256]) -> StoreResult<Vec<Blob>> {
+        let s = lock(&self.state);
+        let wanted: std::collections::BTreeSet<&Sha256> = sha256s.iter().collect();
+        Ok(wanted
+            .into_iter()
+            .filter_map(|sha| s.blobs.get(&(project, sha.clone())).cloned())
+            .collect())
+    }
+
     async fn unreferenced_blobs(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<Blob>> {
         let s = lock(&self.state);
         Ok(s.blobs

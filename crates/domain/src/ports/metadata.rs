@@ -387,6 +387,9 @@ pub trait DownloadRepo: Send + Sync {
 pub trait BlobRepo: Send + Sync {
     /// The blob record for these bytes in the project; `NotFound(Blob)` when none.
     async fn get_blob(&self, project: ProjectId, sha256: &Sha256) -> StoreResult<Blob>;
+    /// The project's blob records among `sha256s` (any number, repeats allowed), in any order;
+    /// digests without a record are simply absent from the answer.
+    async fn get_blobs(&self, project: ProjectId, sha256s: &[Sha256]) -> StoreResult<Vec<Blob>>;
     /// Blob records no file references, created before `before`, by ascending (project, sha256).
     async fn unreferenced_blobs(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<Blob>>;
     /// Deletes a blob record only if still unreferenced: referenced -> `Conflict`, absent ->

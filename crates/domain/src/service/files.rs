@@ -1,5 +1,8 @@
 //! Files: upload negotiation (with dedup), registration, listing, deletion, downloads.
 
+use std::collections::{HashMap, HashSet};
+
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::{now, Actor, Registry};
@@ -9,7 +12,7 @@ use crate::ids::*;
 use crate::keys::ObjectKey;
 use crate::ports::{
     BlobError, ByteRange, ByteStream, CompletedPart, ExpectedContent, GetResult, NewFile, Page,
-    PageRequest, PartInfo, PresignedRequest, StoreError,
+    PageRequest, PartInfo, PresignedRequest,
 };
 use crate::types::*;
 
@@ -84,10 +87,11 @@ impl Registry {
     ) -> Result<Vec<UploadPlan>> {
         self.check_batch(specs.len())?;
         let v = self.draft_for(actor, version).await?;
+        let known = self.known_blobs(v.project_id, &specs).await?;
         let mut plans = Vec::with_capacity(specs.len());
         for spec in specs {
             let storage_key = ObjectKey::blob(v.project_id, &spec.sha256);
-            let action = match self.known_blob(v.project_id, &spec).await? {
+            let action = match known.get(&spec.sha256) {
                 Some(_) => UploadAction::AlreadyStored,
                 None if spec.size > self.config.multipart_threshold => {
                     UploadAction::Multipart(self.start_multipart(&storage_key, spec.size).await?)
@@ -261,26 +265,38 @@ impl Registry {
             .ok_or_else(|| Error::Unexpected("negotiation returned no plan".into()))
     }
 
-    /// The project's blob record for these bytes, after checking the client's claims agree with
-    /// it: the same SHA-256 with another size or MD5 is a lie or a bug, never a dedup hit.
-    async fn known_blob(&self, project: ProjectId, spec: &FileSpec) -> Result<Option<Blob>> {
-        match self.meta.get_blob(project, &spec.sha256).await {
-            Ok(blob) => {
-                if blob.size != spec.size || blob.md5 != spec.md5 {
-                    return Err(ValidationError::new(
-                        "sha256_hash",
-                        format!(
-                            "{}: the stored bytes with this SHA-256 have size {} and MD5 {}, not {} and {}",
-                            spec.path, blob.size, blob.md5, spec.size, spec.md5
-                        ),
-                    )
-                    .into());
-                }
-                Ok(Some(blob))
+    /// The project's blob records for these files' bytes (one lookup for the batch), after
+    /// checking each file's claims agree with its record: the same SHA-256 with another size or
+    /// MD5 is a lie or a bug, never a dedup hit.
+    async fn known_blobs(
+        &self,
+        project: ProjectId,
+        specs: &[FileSpec],
+    ) -> Result<HashMap<Sha256, Blob>> {
+        let shas: Vec<Sha256> = specs.iter().map(|s| s.sha256.clone()).collect();
+        let found: HashMap<Sha256, Blob> = self
+            .meta
+            .get_blobs(project, &shas)
+            .await?
+            .into_iter()
+            .map(|b| (b.sha256.clone(), b))
+            .collect();
+        for spec in specs {
+            let Some(blob) = found.get(&spec.sha256) else {
+                continue;
+            };
+            if blob.size != spec.size || blob.md5 != spec.md5 {
+                return Err(ValidationError::new(
+                    "sha256_hash",
+                    format!(
+                        "{}: the stored bytes with this SHA-256 have size {} and MD5 {}, not {} and {}",
+                        spec.path, blob.size, blob.md5, spec.size, spec.md5
+                    ),
+                )
+                .into());
             }
-            Err(StoreError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
         }
+        Ok(found)
     }
 
     /// Streams bytes through the server into the content-addressed store, verifying size, MD5 and
@@ -295,7 +311,11 @@ impl Registry {
     ) -> Result<ObjectKey> {
         let v = self.draft_for(actor, version).await?;
         let key = ObjectKey::blob(v.project_id, &spec.sha256);
-        if self.known_blob(v.project_id, spec).await?.is_some() {
+        if !self
+            .known_blobs(v.project_id, std::slice::from_ref(spec))
+            .await?
+            .is_empty()
+        {
             return Ok(key);
         }
         let expected = ExpectedContent {
@@ -318,12 +338,22 @@ impl Registry {
         self.check_batch(specs.len())?;
         let v = self.draft_for(actor, version).await?;
         let at = now();
+        let known = self.known_blobs(v.project_id, &specs).await?;
+        // Bytes the registry has no record of are checked in the store, each once, several at
+        // a time.
+        let mut seen = HashSet::new();
+        let unknown: Vec<&FileSpec> = specs
+            .iter()
+            .filter(|s| !known.contains_key(&s.sha256) && seen.insert(&s.sha256))
+            .collect();
+        futures::stream::iter(unknown)
+            .map(|spec| self.verify_stored(ObjectKey::blob(v.project_id, &spec.sha256), spec))
+            .buffer_unordered(self.config.finalize_concurrency.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
         let mut files = Vec::with_capacity(specs.len());
         for spec in specs {
             let storage_key = ObjectKey::blob(v.project_id, &spec.sha256);
-            if self.known_blob(v.project_id, &spec).await?.is_none() {
-                self.verify_stored(&storage_key, &spec).await?;
-            }
             let content_type = spec
                 .content_type
                 .clone()
@@ -354,8 +384,8 @@ impl Registry {
             .ok_or_else(|| Error::Unexpected("registration returned no file".into()))
     }
 
-    async fn verify_stored(&self, key: &ObjectKey, spec: &FileSpec) -> Result<()> {
-        let meta = match self.blobs.head(key).await {
+    async fn verify_stored(&self, key: ObjectKey, spec: &FileSpec) -> Result<()> {
+        let meta = match self.blobs.head(&key).await {
             Ok(m) => m,
             Err(BlobError::NotFound(_)) => {
                 return Err(Error::PreconditionFailed(format!(
