@@ -69,22 +69,68 @@ fn io(path: &Path, source: std::io::Error) -> ClientError {
     }
 }
 
-/// MD5 and SHA-256 in one read of the file, off the async threads.
+/// MD5 and SHA-256 in one read of the file, off the async threads. Large files hash MD5 on a
+/// second thread while this one reads and hashes SHA-256, so a big checkpoint costs about one
+/// MD5 pass rather than both.
 async fn hash_file(local: PathBuf, path: FilePath) -> Result<Hashed> {
     tokio::task::spawn_blocking(move || {
-        use std::io::Read;
         let mut f = std::fs::File::open(&local).map_err(|e| io(&local, e))?;
-        let (mut sha, mut md5, mut size) = (sha2::Sha256::new(), md5::Md5::new(), 0u64);
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = f.read(&mut buf).map_err(|e| io(&local, e))?;
-            if n == 0 {
-                break;
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let big = len > PARALLEL_HASH;
+        // Small files reuse one buffer; big ones hand each chunk to the MD5 thread.
+        let chunk = if big {
+            4 << 20
+        } else {
+            (len as usize + 1).min(1 << 20)
+        };
+        let mut small_buf = vec![0u8; if big { 0 } else { chunk }];
+        let mut sha = sha2::Sha256::new();
+        let mut size = 0u64;
+        let md5 = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(4);
+            let md5_thread = big.then(|| {
+                scope.spawn(move || {
+                    let mut md5 = md5::Md5::new();
+                    for chunk in rx {
+                        md5.update(&chunk);
+                    }
+                    md5
+                })
+            });
+            let mut md5 = (!big).then(md5::Md5::new);
+            loop {
+                let mut owned = Vec::new();
+                let buf: &mut [u8] = if big {
+                    owned = vec![0u8; chunk];
+                    &mut owned
+                } else {
+                    &mut small_buf
+                };
+                let n = read_full(&mut f, buf).map_err(|e| io(&local, e))?;
+                if n == 0 {
+                    break;
+                }
+                sha.update(&buf[..n]);
+                size += n as u64;
+                match md5.as_mut() {
+                    Some(m) => m.update(&buf[..n]),
+                    None => {
+                        owned.truncate(n);
+                        if tx.send(bytes::Bytes::from(owned)).is_err() {
+                            break;
+                        }
+                    }
+                }
             }
-            sha.update(&buf[..n]);
-            md5.update(&buf[..n]);
-            size += n as u64;
-        }
+            drop(tx);
+            match (md5, md5_thread) {
+                (Some(m), _) => Ok(m),
+                (None, Some(t)) => t
+                    .join()
+                    .map_err(|_| ClientError::Invalid("the MD5 thread panicked".into())),
+                (None, None) => Ok(md5::Md5::new()),
+            }
+        })?;
         Ok(Hashed {
             local,
             path,
@@ -95,6 +141,24 @@ async fn hash_file(local: PathBuf, path: FilePath) -> Result<Hashed> {
     })
     .await
     .map_err(|e| ClientError::Invalid(format!("hashing task failed: {e}")))?
+}
+
+/// Files above this size hash MD5 and SHA-256 on two threads.
+const PARALLEL_HASH: u64 = 16 << 20;
+
+/// Reads until `buf` is full or the file ends.
+fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match f.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 impl Client {
@@ -338,16 +402,11 @@ impl Client {
 
     /// One PUT of a whole file to the plan's URL with the headers it is bound to.
     async fn put_file(&self, file: &Hashed, plan: &Value) -> Result<reqwest::StatusCode> {
-        let f = tokio::fs::File::open(&file.local)
-            .await
-            .map_err(|e| io(&file.local, e))?;
         let mut req = self
             .http
             .put(plan["upload_url"].as_str().unwrap_or_default())
             .header("content-length", file.size)
-            .body(reqwest::Body::wrap_stream(
-                tokio_util::io::ReaderStream::new(f),
-            ));
+            .body(self.file_range(file, 0, file.size).await?);
         for (k, v) in plan["headers"].as_object().into_iter().flatten() {
             if k != "content-length" {
                 req = req.header(k, v.as_str().unwrap_or_default());
@@ -476,23 +535,20 @@ impl Client {
         part_size: u64,
         part: Value,
     ) -> Result<(u64, String)> {
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let n = part["part_number"].as_u64().unwrap_or(0);
         let size = part["size"].as_u64().unwrap_or(0);
-        let mut f = tokio::fs::File::open(&file.local)
-            .await
-            .map_err(|e| io(&file.local, e))?;
-        f.seek(std::io::SeekFrom::Start((n.saturating_sub(1)) * part_size))
-            .await
-            .map_err(|e| io(&file.local, e))?;
-        let mut buf = vec![0u8; usize::try_from(size).unwrap_or(0)];
-        f.read_exact(&mut buf)
-            .await
-            .map_err(|e| io(&file.local, e))?;
-        let buf = bytes::Bytes::from(buf);
+        let offset = n.saturating_sub(1) * part_size;
         let mut url = part["url"].as_str().unwrap_or_default().to_owned();
         for attempt in 0..2 {
-            let resp = self.http.put(&url).body(buf.clone()).send().await?;
+            // Streamed from the file: parts never sit whole in memory.
+            let body = self.file_range(file, offset, size).await?;
+            let resp = self
+                .http
+                .put(&url)
+                .header("content-length", size)
+                .body(body)
+                .send()
+                .await?;
             if resp.status().is_success() {
                 let etag = resp
                     .headers()
@@ -529,6 +585,20 @@ impl Client {
             "{}: part {n} refused after renewing its URL",
             file.path
         )))
+    }
+
+    /// `len` bytes of a file from `offset`, as a request body read while it is sent.
+    async fn file_range(&self, file: &Hashed, offset: u64, len: u64) -> Result<reqwest::Body> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut f = tokio::fs::File::open(&file.local)
+            .await
+            .map_err(|e| io(&file.local, e))?;
+        f.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(|e| io(&file.local, e))?;
+        Ok(reqwest::Body::wrap_stream(
+            tokio_util::io::ReaderStream::with_capacity(f.take(len), 1 << 20),
+        ))
     }
 
     /// Resolves a reference and, with a run, records the run as a user of that version.
@@ -848,4 +918,32 @@ where
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn small_and_big_files_hash_the_same_as_one_pass() {
+        let dir = std::env::temp_dir().join(format!("wanllmdb-hash-{}", Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        for size in [
+            0usize,
+            5,
+            (1 << 20) + 3,
+            (PARALLEL_HASH as usize) + (5 << 20) + 7,
+        ] {
+            let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            let local = dir.join(format!("f{size}"));
+            std::fs::write(&local, &bytes).expect("write");
+            let h = hash_file(local, FilePath::parse("f").expect("path"))
+                .await
+                .expect("hash");
+            assert_eq!(h.size, size as u64);
+            assert_eq!(h.sha256, Sha256::of(&bytes), "{size}");
+            assert_eq!(h.md5, Md5::of(&bytes), "{size}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
