@@ -1825,11 +1825,156 @@ on_both_backends!(
     large_files_go_up_in_resumable_parts,
     sdk_logs_and_uses_artifacts,
     sdk_resumes_interrupted_uploads,
+    killed_uploads_resume,
 );
 
+/// One test for both backends: the CLI reads its configuration from process-wide variables.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cli_on_the_embedded_default() {
+async fn cli_on_both_backends() {
     cli_puts_and_gets(Backend::SqliteFs).await;
+    cli_puts_and_gets(Backend::PostgresS3).await;
+}
+
+/// The child half of `killed_uploads_resume`: when `RESUME_CHILD` names a server, logs the file
+/// there (and is killed midway by the parent); otherwise does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_child() {
+    use wanllmdb_client::{Artifact, Client, LogOptions};
+    use wanllmdb_domain::types::ArtifactType;
+    let Ok(spec) = std::env::var("RESUME_CHILD") else {
+        return;
+    };
+    let v: Value = serde_json::from_str(&spec).expect("child spec");
+    let s = |k: &str| v[k].as_str().expect("spec field").to_owned();
+    let client = Client::new(&s("base"), KEY)
+        .with_concurrency(2)
+        .with_state_dir(Some(s("state").into()));
+    let artifact = Artifact::new("big", ArtifactType::Model)
+        .add_file(s("file"))
+        .expect("add");
+    client
+        .log_artifact(&s("project"), &artifact, LogOptions::default())
+        .await
+        .expect("the child finished before it was killed");
+}
+
+/// A 300 MB upload whose process is killed midway completes on the next run without resending
+/// the parts already stored.
+async fn killed_uploads_resume(backend: Backend) {
+    use std::io::Write;
+    use wanllmdb_client::{Artifact, Client, LogOptions};
+    use wanllmdb_domain::types::ArtifactType;
+    let part: u64 = 5 * 1024 * 1024;
+    let server = start_extra(
+        backend,
+        &[
+            ("WANLLMDB__UPLOADS__MULTIPART_THRESHOLD", "6291456"),
+            ("WANLLMDB__UPLOADS__PART_SIZE", "5242880"),
+        ],
+    );
+    let state = server._dir.join("upload-state");
+    let project = format!("kill-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
+    let client = Client::new(&server.base, KEY).with_state_dir(Some(state.clone()));
+    client.create_project(&project).await.expect("project");
+    let local = server._dir.join("big.bin");
+    let size: u64 = 300_000_000;
+    let mut sha = sha2::Sha256::new();
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&local).expect("create"));
+        let block: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+        for i in 0..size / 1_000_000 {
+            let mut b = block.clone();
+            b[..8].copy_from_slice(&i.to_le_bytes());
+            sha.update(&b);
+            f.write_all(&b).expect("write");
+        }
+        f.flush().expect("flush");
+    }
+    let sha = hex(&sha.finalize());
+    let spec = json!({
+        "base": server.base, "state": state, "file": local, "project": project,
+    });
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "resume_child", "--nocapture"])
+        .env("RESUME_CHILD", spec.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the uploading process");
+    let api = Api::new(&server);
+    let note = state.join(format!("{sha}.upload"));
+    let mut stored = 0;
+    for _ in 0..6000 {
+        if let Ok(upload) = std::fs::read_to_string(&note) {
+            let versions = api
+                .ok(Method::GET, "/api/v1/artifacts?name=big&limit=10", None)
+                .await;
+            let artifact = versions["items"][0]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let list = api
+                .ok(
+                    Method::GET,
+                    &format!("/api/v1/artifacts/{artifact}/versions"),
+                    None,
+                )
+                .await;
+            let version = list["items"][0]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let (status, parts) = api
+                .call(Method::GET, &format!("/api/v1/artifacts/versions/{version}/files/multipart/{upload}?sha256_hash={sha}"), None)
+                .await;
+            stored = parts.as_array().map_or(0, Vec::len);
+            if status.is_success() && stored >= 4 {
+                break;
+            }
+        }
+        assert!(
+            child.try_wait().expect("child state").is_none(),
+            "the uploading process ended before it could be killed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(stored >= 4, "no parts were stored within a minute");
+    child.kill().expect("kill -9 the uploading process");
+    child.wait().expect("reap");
+    assert!(
+        note.exists(),
+        "the killed process left its upload to resume"
+    );
+
+    let artifact = Artifact::new("big", ArtifactType::Model)
+        .add_file(&local)
+        .expect("add");
+    let logged = client
+        .log_artifact_detailed(&project, &artifact, LogOptions::default())
+        .await
+        .expect("the second run completes");
+    assert!(
+        logged.uploaded_bytes <= size - stored as u64 * part,
+        "{} parts were stored before the kill, yet {} of {size} bytes were sent again",
+        stored,
+        logged.uploaded_bytes
+    );
+    assert_eq!(logged.version.total_size, size);
+    assert!(!note.exists(), "the finished upload is forgotten");
+    let out = server._dir.join("big-out");
+    client
+        .use_artifact(&format!("{project}/big:latest"), None)
+        .await
+        .expect("use")
+        .download(&out)
+        .await
+        .expect("download verifies the SHA-256 of all 300 MB");
+    assert_eq!(
+        std::fs::metadata(out.join("big.bin"))
+            .expect("downloaded")
+            .len(),
+        size
+    );
 }
 
 /// Two server instances on one PostgreSQL database: 50 concurrent version creations spread over
