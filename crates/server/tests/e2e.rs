@@ -1467,15 +1467,44 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
     assert_eq!(diff["modified"].as_array().map(Vec::len), Some(1));
     assert_eq!(diff["unchanged"], json!(499));
 
-    if backend == Backend::SqliteFs {
-        // Corrupt the stored bytes of one file: the download names it and leaves nothing behind.
-        let blobs = server._dir.join("blobs/objects");
+    // Corrupt the stored bytes of one file: the download names it and leaves nothing behind.
+    {
         let sha = hex(&sha2::Sha256::digest(b"changed"));
-        let stored = walk(&blobs)
-            .into_iter()
-            .find(|p| p.ends_with(&sha))
-            .expect("the blob on disk");
-        std::fs::write(&stored, "tampered").expect("corrupt");
+        match backend {
+            Backend::SqliteFs => {
+                let stored = walk(&server._dir.join("blobs/objects"))
+                    .into_iter()
+                    .find(|p| p.ends_with(&sha))
+                    .expect("the blob on disk");
+                std::fs::write(&stored, "tampered").expect("corrupt");
+            }
+            Backend::PostgresS3 => {
+                use wanllmdb_domain::ports::{BlobStore, ExpectedContent};
+                let store = wanllmdb_blob_s3::S3BlobStore::connect(wanllmdb_blob_s3::S3Config {
+                    endpoint: env("TEST_S3_ENDPOINT"),
+                    region: env("TEST_S3_REGION"),
+                    bucket: env("TEST_S3_BUCKET"),
+                    access_key: env("TEST_S3_ACCESS_KEY"),
+                    secret_key: env("TEST_S3_SECRET_KEY"),
+                    path_style: true,
+                    part_size: 5 << 20,
+                })
+                .await
+                .expect("reach Garage");
+                let key = wanllmdb_domain::keys::ObjectKey::blob(
+                    wanllmdb_domain::ids::ProjectId::from_uuid(v1.project_id),
+                    &wanllmdb_domain::types::Sha256::parse(&sha).expect("sha"),
+                );
+                let body: wanllmdb_domain::ports::ByteStream =
+                    Box::pin(futures::stream::once(async {
+                        Ok(bytes::Bytes::from_static(b"tampered"))
+                    }));
+                store
+                    .put(&key, body, &ExpectedContent::default())
+                    .await
+                    .expect("overwrite the object behind the registry's back");
+            }
+        }
         let used = client
             .use_artifact(&format!("{project}/corpus:latest"), None)
             .await
