@@ -149,7 +149,7 @@ start_garage() {
   cat >"$gdir/garage.toml" <<TOML
 metadata_dir = "$gdir/meta"
 data_dir = "$gdir/data"
-db_engine = "sqlite"
+db_engine = "lmdb"
 replication_factor = 1
 rpc_bind_addr = "127.0.0.1:$rpc_port"
 rpc_public_addr = "127.0.0.1:$rpc_port"

@@ -101,7 +101,12 @@ impl Client {
     /// A client of the server at `base_url` (e.g. `http://127.0.0.1:8080`) with an API key.
     pub fn new(base_url: &str, api_key: &str) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            // A store that stops answering fails the call instead of hanging it forever.
+            http: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(30))
+                .read_timeout(std::time::Duration::from_secs(300))
+                .build()
+                .unwrap_or_else(|_| reqwest::Client::new()),
             base: base_url.trim_end_matches('/').to_owned(),
             key: api_key.to_owned(),
             concurrency: 8,
