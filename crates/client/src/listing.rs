@@ -57,6 +57,44 @@ impl Client {
         .await
     }
 
+    /// The files of the version `reference` names, by path, optionally under a path prefix.
+    pub async fn list_files(&self, reference: &str, prefix: Option<&str>) -> Result<Vec<Value>> {
+        let v = self.resolve(reference).await?;
+        let mut path = format!("/artifacts/versions/{}/files?limit=1000", v.id);
+        if let Some(p) = prefix {
+            path.push_str(&format!("&prefix={}", encode(p)));
+        }
+        self.all_pages(&path).await
+    }
+
+    /// The aliases of the artifact `project/name`, each with the version it points at.
+    pub async fn list_aliases(&self, artifact: &str) -> Result<Vec<Value>> {
+        let a = self.artifact_json(artifact).await?;
+        self.get(&format!(
+            "/artifacts/{}/aliases",
+            a["id"].as_str().unwrap_or_default()
+        ))
+        .await
+    }
+
+    /// A project's runs.
+    pub async fn list_runs(&self, project: &str) -> Result<Vec<Value>> {
+        let id = self.project_id(project).await?;
+        self.all_pages(&format!("/runs?project_id={id}&limit=1000"))
+            .await
+    }
+
+    /// The run that produced the version `reference` names, the versions that run used, and the
+    /// runs that used this version, `depth` steps out.
+    pub async fn lineage(&self, reference: &str, depth: u32) -> Result<Value> {
+        let v = self.resolve(reference).await?;
+        self.get(&format!(
+            "/artifacts/versions/{}/lineage?depth={depth}",
+            v.id
+        ))
+        .await
+    }
+
     /// A version with its first page of files.
     pub async fn version_detail(&self, version: &VersionInfo) -> Result<Value> {
         self.get(&format!("/artifacts/versions/{}", version.id))

@@ -1328,13 +1328,14 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
     for (path, text) in [("a.txt", "same"), ("b/a.txt", "same"), ("c.txt", "other")] {
         std::fs::write(twins.join(path), text).expect("write");
     }
+    let train = client.create_run(&project, "train-1").await.expect("run");
     let logged = client
         .log_artifact_detailed(
             &project,
             &Artifact::new("twins", ArtifactType::Dataset)
                 .add_dir(&twins)
                 .expect("add dir"),
-            LogOptions::default(),
+            LogOptions::default().run(train),
         )
         .await
         .expect("log twins");
@@ -1358,6 +1359,52 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
     assert_eq!(
         std::fs::read_to_string(twins_out.join("b/a.txt")).expect("twin"),
         "same"
+    );
+    // Listings and lineage through the SDK.
+    let eval = client.create_run(&project, "eval-1").await.expect("run");
+    client
+        .use_artifact(&format!("{project}/twins:latest"), Some(eval))
+        .await
+        .expect("use as an input");
+    let lineage = client
+        .lineage(&format!("{project}/twins:latest"), 2)
+        .await
+        .expect("lineage");
+    let edges: Vec<(String, String)> = lineage["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| {
+            (
+                e["run"].as_str().unwrap_or_default().to_owned(),
+                e["kind"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        edges.contains(&(train.to_string(), "produced".into())),
+        "{lineage}"
+    );
+    assert!(
+        edges.contains(&(eval.to_string(), "used".into())),
+        "{lineage}"
+    );
+    let runs = client.list_runs(&project).await.expect("runs");
+    let mut names: Vec<&str> = runs.iter().filter_map(|r| r["name"].as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["eval-1", "train-1"]);
+    let aliases = client
+        .list_aliases(&format!("{project}/twins"))
+        .await
+        .expect("aliases");
+    assert!(aliases.iter().any(|a| a["name"] == "latest"), "{aliases:?}");
+    let files = client
+        .list_files(&format!("{project}/twins:v0"), Some("b/"))
+        .await
+        .expect("files");
+    assert_eq!(
+        files.iter().map(|f| f["path"].clone()).collect::<Vec<_>>(),
+        [json!("b/a.txt")]
     );
 
     let used = client
