@@ -33,6 +33,10 @@ pub enum ClientError {
         expected: String,
         actual: String,
     },
+    /// The object store refused a transfer (after renewing an expired URL and retrying
+    /// transient failures).
+    #[error("{path}: the store answered {status}")]
+    Store { path: String, status: u16 },
     #[error("invalid: {0}")]
     Invalid(String),
     #[error("configuration: {0}")]

@@ -400,8 +400,13 @@ impl Client {
             .await
     }
 
-    /// One PUT of a whole file to the plan's URL with the headers it is bound to.
+    /// One PUT of a whole file to the plan's URL with the headers it is bound to (transient
+    /// failures retried); the store's answer.
     async fn put_file(&self, file: &Hashed, plan: &Value) -> Result<reqwest::StatusCode> {
+        retrying(|| self.put_file_once(file, plan)).await
+    }
+
+    async fn put_file_once(&self, file: &Hashed, plan: &Value) -> Result<reqwest::StatusCode> {
         let mut req = self
             .http
             .put(plan["upload_url"].as_str().unwrap_or_default())
@@ -412,7 +417,14 @@ impl Client {
                 req = req.header(k, v.as_str().unwrap_or_default());
             }
         }
-        Ok(req.send().await?.status())
+        let resp = req.send().await?;
+        if transient_status(resp.status()) {
+            return Err(ClientError::Store {
+                path: file.path.to_string(),
+                status: resp.status().as_u16(),
+            });
+        }
+        Ok(resp.status())
     }
 
     /// Sends a large file in parts. An upload an earlier, interrupted call left (remembered in
@@ -541,14 +553,24 @@ impl Client {
         let mut url = part["url"].as_str().unwrap_or_default().to_owned();
         for attempt in 0..2 {
             // Streamed from the file: parts never sit whole in memory.
-            let body = self.file_range(file, offset, size).await?;
-            let resp = self
-                .http
-                .put(&url)
-                .header("content-length", size)
-                .body(body)
-                .send()
-                .await?;
+            let resp = retrying(|| async {
+                let body = self.file_range(file, offset, size).await?;
+                let resp = self
+                    .http
+                    .put(&url)
+                    .header("content-length", size)
+                    .body(body)
+                    .send()
+                    .await?;
+                if transient_status(resp.status()) {
+                    return Err(ClientError::Store {
+                        path: format!("{} (part {n})", file.path),
+                        status: resp.status().as_u16(),
+                    });
+                }
+                Ok(resp)
+            })
+            .await?;
             if resp.status().is_success() {
                 let etag = resp
                     .headers()
@@ -575,11 +597,10 @@ impl Client {
                     .to_owned();
                 continue;
             }
-            return Err(ClientError::Invalid(format!(
-                "{}: part {n} refused ({})",
-                file.path,
-                resp.status()
-            )));
+            return Err(ClientError::Store {
+                path: format!("{} (part {n})", file.path),
+                status: resp.status().as_u16(),
+            });
         }
         Err(ClientError::Invalid(format!(
             "{}: part {n} refused after renewing its URL",
@@ -836,23 +857,28 @@ impl UsedArtifact {
                         Some(u) => u.to_owned(),
                         None => fresh_url().await?,
                     };
-                    let mut resp = self.client.http.get(&url).send().await?;
-                    if renewable(resp.status()) {
-                        // The URL expired while earlier files downloaded: ask for this one anew.
-                        resp = self.client.http.get(fresh_url().await?).send().await?;
-                    }
-                    if !resp.status().is_success() {
-                        return Err(ClientError::Invalid(format!(
-                            "{path}: download failed ({})",
-                            resp.status()
-                        )));
-                    }
-                    write_verified(
-                        &tmp,
-                        &path,
-                        &expected,
-                        resp.bytes_stream().map_err(ClientError::from),
-                    )
+                    // Renewed at most once; kept for the retries after that.
+                    let url = std::sync::Mutex::new(url);
+                    retrying(|| async {
+                        let current = url.lock().map(|u| u.clone()).unwrap_or_default();
+                        let mut resp = self.client.http.get(&current).send().await?;
+                        if renewable(resp.status()) {
+                            // The URL expired while earlier files downloaded: ask anew.
+                            let fresh = fresh_url().await?;
+                            resp = self.client.http.get(&fresh).send().await?;
+                            if let Ok(mut u) = url.lock() {
+                                *u = fresh;
+                            }
+                        }
+                        let resp = refused(resp, &path)?;
+                        write_verified(
+                            &tmp,
+                            &path,
+                            &expected,
+                            resp.bytes_stream().map_err(ClientError::from),
+                        )
+                        .await
+                    })
                     .await?;
                     if let Some(cache) = &self.client.cache {
                         // A cache that cannot keep a copy only costs a later transfer.
@@ -884,10 +910,58 @@ fn put_outcome(file: &Hashed, status: reqwest::StatusCode) -> Result<u64> {
     if status.is_success() {
         Ok(file.size)
     } else {
-        Err(ClientError::Invalid(format!(
-            "{}: the store refused the upload ({status})",
-            file.path
-        )))
+        Err(ClientError::Store {
+            path: file.path.to_string(),
+            status: status.as_u16(),
+        })
+    }
+}
+
+/// How many times a transfer is tried again after a transient failure.
+const RETRIES: u32 = 3;
+
+/// Runs `op` again after a growing pause (0.25, 0.5, 1 s) when it fails in a way a retry may
+/// cure: a dropped or timed-out connection, or a store answering 5xx or 429.
+async fn retrying<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Err(e) if attempt < RETRIES && transient(&e) => {
+                tokio::time::sleep(std::time::Duration::from_millis(250 << attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn transient(e: &ClientError) -> bool {
+    match e {
+        ClientError::Http(e) => e.is_timeout() || e.is_connect() || e.is_request() || e.is_body(),
+        ClientError::Store { status, .. } => {
+            transient_status(reqwest::StatusCode::from_u16(*status).unwrap_or_default())
+        }
+        _ => false,
+    }
+}
+
+fn transient_status(status: reqwest::StatusCode) -> bool {
+    status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+}
+
+/// The response if it is a success; the store's refusal as an error otherwise.
+fn refused(resp: reqwest::Response, path: &FilePath) -> Result<reqwest::Response> {
+    if resp.status().is_success() {
+        Ok(resp)
+    } else {
+        Err(ClientError::Store {
+            path: path.to_string(),
+            status: resp.status().as_u16(),
+        })
     }
 }
 

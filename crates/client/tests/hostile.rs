@@ -227,3 +227,52 @@ async fn an_expired_upload_url_is_renewed_by_negotiating_the_file_again() {
         1
     );
 }
+
+#[tokio::test]
+async fn transient_store_failures_are_retried_and_then_reported() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let flaky = Arc::new(AtomicUsize::new(0));
+    let calls = flaky.clone();
+    let (base, seen) = fake_server(move |_, path, me| {
+        if path.starts_with("/api/v1/resolve") {
+            (200, format!(r#"{{"artifact":{{}},"version":{VERSION}}}"#))
+        } else if path.ends_with("/download-urls") {
+            (
+                200,
+                page_of(
+                    &[("f1", "flaky.txt"), ("f2", "down.txt")],
+                    &format!("{me}/PLACEHOLDER"),
+                )
+                .replacen("PLACEHOLDER", "flaky", 1)
+                .replacen("PLACEHOLDER", "down", 1),
+            )
+        } else if path == "/flaky" {
+            // Fails twice, then answers.
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                (503, "slow down".into())
+            } else {
+                (200, "hello\n".into())
+            }
+        } else if path == "/down" {
+            (500, "broken".into())
+        } else {
+            (404, "{}".into())
+        }
+    });
+    let target = scratch("wanllmdb-retry");
+    let client = Client::new(&base, KEY).with_concurrency(1);
+    let used = client.use_artifact("p/a:v0", None).await.expect("resolve");
+    match used.download_with(&target, None).await {
+        Err(ClientError::Store { path, status }) => {
+            assert_eq!((path.as_str(), status), ("down.txt", 500))
+        }
+        other => panic!("expected the store's refusal, got {other:?}"),
+    }
+    assert_eq!(count(&seen, "GET /flaky"), 3, "two failures, then success");
+    assert_eq!(
+        std::fs::read(target.join("flaky.txt")).expect("retried file"),
+        HELLO
+    );
+    assert_eq!(count(&seen, "GET /down"), 4, "one try and three retries");
+    assert!(!target.join("down.txt").exists());
+}
