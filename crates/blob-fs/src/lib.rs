@@ -566,6 +566,54 @@ impl BlobStore for FsBlobStore {
         }
     }
 
+    async fn stale_multipart_uploads(
+        &self,
+        prefix: &str,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingUpload>, BlobError> {
+        let root = self.root.join("multipart");
+        let prefix = prefix.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let entries = match std::fs::read_dir(&root) {
+                Ok(e) => e,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
+                Err(e) => return Err(io_err(e)),
+            };
+            for entry in entries {
+                if out.len() >= limit as usize {
+                    break;
+                }
+                let entry = entry.map_err(io_err)?;
+                let upload_id = entry.file_name().to_string_lossy().into_owned();
+                // Ids are UUIDv7: they carry the time the upload started.
+                let initiated = uuid::Uuid::parse_str(&upload_id)
+                    .ok()
+                    .and_then(|u| u.get_timestamp())
+                    .and_then(|t| {
+                        let (secs, nanos) = t.to_unix();
+                        DateTime::<Utc>::from_timestamp(i64::try_from(secs).ok()?, nanos)
+                    });
+                let key = std::fs::read_to_string(entry.path().join("key"))
+                    .ok()
+                    .and_then(|k| ObjectKey::parse(k).ok());
+                if let (Some(initiated), Some(key)) = (initiated, key) {
+                    if initiated < before && key.as_str().starts_with(&prefix) {
+                        out.push(PendingUpload {
+                            key,
+                            upload_id,
+                            initiated,
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(BlobError::unexpected)?
+    }
+
     async fn ping(&self) -> Result<(), BlobError> {
         let probe = self.root.join("tmp");
         tokio::fs::metadata(&probe).await.map(|_| ()).map_err(|e| {

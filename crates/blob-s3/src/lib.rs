@@ -872,6 +872,48 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn stale_multipart_uploads(
+        &self,
+        prefix: &str,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingUpload>, BlobError> {
+        let mut out = Vec::new();
+        let (mut key_marker, mut id_marker) = (None, None);
+        loop {
+            let (page, _) = self
+                .bucket
+                .list_multiparts_uploads_page(
+                    Some(prefix),
+                    None,
+                    key_marker.take(),
+                    id_marker.take(),
+                    Some(1000),
+                )
+                .await
+                .map_err(|e| unexpected("list multipart uploads", e))?;
+            for u in page.uploads {
+                let initiated = DateTime::parse_from_rfc3339(&u.initiated)
+                    .map(|t| t.with_timezone(&Utc))
+                    .ok();
+                if let (Some(initiated), Ok(key)) = (initiated, ObjectKey::parse(u.key)) {
+                    if initiated < before && out.len() < limit as usize {
+                        out.push(PendingUpload {
+                            key,
+                            upload_id: u.id,
+                            initiated,
+                        });
+                    }
+                }
+            }
+            if !page.is_truncated || out.len() >= limit as usize || page.next_marker.is_none() {
+                return Ok(out);
+            }
+            key_marker = page.next_marker;
+            id_marker = page.next_upload_id_marker;
+        }
+    }
+
     async fn ping(&self) -> Result<(), BlobError> {
         let (_, status) = self
             .bucket

@@ -9,6 +9,10 @@ use crate::error::ValidationError;
 use crate::ids::ProjectId;
 use crate::types::Sha256;
 
+/// Where every key the registry writes starts: garbage collection touches nothing outside it,
+/// so the bucket can be shared.
+pub const BLOB_ROOT: &str = "projects/";
+
 /// The most bytes a key may have (S3's limit).
 pub const MAX_KEY_BYTES: usize = 1024;
 

@@ -95,6 +95,22 @@ impl Env {
         artifact: ArtifactId,
         files: &[(&str, &[u8])],
     ) -> (ArtifactVersion, usize) {
+        let (v, uploaded) = self.draft(actor, artifact, files).await;
+        let done = self
+            .reg
+            .finalize_version(actor, v.id)
+            .await
+            .expect("finalize");
+        (done.version, uploaded)
+    }
+
+    /// A draft with these files uploaded and registered, not finalized.
+    async fn draft(
+        &self,
+        actor: &Actor,
+        artifact: ArtifactId,
+        files: &[(&str, &[u8])],
+    ) -> (ArtifactVersion, usize) {
         let v = self
             .reg
             .create_version(actor, artifact, CreateVersion::default())
@@ -122,12 +138,15 @@ impl Env {
             .register_files(actor, v.id, specs)
             .await
             .expect("register");
-        let done = self
-            .reg
-            .finalize_version(actor, v.id)
-            .await
-            .expect("finalize");
-        (done.version, uploaded)
+        (v, uploaded)
+    }
+}
+
+fn gc(grace: Duration, dry_run: bool) -> GcOptions {
+    GcOptions {
+        grace,
+        dry_run,
+        ..GcOptions::default()
     }
 }
 
@@ -1006,29 +1025,103 @@ async fn garbage_collection_removes_only_unreferenced_bytes() {
         .expect("delete");
     let recent = e
         .reg
-        .collect_garbage(&e.admin, Duration::from_secs(3600), false)
+        .collect_garbage(&e.admin, gc(Duration::from_secs(3600), false))
         .await
         .expect("gc");
     assert_eq!(recent.blobs, 0, "the grace period protects recent blobs");
     let dry = e
         .reg
-        .collect_garbage(&e.admin, Duration::ZERO, true)
+        .collect_garbage(&e.admin, gc(Duration::ZERO, true))
         .await
         .expect("dry run");
     assert_eq!((dry.blobs, dry.bytes), (1, 9));
     assert_eq!(e.blobs.object_count(), 2, "a dry run deletes nothing");
     let real = e
         .reg
-        .collect_garbage(&e.admin, Duration::ZERO, false)
+        .collect_garbage(&e.admin, gc(Duration::ZERO, false))
         .await
         .expect("gc");
     assert_eq!((real.blobs, real.bytes), (1, 9));
     assert_eq!(e.blobs.object_count(), 1, "the shared blob stays");
     let user = e.user("plain").await;
     assert_err(
-        e.reg.collect_garbage(&user, Duration::ZERO, true).await,
+        e.reg.collect_garbage(&user, gc(Duration::ZERO, true)).await,
         "forbidden",
     );
+}
+
+#[tokio::test]
+async fn garbage_collection_drops_abandoned_drafts_and_uploads() {
+    let e = env().await;
+    let p = e.project(&e.admin, "stale").await;
+    let a = e.artifact(&e.admin, p.id, "a").await;
+    let (done, _) = e.log(&e.admin, a.id, &[("kept", b"kept")]).await;
+    let (draft, _) = e
+        .draft(
+            &e.admin,
+            a.id,
+            &[("kept", b"kept"), ("lost", b"lost bytes")],
+        )
+        .await;
+    let key = wanllmdb_domain::keys::ObjectKey::blob(p.id, &Sha256::of(b"never finished"));
+    let upload = e.blobs.create_multipart(&key).await.expect("start upload");
+    assert_eq!(e.blobs.object_count(), 2);
+
+    let recent = e
+        .reg
+        .collect_garbage(
+            &e.admin,
+            GcOptions {
+                grace: Duration::ZERO,
+                stale_after: Duration::from_secs(3600),
+                dry_run: false,
+            },
+        )
+        .await
+        .expect("gc");
+    assert_eq!(
+        (recent.drafts, recent.multipart_uploads, recent.blobs),
+        (0, 0, 0),
+        "young drafts and uploads are in progress"
+    );
+    let stale = GcOptions {
+        grace: Duration::ZERO,
+        stale_after: Duration::ZERO,
+        dry_run: true,
+    };
+    let dry = e.reg.collect_garbage(&e.admin, stale).await.expect("dry");
+    assert_eq!((dry.drafts, dry.multipart_uploads), (1, 1));
+    e.reg
+        .get_version(&e.admin, draft.id)
+        .await
+        .expect("a dry run deletes nothing");
+    let real = e
+        .reg
+        .collect_garbage(
+            &e.admin,
+            GcOptions {
+                dry_run: false,
+                ..stale
+            },
+        )
+        .await
+        .expect("gc");
+    assert_eq!(
+        (real.drafts, real.multipart_uploads, real.blobs, real.bytes),
+        (1, 1, 1, 10),
+        "the draft, its own bytes and the upload go"
+    );
+    assert_err(e.reg.get_version(&e.admin, draft.id).await, "not_found");
+    assert!(e.blobs.list_parts(&key, &upload).await.is_err(), "aborted");
+    let kept = e.reg.get_version(&e.admin, done.id).await.expect("kept");
+    assert!(kept.version.is_finalized);
+    assert_eq!(
+        e.blobs.object_count(),
+        1,
+        "the finalized version's bytes stay"
+    );
+    let artifact = e.reg.get_artifact(&e.admin, a.id).await.expect("artifact");
+    assert_eq!(artifact.version_count, 1);
 }
 
 #[tokio::test]

@@ -606,10 +606,17 @@ pub struct LineageQuery {
 pub struct GcDto {
     #[serde(default = "default_grace")]
     pub grace_seconds: u64,
+    /// Drafts and multipart uploads older than this are abandoned (default 7 days).
+    #[serde(default = "default_stale_after")]
+    pub stale_after_seconds: u64,
     #[serde(default)]
     pub dry_run: bool,
 }
 
 fn default_grace() -> u64 {
     24 * 3600
+}
+
+fn default_stale_after() -> u64 {
+    7 * 24 * 3600
 }

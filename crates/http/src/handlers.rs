@@ -8,7 +8,7 @@ use wanllmdb_domain::entities::Download;
 use wanllmdb_domain::ids::*;
 use wanllmdb_domain::ports::{ArtifactFilter, ByteRange, ByteStream, SignedServe};
 use wanllmdb_domain::reference::ArtifactRef;
-use wanllmdb_domain::service::{CreateArtifact, CreateVersion, VersionTarget};
+use wanllmdb_domain::service::{CreateArtifact, CreateVersion, GcOptions, VersionTarget};
 use wanllmdb_domain::types::*;
 
 use crate::auth::Auth;
@@ -1032,8 +1032,11 @@ pub async fn collect_garbage(
         .registry
         .collect_garbage(
             &auth.0,
-            std::time::Duration::from_secs(body.grace_seconds),
-            body.dry_run,
+            GcOptions {
+                grace: std::time::Duration::from_secs(body.grace_seconds),
+                stale_after: std::time::Duration::from_secs(body.stale_after_seconds),
+                dry_run: body.dry_run,
+            },
         )
         .await?;
     ok(&report)

@@ -1853,6 +1853,125 @@ async fn sdk_resumes_interrupted_uploads(backend: Backend) {
     );
 }
 
+/// Garbage collection through the admin endpoint: an abandoned draft, the bytes only it used and
+/// a multipart upload never completed go; finalized versions stay.
+async fn garbage_collection_drops_what_was_abandoned(backend: Backend) {
+    // Its own bucket: collecting with no grace must not touch other tests' uploads.
+    let bucket = format!("gc-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    let mut extra = vec![
+        ("WANLLMDB__UPLOADS__MULTIPART_THRESHOLD", "6291456"),
+        ("WANLLMDB__UPLOADS__PART_SIZE", "5242880"),
+    ];
+    if backend == Backend::PostgresS3 {
+        extra.push(("WANLLMDB__STORAGE__S3__BUCKET", bucket.as_str()));
+    }
+    let server = start_extra(backend, &extra);
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "m").await;
+    let kept = api.version(&a).await;
+    assert!(api.add_file(&kept, "kept.txt", b"kept").await);
+    api.ok(
+        Method::POST,
+        &format!("/api/v1/artifacts/versions/{kept}/finalize"),
+        None,
+    )
+    .await;
+    let draft = api.version(&a).await;
+    assert!(api.add_file(&draft, "lost.txt", b"lost bytes").await);
+    let big = vec![1u8; 7 << 20];
+    let plan = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{draft}/files/upload-url"),
+            Some(spec("big.bin", &big)),
+        )
+        .await;
+    let upload = plan["multipart"]["upload_id"]
+        .as_str()
+        .expect("a multipart plan")
+        .to_owned();
+    let gc =
+        |dry_run: bool| json!({ "grace_seconds": 0, "stale_after_seconds": 0, "dry_run": dry_run });
+    let young = api
+        .ok(
+            Method::POST,
+            "/api/v1/admin/gc",
+            Some(json!({ "grace_seconds": 0 })),
+        )
+        .await;
+    assert_eq!(
+        (young["drafts"].clone(), young["multipart_uploads"].clone()),
+        (json!(0), json!(0)),
+        "by default only week-old drafts and uploads are abandoned"
+    );
+    let dry = api
+        .ok(Method::POST, "/api/v1/admin/gc", Some(gc(true)))
+        .await;
+    assert_eq!(
+        (dry["drafts"].clone(), dry["multipart_uploads"].clone()),
+        (json!(1), json!(1))
+    );
+    let real = api
+        .ok(Method::POST, "/api/v1/admin/gc", Some(gc(false)))
+        .await;
+    assert_eq!(
+        (
+            real["drafts"].clone(),
+            real["multipart_uploads"].clone(),
+            real["blobs"].clone(),
+            real["bytes"].clone()
+        ),
+        (json!(1), json!(1), json!(1), json!(10)),
+        "{real}"
+    );
+    let (status, _) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{draft}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let files = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{kept}/files"),
+            None,
+        )
+        .await;
+    let id = files["items"][0]["id"]
+        .as_str()
+        .expect("kept file")
+        .to_owned();
+    let url = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/files/{id}/download-url"),
+            None,
+        )
+        .await;
+    let got = api
+        .http
+        .get(url["download_url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(got.bytes().await.expect("bytes").as_ref(), b"kept");
+    let again = api
+        .ok(Method::POST, "/api/v1/admin/gc", Some(gc(false)))
+        .await;
+    assert_eq!(
+        (
+            again["drafts"].clone(),
+            again["multipart_uploads"].clone(),
+            again["blobs"].clone()
+        ),
+        (json!(0), json!(0), json!(0)),
+        "nothing is left to collect, {upload} included"
+    );
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
@@ -1902,6 +2021,7 @@ on_both_backends!(
     sdk_logs_and_uses_artifacts,
     sdk_resumes_interrupted_uploads,
     killed_uploads_resume,
+    garbage_collection_drops_what_was_abandoned,
 );
 
 /// One test for both backends: the CLI reads its configuration from process-wide variables.

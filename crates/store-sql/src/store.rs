@@ -1114,6 +1114,21 @@ impl VersionRepo for Store {
         self.run(move |c| Ok(load_version(c, id)?.into())).await
     }
 
+    async fn stale_drafts(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<ArtifactVersion>> {
+        self.run(move |c| {
+            let rows: Vec<VersionRow> = artifact_versions::table
+                // `NOT is_finalized`, literally: the predicate of the partial index.
+                .filter(diesel::dsl::not(artifact_versions::is_finalized))
+                .filter(artifact_versions::created_at.lt(before))
+                .order((artifact_versions::created_at.asc(), artifact_versions::id.asc()))
+                .limit(i64::from(limit))
+                .select(VersionRow::as_select())
+                .load(c)?;
+            Ok(rows.into_iter().map(ArtifactVersion::from).collect())
+        })
+        .await
+    }
+
     async fn get_version_by_index(&self, artifact: ArtifactId, index: VersionIndex) -> StoreResult<ArtifactVersion> {
         self.run(move |c| {
             let i = to_i32(index.0, "version")?;
@@ -1238,6 +1253,24 @@ impl VersionRepo for Store {
                     .execute(c)?;
             }
             Ok(Finalized { version: v.into(), latest_moved })
+        })
+        .await
+    }
+
+    async fn delete_stale_draft(&self, id: VersionId, before: Timestamp) -> StoreResult<ArtifactVersion> {
+        self.tx(move |c| {
+            let artifact_id = ArtifactId::from_uuid(load_version(c, id)?.artifact_id.0);
+            let artifact = locked_artifact(c, artifact_id)?;
+            let v = locked_version(c, id)?;
+            if v.is_finalized || v.created_at >= before {
+                return Err(conflict(format!("version v{} is no stale draft", v.version)));
+            }
+            // A draft has no aliases and is never `latest`. Files, edges and downloads cascade.
+            diesel::delete(artifact_versions::table.find(v.id)).execute(c)?;
+            diesel::update(artifacts::table.find(artifact.id))
+                .set(artifacts::version_count.eq(artifacts::version_count - 1))
+                .execute(c)?;
+            Ok(v.into())
         })
         .await
     }

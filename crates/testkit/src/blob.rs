@@ -490,3 +490,50 @@ pub async fn concurrent_puts_of_same_content(store: Store, _c: Client) {
     }
     assert_same_bytes(&read(&store, &k, None).await, &data);
 }
+
+pub async fn stale_multipart_uploads_are_listed(store: Store, _client: Client) {
+    let k = key("left-open");
+    let prefix = k.as_str().trim_end_matches("left-open").to_owned();
+    let other = key("elsewhere");
+    let other_id = store.create_multipart(&other).await.expect("create");
+    let started_after = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let id = store.create_multipart(&k).await.expect("create");
+    let later = chrono::Utc::now() + chrono::Duration::seconds(5);
+    let listed = store
+        .stale_multipart_uploads(&prefix, later, 100_000)
+        .await
+        .expect("list");
+    let mine = listed
+        .iter()
+        .find(|u| u.upload_id == id)
+        .expect("the open upload is listed");
+    assert_eq!(mine.key, k);
+    assert!(
+        !listed.iter().any(|u| u.upload_id == other_id),
+        "uploads outside the prefix are not listed"
+    );
+    store
+        .abort_multipart(&other, &other_id)
+        .await
+        .expect("abort");
+    assert!(mine.initiated > started_after && mine.initiated < later);
+    assert!(
+        !store
+            .stale_multipart_uploads(&prefix, started_after, 100_000)
+            .await
+            .expect("list")
+            .iter()
+            .any(|u| u.upload_id == id),
+        "started after the cutoff"
+    );
+    store.abort_multipart(&k, &id).await.expect("abort");
+    assert!(
+        !store
+            .stale_multipart_uploads(&prefix, later, 100_000)
+            .await
+            .expect("list")
+            .iter()
+            .any(|u| u.upload_id == id),
+        "aborted uploads are gone"
+    );
+}

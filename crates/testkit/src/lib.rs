@@ -24,7 +24,7 @@ macro_rules! metadata_contract_tests {
             files_add_list_delete, files_batch_is_all_or_nothing, file_listing_prefix_and_pages,
             finalize_and_latest, update_allowed_after_finalize, aliases_move_and_history,
             delete_version_moves_latest, delete_artifact_cascades, runs_and_lineage_edges,
-            downloads_and_stats, blob_records_and_garbage);
+            downloads_and_stats, blob_records_and_garbage, stale_drafts_and_their_deletion);
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
         $(
@@ -47,7 +47,8 @@ macro_rules! blob_contract_tests {
             list_paginates_1500_keys, delete_many_counts, presigned_put_and_get,
             presigned_put_rejects_wrong_sha256, presigned_put_rejects_wrong_md5,
             multipart_resume_after_listing_parts, multipart_abort_leaves_nothing,
-            multipart_wrong_digest_leaves_nothing, concurrent_puts_of_same_content);
+            multipart_wrong_digest_leaves_nothing, concurrent_puts_of_same_content,
+            stale_multipart_uploads_are_listed);
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
         $(

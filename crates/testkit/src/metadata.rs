@@ -1419,3 +1419,68 @@ pub async fn blob_records_and_garbage(store: Store) {
         Entity::Blob,
     );
 }
+
+pub async fn stale_drafts_and_their_deletion(store: Store) {
+    let w = World::new(&store).await;
+    let draft = w.draft(&store).await;
+    store
+        .add_files(draft.id, vec![new_file(w.project.id, "half", b"half done")])
+        .await
+        .expect("add");
+    let done = w.draft(&store).await;
+    store
+        .add_files(done.id, vec![new_file(w.project.id, "whole", b"whole")])
+        .await
+        .expect("add");
+    store
+        .finalize_version(done.id, w.user.id, now())
+        .await
+        .expect("finalize");
+    let later = now() + Duration::seconds(1);
+    let stale: Vec<VersionId> = store
+        .stale_drafts(later, 100_000)
+        .await
+        .expect("stale drafts")
+        .into_iter()
+        .map(|v| v.id)
+        .collect();
+    assert!(stale.contains(&draft.id), "the draft is listed");
+    assert!(!stale.contains(&done.id), "finalized versions are not");
+    assert!(
+        !store
+            .stale_drafts(draft.created_at, 100_000)
+            .await
+            .expect("stale drafts")
+            .iter()
+            .any(|v| v.id == draft.id),
+        "a draft created at the cutoff is not older than it"
+    );
+    assert_conflict(store.delete_stale_draft(done.id, later).await);
+    assert_conflict(store.delete_stale_draft(draft.id, draft.created_at).await);
+    store
+        .get_version(done.id)
+        .await
+        .expect("refusals delete nothing");
+    let deleted = store
+        .delete_stale_draft(draft.id, later)
+        .await
+        .expect("delete the draft");
+    assert_eq!(deleted.id, draft.id);
+    assert_not_found(store.get_version(draft.id).await, Entity::Version);
+    assert_not_found(
+        store.delete_stale_draft(draft.id, later).await,
+        Entity::Version,
+    );
+    let artifact = store.get_artifact(w.artifact.id).await.expect("artifact");
+    assert_eq!(artifact.version_count, 1);
+    assert_eq!(
+        store
+            .list_files(done.id, None, PageRequest::new(None, None).expect("page"))
+            .await
+            .expect("files")
+            .items
+            .len(),
+        1,
+        "the finalized version keeps its files"
+    );
+}

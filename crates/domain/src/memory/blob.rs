@@ -8,6 +8,7 @@ use chrono::Utc;
 use futures::StreamExt;
 
 use super::lock;
+use crate::entities::Timestamp;
 use crate::keys::ObjectKey;
 use crate::ports::*;
 use crate::signed_url::{SignedOp, UrlSigner};
@@ -31,6 +32,7 @@ struct BlobState {
 struct Upload {
     key: ObjectKey,
     parts: BTreeMap<u32, (Bytes, String)>,
+    initiated: Timestamp,
 }
 
 /// What serving a signed URL produced.
@@ -335,6 +337,7 @@ impl BlobStore for MemoryBlobStore {
             Upload {
                 key: key.clone(),
                 parts: BTreeMap::new(),
+                initiated: crate::entities::now(),
             },
         );
         Ok(id)
@@ -435,6 +438,25 @@ impl BlobStore for MemoryBlobStore {
             }
         }
         self.store(key, buf.freeze(), expected)
+    }
+
+    async fn stale_multipart_uploads(
+        &self,
+        prefix: &str,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PendingUpload>, BlobError> {
+        Ok(lock(&self.state)
+            .uploads
+            .iter()
+            .filter(|(_, u)| u.initiated < before && u.key.as_str().starts_with(prefix))
+            .take(limit as usize)
+            .map(|(id, u)| PendingUpload {
+                key: u.key.clone(),
+                upload_id: id.clone(),
+                initiated: u.initiated,
+            })
+            .collect())
     }
 
     async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), BlobError> {

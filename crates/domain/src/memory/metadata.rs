@@ -655,6 +655,23 @@ impl VersionRepo for MemoryMetadataStore {
         lock(&self.state).version(id).cloned()
     }
 
+    async fn stale_drafts(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ArtifactVersion>> {
+        let s = lock(&self.state);
+        let mut drafts: Vec<ArtifactVersion> = s
+            .versions
+            .values()
+            .filter(|v| !v.is_finalized && v.created_at < before)
+            .cloned()
+            .collect();
+        drafts.sort_by_key(|v| (v.created_at, v.id));
+        drafts.truncate(limit as usize);
+        Ok(drafts)
+    }
+
     async fn get_version_by_index(
         &self,
         artifact: ArtifactId,
@@ -776,6 +793,24 @@ impl VersionRepo for MemoryMetadataStore {
             version,
             latest_moved,
         })
+    }
+
+    async fn delete_stale_draft(
+        &self,
+        id: VersionId,
+        before: Timestamp,
+    ) -> StoreResult<ArtifactVersion> {
+        let mut s = lock(&self.state);
+        let v = s.version(id)?;
+        if v.is_finalized || v.created_at >= before {
+            return Err(StoreError::Conflict(format!(
+                "version {} is no stale draft",
+                v.index
+            )));
+        }
+        let at = v.created_at;
+        s.remove_version_rows(id, at)
+            .ok_or_else(|| nf(Entity::Version, id))
     }
 
     async fn delete_version(&self, id: VersionId, at: Timestamp) -> StoreResult<ArtifactVersion> {

@@ -238,6 +238,14 @@ pub struct PartInfo {
     pub etag: String,
 }
 
+/// A multipart upload still open in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingUpload {
+    pub key: ObjectKey,
+    pub upload_id: String,
+    pub initiated: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompletedPart {
     pub part_number: u32,
@@ -365,6 +373,17 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Drops an upload and its parts. MUST leave nothing of it behind; idempotent.
     async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), BlobError>;
+
+    /// Multipart uploads neither completed nor aborted whose key starts with `prefix` and that
+    /// were started before `before`, at most `limit`, in any order: what garbage collection
+    /// aborts. Uploads outside `prefix` (another application's, in a shared bucket) MUST NOT be
+    /// listed.
+    async fn stale_multipart_uploads(
+        &self,
+        prefix: &str,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PendingUpload>, BlobError>;
 
     /// Whether the store answers at all (for readiness checks).
     async fn ping(&self) -> Result<(), BlobError>;

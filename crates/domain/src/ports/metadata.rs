@@ -308,6 +308,21 @@ pub trait VersionRepo: Send + Sync {
     /// `version_count`. If `latest` pointed at it, `latest` moves to the newest remaining
     /// finalized version (or is removed), recorded as a system move.
     async fn delete_version(&self, id: VersionId, at: Timestamp) -> StoreResult<ArtifactVersion>;
+    /// Drafts (never finalized) created before `before`, oldest first, at most `limit`: the
+    /// abandoned uploads garbage collection deletes.
+    async fn stale_drafts(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ArtifactVersion>>;
+    /// Deletes a version (with its files, lineage edges and downloads, decrementing
+    /// `version_count`) only if it is still a draft created before `before`, checked in the same
+    /// transaction: finalized meanwhile, or younger -> `Conflict`; absent -> `NotFound(Version)`.
+    async fn delete_stale_draft(
+        &self,
+        id: VersionId,
+        before: Timestamp,
+    ) -> StoreResult<ArtifactVersion>;
 
     /// Registers files in a draft, all or none, and upserts the blob record (project, sha256) of
     /// each; `file_count` and `total_size` grow accordingly. Finalized version: `Conflict`; a path

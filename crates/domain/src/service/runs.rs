@@ -49,9 +49,36 @@ pub struct Lineage {
 /// What a garbage collection found and (unless a dry run) removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct GcReport {
+    /// Unreferenced blobs (and their bytes) removed.
     pub blobs: u64,
     pub bytes: u64,
+    /// Abandoned drafts deleted.
+    pub drafts: u64,
+    /// Unfinished multipart uploads aborted.
+    pub multipart_uploads: u64,
     pub dry_run: bool,
+}
+
+/// What a garbage collection may remove.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcOptions {
+    /// Blobs no file references are removed once older than this (protects uploads in flight).
+    pub grace: Duration,
+    /// Drafts never finalized and multipart uploads never completed are removed once older
+    /// than this.
+    pub stale_after: Duration,
+    /// Report only.
+    pub dry_run: bool,
+}
+
+impl Default for GcOptions {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(24 * 3600),
+            stale_after: Duration::from_secs(7 * 24 * 3600),
+            dry_run: false,
+        }
+    }
 }
 
 impl Registry {
@@ -269,24 +296,62 @@ impl Registry {
 
     /// Removes blobs that no file references and that are older than `grace` (which protects
     /// uploads in flight). Administrators only. With `dry_run`, only reports.
-    pub async fn collect_garbage(
-        &self,
-        actor: &Actor,
-        grace: Duration,
-        dry_run: bool,
-    ) -> Result<GcReport> {
+    pub async fn collect_garbage(&self, actor: &Actor, options: GcOptions) -> Result<GcReport> {
         if !actor.is_admin {
             return Err(Error::Forbidden(
                 "only administrators collect garbage".into(),
             ));
         }
-        let grace = chrono::Duration::from_std(grace)
-            .map_err(|_| ValidationError::new("grace", "too long"))?;
-        let before = now() - grace;
+        let age = |d: Duration| {
+            chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| now().checked_sub_signed(d))
+                .ok_or_else(|| ValidationError::new("grace", "too long"))
+        };
+        let (before, stale_before) = (age(options.grace)?, age(options.stale_after)?);
+        let dry_run = options.dry_run;
         let mut report = GcReport {
             dry_run,
             ..GcReport::default()
         };
+        // Drafts first: deleting one drops its files' references, so the blob pass below can
+        // take bytes only it used.
+        let mut seen = HashSet::new();
+        loop {
+            let drafts = self.meta.stale_drafts(stale_before, 1000).await?;
+            let fresh: Vec<VersionId> = drafts
+                .into_iter()
+                .map(|v| v.id)
+                .filter(|id| seen.insert(*id))
+                .collect();
+            if fresh.is_empty() {
+                break;
+            }
+            for id in fresh {
+                if dry_run {
+                    report.drafts += 1;
+                    continue;
+                }
+                match self.meta.delete_stale_draft(id, stale_before).await {
+                    Ok(_) => report.drafts += 1,
+                    // Finalized or deleted meanwhile.
+                    Err(StoreError::Conflict(_)) | Err(StoreError::NotFound { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        for upload in self
+            .blobs
+            .stale_multipart_uploads(crate::keys::BLOB_ROOT, stale_before, 10_000)
+            .await?
+        {
+            if !dry_run {
+                self.blobs
+                    .abort_multipart(&upload.key, &upload.upload_id)
+                    .await?;
+            }
+            report.multipart_uploads += 1;
+        }
         let mut skipped: HashSet<(ProjectId, Sha256)> = HashSet::new();
         loop {
             let batch = self.meta.unreferenced_blobs(before, 1000).await?;

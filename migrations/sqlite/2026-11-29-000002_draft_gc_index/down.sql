@@ -1,0 +1,1 @@
+DROP INDEX artifact_versions_drafts_idx;
