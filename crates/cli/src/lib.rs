@@ -98,6 +98,11 @@ enum RunCommand {
         project: String,
         name: String,
     },
+    /// List a project's runs.
+    Ls {
+        #[arg(long)]
+        project: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,8 +159,22 @@ enum ArtifactCommand {
         #[arg(long)]
         project: String,
     },
-    /// Show a version and its files.
+    /// Show a version and its first files.
     Info { reference: String },
+    /// List all files of a version, by path.
+    Files {
+        reference: String,
+        /// Only files whose path starts with this.
+        #[arg(long)]
+        prefix: Option<String>,
+    },
+    /// The run that produced a version, what it used, and who used the version.
+    Lineage {
+        reference: String,
+        /// Steps out from the version.
+        #[arg(long, default_value_t = 2)]
+        depth: u32,
+    },
 }
 
 pub use wanllmdb_client::credentials_path;
@@ -268,23 +287,46 @@ where
             };
         }
     };
+    let (code, out, err) = run_parsed(cli).await;
+    if !out.is_empty() {
+        println!("{out}");
+    }
+    if !err.is_empty() {
+        eprintln!("{err}");
+    }
+    code
+}
+
+/// Runs the command line with `args` and returns the exit code with what it would print on
+/// stdout and stderr (for programs and tests that drive it in process).
+pub async fn run_captured<I, T>(args: I) -> (i32, String, String)
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match Cli::try_parse_from(args) {
+        Ok(cli) => run_parsed(cli).await,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            (code, String::new(), e.to_string())
+        }
+    }
+}
+
+async fn run_parsed(cli: Cli) -> (i32, String, String) {
     let json_out = cli.json;
     match execute(cli).await {
-        Ok(out) => {
-            if json_out {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&out.0).unwrap_or_default()
-                );
-            } else {
-                println!("{}", out.1);
-            }
-            exit::OK
-        }
-        Err((code, message)) => {
-            eprintln!("wanllmdb: {message}");
-            code
-        }
+        Ok(out) if json_out => (
+            exit::OK,
+            serde_json::to_string_pretty(&out.0).unwrap_or_default(),
+            String::new(),
+        ),
+        Ok(out) => (exit::OK, out.1, String::new()),
+        Err((code, message)) => (code, String::new(), format!("wanllmdb: {message}")),
     }
 }
 
@@ -359,6 +401,23 @@ async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
             let id = c.create_run(&project, &name).await.map_err(failure)?;
             Ok((json!({ "id": id, "name": name }), id.to_string()))
         }
+        Command::Run {
+            command: RunCommand::Ls { project },
+        } => {
+            let runs = c.list_runs(&project).await.map_err(failure)?;
+            let text = runs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}\t{}",
+                        r["id"].as_str().unwrap_or_default(),
+                        r["name"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok((Value::Array(runs), text))
+        }
         Command::Artifact { command } => artifact(c, command).await,
     }
 }
@@ -397,18 +456,32 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
             if let Some(r) = run {
                 options = options.run(r);
             }
-            let v = c
-                .log_artifact(&project, &a, options)
+            let logged = c
+                .log_artifact_detailed(&project, &a, options)
                 .await
                 .map_err(failure)?;
+            let v = &logged.version;
+            let what = if logged.created {
+                format!(
+                    "sent {} files, {} bytes; {} already stored",
+                    logged.uploaded_files, logged.uploaded_bytes, logged.reused_files
+                )
+            } else {
+                "unchanged: the same files as this version".to_owned()
+            };
             let text = format!(
-                "{project}/{name}:{} ({} files, {} bytes, digest {})",
+                "{project}/{name}:{} ({} files, {} bytes, digest {}; {what})",
                 v.version,
                 v.file_count,
                 v.total_size,
                 v.digest.clone().unwrap_or_default()
             );
-            Ok((serde_json::to_value(&v).unwrap_or_default(), text))
+            let mut out = serde_json::to_value(v).unwrap_or_default();
+            out["created"] = json!(logged.created);
+            out["uploaded_files"] = json!(logged.uploaded_files);
+            out["uploaded_bytes"] = json!(logged.uploaded_bytes);
+            out["reused_files"] = json!(logged.reused_files);
+            Ok((out, text))
         }
         ArtifactCommand::Get {
             reference,
@@ -520,6 +593,62 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
                 .collect::<Vec<_>>()
                 .join("\n");
             Ok((Value::Array(list), text))
+        }
+        ArtifactCommand::Files { reference, prefix } => {
+            let files = c
+                .list_files(&reference, prefix.as_deref())
+                .await
+                .map_err(failure)?;
+            let text = files
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}\t{}\t{}",
+                        f["path"].as_str().unwrap_or_default(),
+                        f["size"],
+                        f["sha256_hash"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok((Value::Array(files), text))
+        }
+        ArtifactCommand::Lineage { reference, depth } => {
+            let l = c.lineage(&reference, depth).await.map_err(failure)?;
+            let version_name = |id: &Value| {
+                l["versions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|v| v["id"] == *id)
+                    .map(|v| v["version"].as_str().unwrap_or_default().to_owned())
+                    .unwrap_or_default()
+            };
+            let run_name = |id: &Value| {
+                l["runs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|r| r["id"] == *id)
+                    .map(|r| r["name"].as_str().unwrap_or_default().to_owned())
+                    .unwrap_or_default()
+            };
+            let text = l["edges"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    format!(
+                        "run {} {} {} ({})",
+                        run_name(&e["run"]),
+                        e["kind"].as_str().unwrap_or_default(),
+                        version_name(&e["version"]),
+                        e["version"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok((l, text))
         }
         ArtifactCommand::Info { reference } => {
             let v = c.resolve(&reference).await.map_err(failure)?;

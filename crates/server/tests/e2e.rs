@@ -1654,21 +1654,65 @@ async fn cli_puts_and_gets(backend: Backend) {
         "an unknown reference fails"
     );
     std::fs::write(src.join("a.txt"), "alpha, again").expect("write");
+    // `--json` output, read back: what the put sent, the files, runs and lineage.
+    let json_of = |args: &[&str]| {
+        let mut all = vec![
+            "wanllmdb".to_owned(),
+            "--json".to_owned(),
+            "--url".to_owned(),
+            server.base.clone(),
+        ];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        async move {
+            let (code, out, err) = wanllmdb_cli::run_captured(all).await;
+            assert_eq!(code, exit::OK, "{err}");
+            serde_json::from_str::<Value>(&out).expect("JSON on stdout")
+        }
+    };
+    let run_id = json_of(&["run", "create", "--project", &project, "train"]).await["id"]
+        .as_str()
+        .expect("run id")
+        .to_owned();
+    let put = json_of(&[
+        "artifact",
+        "put",
+        &src_s,
+        "--project",
+        &project,
+        "--name",
+        "bundle",
+        "--type",
+        "dataset",
+        "--run",
+        &run_id,
+    ])
+    .await;
     assert_eq!(
-        cli(&[
-            "artifact",
-            "put",
-            &src_s,
-            "--project",
-            &project,
-            "--name",
-            "bundle",
-            "--type",
-            "dataset"
-        ])
-        .await,
-        exit::OK
+        (
+            put["version"].clone(),
+            put["created"].clone(),
+            put["uploaded_files"].clone(),
+            put["uploaded_bytes"].clone(),
+            put["reused_files"].clone()
+        ),
+        (json!("v1"), json!(true), json!(1), json!(12), json!(1)),
+        "only the changed file was sent: {put}"
     );
+    let files = json_of(&[
+        "artifact",
+        "files",
+        &format!("{project}/bundle:v1"),
+        "--prefix",
+        "nested/",
+    ])
+    .await;
+    assert_eq!(files[0]["path"], json!("nested/b.bin"));
+    assert_eq!(files.as_array().map(Vec::len), Some(1));
+    let runs = json_of(&["run", "ls", "--project", &project]).await;
+    assert_eq!(runs[0]["name"], json!("train"));
+    let lineage = json_of(&["artifact", "lineage", &format!("{project}/bundle:v1")]).await;
+    assert_eq!(lineage["edges"][0]["run"], json!(run_id));
+    assert_eq!(lineage["edges"][0]["kind"], json!("produced"));
     assert_eq!(
         cli(&[
             "artifact",
