@@ -517,6 +517,17 @@ pub struct FilesQuery {
     pub cursor: Option<String>,
 }
 
+impl FilesQuery {
+    /// The page asked for, keyed by path.
+    pub fn page_request(&self) -> ApiResult<PageRequest<FilePath>> {
+        PageQuery {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
+        .request(|s| FilePath::parse(s).ok())
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {

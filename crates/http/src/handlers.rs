@@ -523,12 +523,7 @@ pub async fn list_files(
     path: web::Path<Uuid>,
     q: web::Query<FilesQuery>,
 ) -> ApiResult<HttpResponse> {
-    let q = q.into_inner();
-    let req = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor,
-    }
-    .request(|s| FilePath::parse(s).ok())?;
+    let req = q.page_request()?;
     let p = state
         .registry
         .list_files(
@@ -688,12 +683,7 @@ pub async fn download_urls(
     path: web::Path<Uuid>,
     body: web::Json<FilesQuery>,
 ) -> ApiResult<HttpResponse> {
-    let q = body.into_inner();
-    let req = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor,
-    }
-    .request(|s| FilePath::parse(s).ok())?;
+    let (q, req) = (&body, body.page_request()?);
     let p = state
         .registry
         .download_files(

@@ -11,6 +11,12 @@ use serde_json::{json, Value};
 
 const KEY: &str = "wlm_e2e_bootstrap_key_0123456789abcdefghijklmnop";
 
+/// Server settings that make files over 6 MiB go up in 5 MiB parts.
+const SMALL_PARTS: [(&str, &str); 2] = [
+    ("WANLLMDB__UPLOADS__MULTIPART_THRESHOLD", "6291456"),
+    ("WANLLMDB__UPLOADS__PART_SIZE", "5242880"),
+];
+
 struct Server {
     child: Child,
     base: String,
@@ -1130,13 +1136,7 @@ async fn system_endpoints(backend: Backend) {
 }
 
 async fn large_files_go_up_in_resumable_parts(backend: Backend) {
-    let server = start_extra(
-        backend,
-        &[
-            ("WANLLMDB__UPLOADS__MULTIPART_THRESHOLD", "6291456"),
-            ("WANLLMDB__UPLOADS__PART_SIZE", "5242880"),
-        ],
-    );
+    let server = start_extra(backend, &SMALL_PARTS);
     let api = Api::new(&server);
     let p = api.project().await;
     let a = api.artifact(&p, "checkpoint").await;
@@ -1800,13 +1800,7 @@ async fn sdk_resumes_interrupted_uploads(backend: Backend) {
     use wanllmdb_client::{Artifact, Client, LogOptions};
     use wanllmdb_domain::types::ArtifactType;
     let part: u64 = 5 * 1024 * 1024;
-    let server = start_extra(
-        backend,
-        &[
-            ("WANLLMDB__UPLOADS__MULTIPART_THRESHOLD", "6291456"),
-            ("WANLLMDB__UPLOADS__PART_SIZE", "5242880"),
-        ],
-    );
+    let server = start_extra(backend, &SMALL_PARTS);
     let state = server._dir.join("upload-state");
     let client = Client::new(&server.base, KEY)
         .with_concurrency(1)
@@ -1840,28 +1834,7 @@ async fn sdk_resumes_interrupted_uploads(backend: Backend) {
     let mut stopped = false;
     for _ in 0..2000 {
         if let Ok(upload) = std::fs::read_to_string(&note) {
-            let versions: Value = api
-                .ok(Method::GET, "/api/v1/artifacts?name=big&limit=10", None)
-                .await;
-            let artifact_id = versions["items"][0]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let list = api
-                .ok(
-                    Method::GET,
-                    &format!("/api/v1/artifacts/{artifact_id}/versions"),
-                    None,
-                )
-                .await;
-            let version = list["items"][0]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let (status, parts) = api
-                .call(Method::GET, &format!("/api/v1/artifacts/versions/{version}/files/multipart/{upload}?sha256_hash={sha}"), None)
-                .await;
-            if status.is_success() && parts.as_array().is_some_and(|p| p.len() >= 2) {
+            if stored_parts(&api, &sha, &upload).await >= 2 {
                 task.abort();
                 stopped = true;
                 break;
@@ -1902,10 +1875,7 @@ async fn sdk_resumes_interrupted_uploads(backend: Backend) {
 async fn garbage_collection_drops_what_was_abandoned(backend: Backend) {
     // Its own bucket: collecting with no grace must not touch other tests' uploads.
     let bucket = format!("gc-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-    let mut extra = vec![
-        ("WANLLMDB__UPLOADS__MULTIPART_THRESHOLD", "6291456"),
-        ("WANLLMDB__UPLOADS__PART_SIZE", "5242880"),
-    ];
+    let mut extra = SMALL_PARTS.to_vec();
     if backend == Backend::PostgresS3 {
         extra.push(("WANLLMDB__STORAGE__S3__BUCKET", bucket.as_str()));
     }
@@ -2016,6 +1986,37 @@ async fn garbage_collection_drops_what_was_abandoned(backend: Backend) {
     );
 }
 
+/// How many parts of the multipart `upload` of the artifact "big"'s first version the store
+/// holds (0 while there is no such version or upload yet).
+async fn stored_parts(api: &Api, sha: &str, upload: &str) -> usize {
+    let artifacts = api
+        .ok(Method::GET, "/api/v1/artifacts?name=big&limit=10", None)
+        .await;
+    let artifact = artifacts["items"][0]["id"].as_str().unwrap_or_default();
+    let (_, versions) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/artifacts/{artifact}/versions"),
+            None,
+        )
+        .await;
+    let version = versions["items"][0]["id"].as_str().unwrap_or_default();
+    let (status, parts) = api
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/artifacts/versions/{version}/files/multipart/{upload}?sha256_hash={sha}"
+            ),
+            None,
+        )
+        .await;
+    if status.is_success() {
+        parts.as_array().map_or(0, Vec::len)
+    } else {
+        0
+    }
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
@@ -2105,13 +2106,7 @@ async fn killed_uploads_resume(backend: Backend) {
     use wanllmdb_client::{Artifact, Client, LogOptions};
     use wanllmdb_domain::types::ArtifactType;
     let part: u64 = 5 * 1024 * 1024;
-    let server = start_extra(
-        backend,
-        &[
-            ("WANLLMDB__UPLOADS__MULTIPART_THRESHOLD", "6291456"),
-            ("WANLLMDB__UPLOADS__PART_SIZE", "5242880"),
-        ],
-    );
+    let server = start_extra(backend, &SMALL_PARTS);
     let state = server._dir.join("upload-state");
     let project = format!("kill-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
     let client = Client::new(&server.base, KEY).with_state_dir(Some(state.clone()));
@@ -2146,29 +2141,8 @@ async fn killed_uploads_resume(backend: Backend) {
     let mut stored = 0;
     for _ in 0..6000 {
         if let Ok(upload) = std::fs::read_to_string(&note) {
-            let versions = api
-                .ok(Method::GET, "/api/v1/artifacts?name=big&limit=10", None)
-                .await;
-            let artifact = versions["items"][0]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let list = api
-                .ok(
-                    Method::GET,
-                    &format!("/api/v1/artifacts/{artifact}/versions"),
-                    None,
-                )
-                .await;
-            let version = list["items"][0]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let (status, parts) = api
-                .call(Method::GET, &format!("/api/v1/artifacts/versions/{version}/files/multipart/{upload}?sha256_hash={sha}"), None)
-                .await;
-            stored = parts.as_array().map_or(0, Vec::len);
-            if status.is_success() && stored >= 4 {
+            stored = stored_parts(&api, &sha, &upload).await;
+            if stored >= 4 {
                 break;
             }
         }

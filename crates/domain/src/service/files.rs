@@ -478,7 +478,14 @@ impl Registry {
 
     /// A presigned GET for a file, recording the download.
     pub async fn download_file(&self, actor: &Actor, id: FileId) -> Result<DownloadTarget> {
-        let file = self.get_file(actor, id).await?;
+        let target = self
+            .download_target(self.get_file(actor, id).await?)
+            .await?;
+        self.record(actor, target.file.version_id, Some(id)).await?;
+        Ok(target)
+    }
+
+    async fn download_target(&self, file: ArtifactFile) -> Result<DownloadTarget> {
         let request = self
             .blobs
             .presign_get(
@@ -487,7 +494,6 @@ impl Registry {
                 self.config.download_url_ttl,
             )
             .await?;
-        self.record(actor, file.version_id, Some(id)).await?;
         Ok(DownloadTarget { file, request })
     }
 
@@ -505,15 +511,7 @@ impl Registry {
         let files = self.list_files(actor, version, prefix, page).await?;
         let mut items = Vec::with_capacity(files.items.len());
         for file in files.items {
-            let request = self
-                .blobs
-                .presign_get(
-                    &file.storage_key,
-                    Some(file.name()),
-                    self.config.download_url_ttl,
-                )
-                .await?;
-            items.push(DownloadTarget { file, request });
+            items.push(self.download_target(file).await?);
         }
         if first {
             self.record(actor, version, None).await?;
