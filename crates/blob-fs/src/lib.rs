@@ -230,8 +230,35 @@ impl FsBlobStore {
             )));
         }
         let dir = self.upload_dir(key, upload_id)?;
-        let (tmp, _, md5, _) = self.spool(body, None).await?;
-        // Replace an earlier upload of the same part.
+        let part_size = upload_part_size(&dir).await?;
+        let offset = u64::from(part - 1) * part_size;
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join(DATA_FILE))
+            .await
+            .map_err(io_err)?;
+        file.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(io_err)?;
+        let mut md5 = <md5::Md5 as md5::Digest>::new();
+        let mut size = 0u64;
+        let mut body = body;
+        while let Some(chunk) = body.next().await {
+            let chunk =
+                chunk.map_err(|e| BlobError::InvalidInput(format!("the upload broke off: {e}")))?;
+            size += chunk.len() as u64;
+            // A longer part would overwrite the next one.
+            if size > part_size {
+                return Err(BlobError::InvalidInput(format!(
+                    "part {part} is longer than this upload's part size, {part_size} bytes"
+                )));
+            }
+            md5::Digest::update(&mut md5, &chunk);
+            file.write_all(&chunk).await.map_err(io_err)?;
+        }
+        file.sync_data().await.map_err(io_err)?;
+        // Replace an earlier upload of the same part; the marker is written once the bytes are
+        // durable, so a listed part is a stored part.
         for old in self
             .part_files(&dir)
             .await?
@@ -241,8 +268,8 @@ impl FsBlobStore {
             let _ =
                 tokio::fs::remove_file(dir.join(part_file_name(old.part_number, &old.etag))).await;
         }
-        let etag = format!("\"{md5}\"");
-        tokio::fs::rename(&tmp, dir.join(part_file_name(part, &etag)))
+        let etag = format!("\"{}\"", Md5::from_bytes(md5::Digest::finalize(md5).into()));
+        tokio::fs::write(dir.join(part_file_name(part, &etag)), size.to_string())
             .await
             .map_err(io_err)?;
         Ok(etag)
@@ -257,7 +284,15 @@ impl FsBlobStore {
                 continue;
             };
             let Ok(part_number) = n.parse() else { continue };
-            let size = entry.metadata().await.map_err(io_err)?.len();
+            let Ok(size) = tokio::fs::read_to_string(entry.path())
+                .await
+                .map_err(io_err)?
+                .trim()
+                .parse()
+            else {
+                // A marker cut short by a crash: the part counts as not uploaded.
+                continue;
+            };
             parts.push(PartInfo {
                 part_number,
                 size,
@@ -267,6 +302,63 @@ impl FsBlobStore {
         parts.sort_by_key(|p| p.part_number);
         Ok(parts)
     }
+}
+
+/// In an upload's folder: the part size it was created with, and the file its parts are written
+/// into.
+const PART_SIZE_FILE: &str = "part_size";
+const DATA_FILE: &str = "data";
+
+async fn upload_part_size(dir: &Path) -> Result<u64, BlobError> {
+    tokio::fs::read_to_string(dir.join(PART_SIZE_FILE))
+        .await
+        .map_err(io_err)?
+        .trim()
+        .parse()
+        .map_err(|_| BlobError::unexpected(format!("{}: unreadable part size", dir.display())))
+}
+
+/// SHA-256, MD5 and size of a file's first `len` bytes, MD5 on a second thread.
+async fn hash_prefix(path: PathBuf, len: u64) -> Result<(Sha256, Md5, u64), BlobError> {
+    tokio::task::spawn_blocking(move || {
+        use sha2::Digest;
+        use std::io::Read;
+        let mut f = std::fs::File::open(&path)?.take(len);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let md5_thread = std::thread::spawn(move || {
+            let mut md5 = <md5::Md5 as md5::Digest>::new();
+            for chunk in rx {
+                md5::Digest::update(&mut md5, &chunk);
+            }
+            md5
+        });
+        let (mut sha, mut size) = (sha2::Sha256::new(), 0u64);
+        loop {
+            let mut buf = vec![0u8; 4 << 20];
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            buf.truncate(n);
+            sha.update(&buf);
+            size += n as u64;
+            if tx.send(buf).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        let md5 = md5_thread
+            .join()
+            .map_err(|_| std::io::Error::other("the MD5 thread panicked"))?;
+        Ok::<_, std::io::Error>((
+            Sha256::from_bytes(sha.finalize().into()),
+            Md5::from_bytes(md5::Digest::finalize(md5).into()),
+            size,
+        ))
+    })
+    .await
+    .map_err(BlobError::unexpected)?
+    .map_err(io_err)
 }
 
 fn part_file_name(part: u32, etag: &str) -> String {
@@ -471,10 +563,18 @@ impl BlobStore for FsBlobStore {
         Ok(self.signer.presigned_request(&op, expires_in))
     }
 
-    async fn create_multipart(&self, key: &ObjectKey) -> Result<String, BlobError> {
+    async fn create_multipart(&self, key: &ObjectKey, part_size: u64) -> Result<String, BlobError> {
         let id = uuid::Uuid::now_v7().simple().to_string();
         let dir = self.root.join("multipart").join(&id);
         tokio::fs::create_dir_all(&dir).await.map_err(io_err)?;
+        // Parts are written in place into one file, part n at (n - 1) * part_size, so completing
+        // needs no copy. The key file goes last: it is what makes the upload exist.
+        tokio::fs::write(dir.join(PART_SIZE_FILE), part_size.max(1).to_string())
+            .await
+            .map_err(io_err)?;
+        tokio::fs::File::create(dir.join(DATA_FILE))
+            .await
+            .map_err(io_err)?;
         tokio::fs::write(dir.join("key"), key.as_str())
             .await
             .map_err(io_err)?;
@@ -529,21 +629,65 @@ impl BlobStore for FsBlobStore {
                     "parts must be given in ascending order".into(),
                 ));
             }
-            let mut files = Vec::with_capacity(parts.len());
+            let stored = self.part_files(&dir).await?;
+            let mut ranges = Vec::with_capacity(parts.len());
             for p in parts {
-                let path = dir.join(part_file_name(p.part_number, &p.etag));
-                if !tokio::fs::try_exists(&path).await.map_err(io_err)? {
-                    return Err(BlobError::PreconditionFailed(format!(
-                        "part {} was not uploaded with ETag {}",
-                        p.part_number, p.etag
-                    )));
-                }
-                files.push(path);
+                let size = stored
+                    .iter()
+                    .find(|s| s.part_number == p.part_number && s.etag == p.etag)
+                    .map(|s| s.size)
+                    .ok_or_else(|| {
+                        BlobError::PreconditionFailed(format!(
+                            "part {} was not uploaded with ETag {}",
+                            p.part_number, p.etag
+                        ))
+                    })?;
+                ranges.push((p.part_number, size));
             }
-            let body = futures::stream::iter(files)
-                .then(|path| async move { tokio::fs::File::open(path).await })
-                .map(|file| {
-                    file.map(|f| tokio_util::io::ReaderStream::with_capacity(f, READ_CHUNK))
+            let part_size = upload_part_size(&dir).await?;
+            let data = dir.join(DATA_FILE);
+            // Parts 1..=k, all but the last full: the object is the data file's first bytes.
+            let in_place = ranges.iter().enumerate().all(|(i, &(n, size))| {
+                n as usize == i + 1 && (i + 1 == ranges.len() || size == part_size)
+            });
+            if in_place {
+                let total: u64 = ranges.iter().map(|r| r.1).sum();
+                let (sha256, md5, size) = hash_prefix(data.clone(), total).await?;
+                expected.verify(&sha256, &md5, size)?;
+                let file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&data)
+                    .await
+                    .map_err(io_err)?;
+                file.set_len(total).await.map_err(io_err)?;
+                file.sync_all().await.map_err(io_err)?;
+                let dest = self.publish(&data, key).await?;
+                let last_modified = tokio::fs::metadata(&dest)
+                    .await
+                    .ok()
+                    .as_ref()
+                    .and_then(modified);
+                return Ok(ObjectMeta {
+                    key: key.clone(),
+                    size,
+                    etag: Some(format!("\"{md5}\"")),
+                    sha256: Some(sha256),
+                    last_modified,
+                });
+            }
+            // Gaps or short parts: copy each part's range out, in order.
+            let body = futures::stream::iter(ranges)
+                .then(move |(n, size)| {
+                    let data = data.clone();
+                    async move {
+                        let mut f = tokio::fs::File::open(data).await?;
+                        f.seek(std::io::SeekFrom::Start(u64::from(n - 1) * part_size))
+                            .await?;
+                        Ok::<_, std::io::Error>(tokio_util::io::ReaderStream::with_capacity(
+                            f.take(size),
+                            READ_CHUNK,
+                        ))
+                    }
                 })
                 .map(|r| match r {
                     Ok(s) => s.left_stream(),

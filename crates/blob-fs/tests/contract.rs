@@ -117,3 +117,67 @@ async fn signed_urls_refuse_tampering_and_wrong_methods() {
         .await
         .is_err());
 }
+
+/// Parts are written in place (part n at (n - 1) x part size). Parts that do not tile the file
+/// (a short part before the last, a gap in the numbers) still assemble, by copying; a part
+/// longer than the part size is refused before it can overwrite its neighbour.
+#[tokio::test]
+async fn multipart_parts_of_any_shape_assemble_correctly() {
+    use wanllmdb_domain::ports::{CompletedPart, ExpectedContent};
+    use wanllmdb_domain::types::Sha256;
+    let (store, client) = store().await;
+    let part = |store: Arc<dyn BlobStore>, key, id: String, n: u32, data: &'static [u8]| {
+        let client = client.clone();
+        async move {
+            let req = store
+                .presign_part(&key, &id, n, std::time::Duration::from_secs(60))
+                .await
+                .expect("presign");
+            let resp = client
+                .send(&req, Bytes::from_static(data))
+                .await
+                .expect("send");
+            (resp.status, resp.etag)
+        }
+    };
+    /// Parts (number, bytes) and the object they make.
+    type Case = (&'static [(u32, &'static [u8])], &'static [u8]);
+    let cases: [Case; 3] = [
+        (&[(1, b"abcd"), (2, b"ef")], b"abcdef"),
+        (&[(1, b"ab"), (2, b"cdef")], b"abcdef"),
+        (&[(1, b"abcd"), (3, b"xy")], b"abcdxy"),
+    ];
+    for (i, (parts, whole)) in cases.into_iter().enumerate() {
+        let key = wanllmdb_domain::keys::ObjectKey::parse(format!("shapes/{i}")).expect("key");
+        let id = store.create_multipart(&key, 4).await.expect("create");
+        let mut done = Vec::new();
+        for &(n, data) in parts {
+            let (status, etag) = part(store.clone(), key.clone(), id.clone(), n, data).await;
+            assert_eq!(status, 200, "case {i} part {n}");
+            done.push(CompletedPart {
+                part_number: n,
+                etag: etag.expect("etag"),
+            });
+        }
+        let expected = ExpectedContent {
+            sha256: Some(Sha256::of(whole)),
+            md5: None,
+            size: Some(whole.len() as u64),
+        };
+        store
+            .complete_multipart(&key, &id, &done, &expected)
+            .await
+            .unwrap_or_else(|e| panic!("case {i}: {e}"));
+        let read = store.get(&key, None).await.expect("read");
+        assert_eq!(
+            collect_stream(read.body).await.expect("body"),
+            whole,
+            "case {i}"
+        );
+    }
+    let key = wanllmdb_domain::keys::ObjectKey::parse("shapes/long").expect("key");
+    let id = store.create_multipart(&key, 4).await.expect("create");
+    let (status, _) = part(store.clone(), key.clone(), id.clone(), 1, b"abcdef").await;
+    assert_eq!(status, 400, "a part longer than the part size is refused");
+    assert!(store.list_parts(&key, &id).await.expect("list").is_empty());
+}

@@ -388,7 +388,7 @@ impl S3BlobStore {
         body: &mut ByteStream,
         digests: &mut ContentHasher,
     ) -> Result<(String, Vec<CompletedPart>), BlobError> {
-        let upload_id = self.create_multipart(key).await?;
+        let upload_id = self.create_multipart(key, self.part_size as u64).await?;
         let result = async {
             // Parts go up in background tasks, at most PARTS_IN_FLIGHT at once, while the next
             // part is read and hashed: memory stays bounded by (PARTS_IN_FLIGHT + 1) parts.
@@ -729,7 +729,11 @@ impl BlobStore for S3BlobStore {
         })
     }
 
-    async fn create_multipart(&self, key: &ObjectKey) -> Result<String, BlobError> {
+    async fn create_multipart(
+        &self,
+        key: &ObjectKey,
+        _part_size: u64,
+    ) -> Result<String, BlobError> {
         let r = self
             .bucket
             .initiate_multipart_upload(key.as_str(), "application/octet-stream")

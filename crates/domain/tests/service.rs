@@ -1064,7 +1064,11 @@ async fn garbage_collection_drops_abandoned_drafts_and_uploads() {
         )
         .await;
     let key = wanllmdb_domain::keys::ObjectKey::blob(p.id, &Sha256::of(b"never finished"));
-    let upload = e.blobs.create_multipart(&key).await.expect("start upload");
+    let upload = e
+        .blobs
+        .create_multipart(&key, 5 << 20)
+        .await
+        .expect("start upload");
     assert_eq!(e.blobs.object_count(), 2);
 
     let recent = e

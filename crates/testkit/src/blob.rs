@@ -408,7 +408,10 @@ pub async fn multipart_resume_after_listing_parts(store: Store, client: Client) 
     let k = key("multi");
     let p1 = bytes_of(MIN_PART, 10);
     let p2 = bytes_of(1234, 11);
-    let id = store.create_multipart(&k).await.expect("create");
+    let id = store
+        .create_multipart(&k, MIN_PART as u64)
+        .await
+        .expect("create");
     let first = upload_part(&store, &client, &k, &id, 1, p1.clone()).await;
     // The client stops here; later it asks what is done and sends only the rest.
     let done = store.list_parts(&k, &id).await.expect("list parts");
@@ -439,7 +442,10 @@ pub async fn multipart_resume_after_listing_parts(store: Store, client: Client) 
 
 pub async fn multipart_abort_leaves_nothing(store: Store, client: Client) {
     let k = key("aborted");
-    let id = store.create_multipart(&k).await.expect("create");
+    let id = store
+        .create_multipart(&k, MIN_PART as u64)
+        .await
+        .expect("create");
     upload_part(&store, &client, &k, &id, 1, bytes_of(1000, 12)).await;
     store.abort_multipart(&k, &id).await.expect("abort");
     assert_blob_err(store.list_parts(&k, &id).await, "precondition");
@@ -456,7 +462,10 @@ pub async fn multipart_abort_leaves_nothing(store: Store, client: Client) {
 
 pub async fn multipart_wrong_digest_leaves_nothing(store: Store, client: Client) {
     let k = key("bad-multi");
-    let id = store.create_multipart(&k).await.expect("create");
+    let id = store
+        .create_multipart(&k, MIN_PART as u64)
+        .await
+        .expect("create");
     let part = upload_part(&store, &client, &k, &id, 1, bytes_of(1000, 13)).await;
     let wrong = ExpectedContent {
         sha256: Some(Sha256::of(b"something else")),
@@ -495,9 +504,15 @@ pub async fn stale_multipart_uploads_are_listed(store: Store, _client: Client) {
     let k = key("left-open");
     let prefix = k.as_str().trim_end_matches("left-open").to_owned();
     let other = key("elsewhere");
-    let other_id = store.create_multipart(&other).await.expect("create");
+    let other_id = store
+        .create_multipart(&other, MIN_PART as u64)
+        .await
+        .expect("create");
     let started_after = chrono::Utc::now() - chrono::Duration::seconds(5);
-    let id = store.create_multipart(&k).await.expect("create");
+    let id = store
+        .create_multipart(&k, MIN_PART as u64)
+        .await
+        .expect("create");
     let later = chrono::Utc::now() + chrono::Duration::seconds(5);
     let listed = store
         .stale_multipart_uploads(&prefix, later, 100_000)

@@ -330,7 +330,11 @@ impl BlobStore for MemoryBlobStore {
         Ok(self.signer.presigned_request(&op, expires_in))
     }
 
-    async fn create_multipart(&self, key: &ObjectKey) -> Result<String, BlobError> {
+    async fn create_multipart(
+        &self,
+        key: &ObjectKey,
+        _part_size: u64,
+    ) -> Result<String, BlobError> {
         let id = uuid::Uuid::now_v7().simple().to_string();
         lock(&self.state).uploads.insert(
             id.clone(),

@@ -339,8 +339,10 @@ pub trait BlobStore: Send + Sync + 'static {
         expires_in: Duration,
     ) -> Result<PresignedRequest, BlobError>;
 
-    /// Starts a multipart upload to `key`; returns its upload id.
-    async fn create_multipart(&self, key: &ObjectKey) -> Result<String, BlobError>;
+    /// Starts a multipart upload to `key`; returns its upload id. `part_size` is the size of
+    /// every part but the last: a store that assembles the parts itself may lay them out by it
+    /// (parts of other sizes MUST still assemble correctly, or be refused with `InvalidInput`).
+    async fn create_multipart(&self, key: &ObjectKey, part_size: u64) -> Result<String, BlobError>;
 
     /// A PUT for one part (1..=10000). MUST return `PreconditionFailed` for an unknown upload.
     async fn presign_part(

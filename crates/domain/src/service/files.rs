@@ -130,8 +130,8 @@ impl Registry {
     }
 
     async fn start_multipart(&self, key: &ObjectKey, size: u64) -> Result<MultipartPlan> {
-        let upload_id = self.blobs.create_multipart(key).await?;
         let part_size = self.part_size_for(size);
+        let upload_id = self.blobs.create_multipart(key, part_size).await?;
         let count = size.div_ceil(part_size).max(1);
         let numbers: Vec<u32> = (1..=count).filter_map(|n| u32::try_from(n).ok()).collect();
         let parts = self
