@@ -480,15 +480,32 @@ impl S3BlobStore {
         }
     }
 
-    /// Hashes the stored object as it streams back.
-    async fn digest_of(&self, key: &ObjectKey) -> Result<ContentHasher, BlobError> {
+    /// SHA-256, MD5 and size of the stored object as it streams back; MD5, the slower of the
+    /// two, on a blocking thread of its own.
+    async fn digest_of(&self, key: &ObjectKey) -> Result<(Sha256, Md5, u64), BlobError> {
+        use sha2::Digest;
         let got = self.get(key, None).await?;
-        let mut digests = ContentHasher::default();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+        let md5 = tokio::task::spawn_blocking(move || {
+            let mut md5 = <md5::Md5 as md5::Digest>::new();
+            while let Some(chunk) = rx.blocking_recv() {
+                md5::Digest::update(&mut md5, &chunk);
+            }
+            Md5::from_bytes(md5::Digest::finalize(md5).into())
+        });
+        let (mut sha, mut size) = (sha2::Sha256::new(), 0u64);
         let mut body = got.body;
         while let Some(chunk) = body.next().await {
-            digests.update(&chunk.map_err(|e| unexpected("reading back", e))?);
+            let chunk = chunk.map_err(|e| unexpected("reading back", e))?;
+            sha.update(&chunk);
+            size += chunk.len() as u64;
+            if tx.send(chunk).await.is_err() {
+                break;
+            }
         }
-        Ok(digests)
+        drop(tx);
+        let md5 = md5.await.map_err(BlobError::unexpected)?;
+        Ok((Sha256::from_bytes(sha.finalize().into()), md5, size))
     }
 }
 
@@ -841,10 +858,10 @@ impl BlobStore for S3BlobStore {
         self.complete(key, upload_id, parts).await?;
         // S3 cannot check a whole-object SHA-256 of a multipart upload: read it back.
         let verified = if expected.sha256.is_some() || expected.md5.is_some() {
-            self.digest_of(key)
-                .await?
-                .verify(expected)
-                .map(|(sha, _, _)| Some(sha))
+            let (sha256, md5, size) = self.digest_of(key).await?;
+            expected
+                .verify(&sha256, &md5, size)
+                .map(|()| Some(sha256))
         } else {
             let size = self.head(key).await?.size;
             match expected.size.filter(|s| *s != size) {
