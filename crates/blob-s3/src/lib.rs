@@ -179,17 +179,73 @@ fn disposition(filename: &str) -> String {
     format!("attachment; filename=\"{safe}\"")
 }
 
+/// SHA-256, MD5 and size of bytes as they stream by: SHA-256 on the caller's task, MD5 (the
+/// slower of the two) on a blocking thread, so a large object costs about one MD5 pass.
+struct StreamDigests {
+    sha256: sha2::Sha256,
+    size: u64,
+    md5_input: tokio::sync::mpsc::Sender<Bytes>,
+    md5: tokio::task::JoinHandle<Md5>,
+}
+
+impl StreamDigests {
+    fn new() -> Self {
+        use sha2::Digest;
+        let (md5_input, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+        let md5 = tokio::task::spawn_blocking(move || {
+            let mut md5 = <md5::Md5 as md5::Digest>::new();
+            while let Some(chunk) = rx.blocking_recv() {
+                md5::Digest::update(&mut md5, &chunk);
+            }
+            Md5::from_bytes(md5::Digest::finalize(md5).into())
+        });
+        Self {
+            sha256: sha2::Sha256::new(),
+            size: 0,
+            md5_input,
+            md5,
+        }
+    }
+
+    async fn update(&mut self, chunk: &Bytes) {
+        use sha2::Digest;
+        self.sha256.update(chunk);
+        self.size += chunk.len() as u64;
+        // The receiver lives until `finish`; a send can only fail if its thread panicked,
+        // which `finish` reports.
+        let _ = self.md5_input.send(chunk.clone()).await;
+    }
+
+    async fn finish(self) -> Result<(Sha256, Md5, u64), BlobError> {
+        use sha2::Digest;
+        drop(self.md5_input);
+        let md5 = self.md5.await.map_err(|e| unexpected("the MD5 thread", e))?;
+        Ok((
+            Sha256::from_bytes(self.sha256.finalize().into()),
+            md5,
+            self.size,
+        ))
+    }
+
+    /// Finishes and checks the result against `expected`.
+    async fn verify(self, expected: &ExpectedContent) -> Result<(Sha256, Md5, u64), BlobError> {
+        let (sha256, md5, size) = self.finish().await?;
+        expected.verify(&sha256, &md5, size)?;
+        Ok((sha256, md5, size))
+    }
+}
+
 /// Reads from `body` until `buf` holds `want` bytes or the body ends; returns whether it ended.
 async fn fill(
     body: &mut ByteStream,
     buf: &mut BytesMut,
     want: usize,
-    digests: &mut ContentHasher,
+    digests: &mut StreamDigests,
 ) -> Result<bool, BlobError> {
     while buf.len() < want {
         match body.next().await {
             Some(Ok(chunk)) => {
-                digests.update(&chunk);
+                digests.update(&chunk).await;
                 buf.extend_from_slice(&chunk);
             }
             Some(Err(e)) => {
@@ -386,7 +442,7 @@ impl S3BlobStore {
         key: &ObjectKey,
         mut buf: BytesMut,
         body: &mut ByteStream,
-        digests: &mut ContentHasher,
+        digests: &mut StreamDigests,
     ) -> Result<(String, Vec<CompletedPart>), BlobError> {
         let upload_id = self.create_multipart(key, self.part_size as u64).await?;
         let result = async {
@@ -480,32 +536,16 @@ impl S3BlobStore {
         }
     }
 
-    /// SHA-256, MD5 and size of the stored object as it streams back; MD5, the slower of the
-    /// two, on a blocking thread of its own.
+    /// SHA-256, MD5 and size of the stored object as it streams back.
     async fn digest_of(&self, key: &ObjectKey) -> Result<(Sha256, Md5, u64), BlobError> {
-        use sha2::Digest;
-        let got = self.get(key, None).await?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
-        let md5 = tokio::task::spawn_blocking(move || {
-            let mut md5 = <md5::Md5 as md5::Digest>::new();
-            while let Some(chunk) = rx.blocking_recv() {
-                md5::Digest::update(&mut md5, &chunk);
-            }
-            Md5::from_bytes(md5::Digest::finalize(md5).into())
-        });
-        let (mut sha, mut size) = (sha2::Sha256::new(), 0u64);
-        let mut body = got.body;
+        let mut body = self.get(key, None).await?.body;
+        let mut digests = StreamDigests::new();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| unexpected("reading back", e))?;
-            sha.update(&chunk);
-            size += chunk.len() as u64;
-            if tx.send(chunk).await.is_err() {
-                break;
-            }
+            digests
+                .update(&chunk.map_err(|e| unexpected("reading back", e))?)
+                .await;
         }
-        drop(tx);
-        let md5 = md5.await.map_err(BlobError::unexpected)?;
-        Ok((Sha256::from_bytes(sha.finalize().into()), md5, size))
+        digests.finish().await
     }
 }
 
@@ -517,11 +557,11 @@ impl BlobStore for S3BlobStore {
         mut body: ByteStream,
         expected: &ExpectedContent,
     ) -> Result<ObjectMeta, BlobError> {
-        let mut digests = ContentHasher::default();
+        let mut digests = StreamDigests::new();
         let mut buf = BytesMut::with_capacity(self.part_size.min(1 << 20));
         let ended = fill(&mut body, &mut buf, self.part_size, &mut digests).await?;
         if ended {
-            let (sha256, md5, size) = digests.verify(expected)?;
+            let (sha256, md5, size) = digests.verify(expected).await?;
             let etag = self.put_small(key, buf.freeze(), &sha256, &md5).await?;
             return Ok(ObjectMeta {
                 key: key.clone(),
@@ -534,7 +574,7 @@ impl BlobStore for S3BlobStore {
         let (upload_id, parts) = self
             .put_multipart(key, buf, &mut body, &mut digests)
             .await?;
-        match digests.verify(expected) {
+        match digests.verify(expected).await {
             Ok((sha256, _, size)) => {
                 self.complete(key, &upload_id, &parts).await?;
                 let head = self.head(key).await?;
