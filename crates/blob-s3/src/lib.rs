@@ -219,7 +219,10 @@ impl StreamDigests {
     async fn finish(self) -> Result<(Sha256, Md5, u64), BlobError> {
         use sha2::Digest;
         drop(self.md5_input);
-        let md5 = self.md5.await.map_err(|e| unexpected("the MD5 thread", e))?;
+        let md5 = self
+            .md5
+            .await
+            .map_err(|e| unexpected("the MD5 thread", e))?;
         Ok((
             Sha256::from_bytes(self.sha256.finalize().into()),
             md5,
@@ -899,9 +902,7 @@ impl BlobStore for S3BlobStore {
         // S3 cannot check a whole-object SHA-256 of a multipart upload: read it back.
         let verified = if expected.sha256.is_some() || expected.md5.is_some() {
             let (sha256, md5, size) = self.digest_of(key).await?;
-            expected
-                .verify(&sha256, &md5, size)
-                .map(|()| Some(sha256))
+            expected.verify(&sha256, &md5, size).map(|()| Some(sha256))
         } else {
             let size = self.head(key).await?.size;
             match expected.size.filter(|s| *s != size) {

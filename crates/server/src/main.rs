@@ -8,7 +8,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wanllmdb_domain::ids::{ApiKeyId, UserId};
-use wanllmdb_domain::service::Actor;
+use wanllmdb_domain::service::{Actor, GcOptions};
 use wanllmdb_domain::types::UserName;
 use wanllmdb_http::{AppState, Metrics};
 
@@ -60,6 +60,19 @@ enum AdminCommand {
     ListKeys { user: String },
     /// Revoke one of a user's API keys.
     RevokeKey { user: String, key_id: uuid::Uuid },
+    /// Collect garbage: delete abandoned drafts, abort unfinished multipart uploads, remove
+    /// blobs no file references (for cron; the same as `POST /api/v1/admin/gc`).
+    Gc {
+        /// Unreferenced blobs younger than this are kept (uploads in flight).
+        #[arg(long, default_value_t = 24 * 3600)]
+        grace_seconds: u64,
+        /// Drafts and multipart uploads older than this are abandoned.
+        #[arg(long, default_value_t = 7 * 24 * 3600)]
+        stale_after_seconds: u64,
+        /// Only count what would go.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn init_tracing() {
@@ -149,6 +162,31 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("revoked {key_id}");
+        }
+        AdminCommand::Gc {
+            grace_seconds,
+            stale_after_seconds,
+            dry_run,
+        } => {
+            let report = reg
+                .collect_garbage(
+                    &op,
+                    GcOptions {
+                        grace: std::time::Duration::from_secs(grace_seconds),
+                        stale_after: std::time::Duration::from_secs(stale_after_seconds),
+                        dry_run,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}{} drafts, {} multipart uploads, {} blobs ({} bytes)",
+                if dry_run { "would remove " } else { "removed " },
+                report.drafts,
+                report.multipart_uploads,
+                report.blobs,
+                report.bytes
+            );
         }
     }
     Ok(())

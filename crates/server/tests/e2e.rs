@@ -21,6 +21,8 @@ struct Server {
     child: Child,
     base: String,
     _dir: std::path::PathBuf,
+    /// The environment it was started with (for `wanllmdb-server admin ...` on its data).
+    vars: Vec<(String, String)>,
 }
 
 impl Drop for Server {
@@ -100,7 +102,7 @@ fn server_env(
 fn start_with(vars: Vec<(String, String)>, dir: std::path::PathBuf) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wanllmdb-server"))
         .arg("serve")
-        .envs(vars)
+        .envs(vars.clone())
         .current_dir(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -123,6 +125,7 @@ fn start_with(vars: Vec<(String, String)>, dir: std::path::PathBuf) -> Server {
         child,
         base,
         _dir: dir,
+        vars,
     }
 }
 
@@ -1918,6 +1921,30 @@ async fn garbage_collection_drops_what_was_abandoned(backend: Backend) {
         (young["drafts"].clone(), young["multipart_uploads"].clone()),
         (json!(0), json!(0)),
         "by default only week-old drafts and uploads are abandoned"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_wanllmdb-server"))
+        .args([
+            "admin",
+            "gc",
+            "--grace-seconds",
+            "0",
+            "--stale-after-seconds",
+            "0",
+            "--dry-run",
+        ])
+        .envs(server.vars.clone())
+        .current_dir(&server._dir)
+        .output()
+        .expect("run wanllmdb-server admin gc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "would remove 1 drafts, 1 multipart uploads, 0 blobs (0 bytes)",
+        "a dry run keeps the draft, so its bytes are still referenced"
     );
     let dry = api
         .ok(Method::POST, "/api/v1/admin/gc", Some(gc(true)))
