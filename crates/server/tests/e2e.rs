@@ -29,6 +29,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Its database, blobs and the tests' files (hundreds of MB for some): a run leaves no
+        // litter in the temporary directory.
+        let _ = std::fs::remove_dir_all(&self._dir);
     }
 }
 
