@@ -255,24 +255,18 @@ impl FsBlobStore {
             file.write_all(&chunk).await.map_err(io_err)?;
         }
         file.sync_data().await.map_err(io_err)?;
-        // Replace an earlier upload of the same part; the marker is written once the bytes are
-        // durable, so a listed part is a stored part.
-        for old in self
-            .part_files(&dir)
-            .await?
-            .into_iter()
-            .filter(|p| p.part_number == part)
-        {
-            let _ =
-                tokio::fs::remove_file(dir.join(part_file_name(old.part_number, &old.etag))).await;
-        }
         // The ETag only names this upload of the part (completing checks the whole file's
-        // digests), so it is a fresh token rather than a hash of the bytes.
-        let etag = format!("\"{}\"", uuid::Uuid::now_v7().simple());
-        tokio::fs::write(dir.join(part_file_name(part, &etag)), size.to_string())
+        // digests), so it is a fresh token rather than a hash of the bytes. The part's marker
+        // ("ETAG SIZE") is written once the bytes are durable, so a listed part is a stored
+        // part; renamed into place, it replaces an earlier upload of the part in one step.
+        let token = uuid::Uuid::now_v7().simple().to_string();
+        let marker = dir.join(format!("{PART_PREFIX}{part:05}"));
+        let tmp = dir.join(format!("{token}.tmp"));
+        tokio::fs::write(&tmp, format!("{token} {size}"))
             .await
             .map_err(io_err)?;
-        Ok(etag)
+        tokio::fs::rename(&tmp, &marker).await.map_err(io_err)?;
+        Ok(format!("\"{token}\""))
     }
 
     async fn part_files(&self, dir: &Path) -> Result<Vec<PartInfo>, BlobError> {
@@ -280,23 +274,21 @@ impl FsBlobStore {
         let mut parts = Vec::new();
         while let Some(entry) = entries.next_entry().await.map_err(io_err)? {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some((n, md5)) = name.strip_prefix("part-").and_then(|r| r.split_once('.')) else {
+            let Some(Ok(part_number)) = name.strip_prefix(PART_PREFIX).map(str::parse) else {
                 continue;
             };
-            let Ok(part_number) = n.parse() else { continue };
-            let Ok(size) = tokio::fs::read_to_string(entry.path())
+            let marker = tokio::fs::read_to_string(entry.path())
                 .await
-                .map_err(io_err)?
-                .trim()
-                .parse()
+                .map_err(io_err)?;
+            let Some((token, Ok(size))) =
+                marker.split_once(' ').map(|(t, s)| (t, s.trim().parse()))
             else {
-                // A marker cut short by a crash: the part counts as not uploaded.
                 continue;
             };
             parts.push(PartInfo {
                 part_number,
                 size,
-                etag: format!("\"{md5}\""),
+                etag: format!("\"{token}\""),
             });
         }
         parts.sort_by_key(|p| p.part_number);
@@ -318,52 +310,19 @@ async fn upload_part_size(dir: &Path) -> Result<u64, BlobError> {
         .map_err(|_| BlobError::unexpected(format!("{}: unreadable part size", dir.display())))
 }
 
-/// SHA-256, MD5 and size of a file's first `len` bytes, MD5 on a second thread.
+/// SHA-256, MD5 and size of a file's first `len` bytes.
 async fn hash_prefix(path: PathBuf, len: u64) -> Result<(Sha256, Md5, u64), BlobError> {
     tokio::task::spawn_blocking(move || {
-        use sha2::Digest;
         use std::io::Read;
-        let mut f = std::fs::File::open(&path)?.take(len);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-        let md5_thread = std::thread::spawn(move || {
-            let mut md5 = <md5::Md5 as md5::Digest>::new();
-            for chunk in rx {
-                md5::Digest::update(&mut md5, &chunk);
-            }
-            md5
-        });
-        let (mut sha, mut size) = (sha2::Sha256::new(), 0u64);
-        loop {
-            let mut buf = vec![0u8; 4 << 20];
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            buf.truncate(n);
-            sha.update(&buf);
-            size += n as u64;
-            if tx.send(buf).is_err() {
-                break;
-            }
-        }
-        drop(tx);
-        let md5 = md5_thread
-            .join()
-            .map_err(|_| std::io::Error::other("the MD5 thread panicked"))?;
-        Ok::<_, std::io::Error>((
-            Sha256::from_bytes(sha.finalize().into()),
-            Md5::from_bytes(md5::Digest::finalize(md5).into()),
-            size,
-        ))
+        hash_reader(std::fs::File::open(&path)?.take(len), len)
     })
     .await
     .map_err(BlobError::unexpected)?
     .map_err(io_err)
 }
 
-fn part_file_name(part: u32, etag: &str) -> String {
-    format!("part-{part:05}.{}", etag.trim_matches('"'))
-}
+/// Markers of stored parts are named `part-00001` and so on.
+const PART_PREFIX: &str = "part-";
 
 /// Every key under `objects/` that starts with `prefix`, sorted.
 fn walk_keys(objects: &Path, prefix: &str) -> std::io::Result<Vec<String>> {
@@ -629,13 +588,17 @@ impl BlobStore for FsBlobStore {
                     "parts must be given in ascending order".into(),
                 ));
             }
-            let stored = self.part_files(&dir).await?;
+            let stored: std::collections::HashMap<(u32, String), u64> = self
+                .part_files(&dir)
+                .await?
+                .into_iter()
+                .map(|s| ((s.part_number, s.etag), s.size))
+                .collect();
             let mut ranges = Vec::with_capacity(parts.len());
             for p in parts {
                 let size = stored
-                    .iter()
-                    .find(|s| s.part_number == p.part_number && s.etag == p.etag)
-                    .map(|s| s.size)
+                    .get(&(p.part_number, p.etag.clone()))
+                    .copied()
                     .ok_or_else(|| {
                         BlobError::PreconditionFailed(format!(
                             "part {} was not uploaded with ETag {}",

@@ -180,4 +180,33 @@ async fn multipart_parts_of_any_shape_assemble_correctly() {
     let (status, _) = part(store.clone(), key.clone(), id.clone(), 1, b"abcdef").await;
     assert_eq!(status, 400, "a part longer than the part size is refused");
     assert!(store.list_parts(&key, &id).await.expect("list").is_empty());
+
+    // A part sent again replaces the first upload of it: one listed part, the new ETag.
+    let (_, first) = part(store.clone(), key.clone(), id.clone(), 1, b"wxyz").await;
+    let (_, second) = part(store.clone(), key.clone(), id.clone(), 1, b"abcd").await;
+    let (first, second) = (first.expect("etag"), second.expect("etag"));
+    assert_ne!(first, second);
+    let listed = store.list_parts(&key, &id).await.expect("list");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|p| (p.part_number, p.size, p.etag.clone()))
+            .collect::<Vec<_>>(),
+        [(1, 4, second.clone())]
+    );
+    let only = |etag: String| {
+        [CompletedPart {
+            part_number: 1,
+            etag,
+        }]
+    };
+    let expected = ExpectedContent {
+        sha256: Some(Sha256::of(b"abcd")),
+        md5: None,
+        size: Some(4),
+    };
+    assert!(store
+        .complete_multipart(&key, &id, &only(first), &expected)
+        .await
+        .is_err());
 }

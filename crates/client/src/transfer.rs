@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 use wanllmdb_domain::manifest::{manifest_digest, ManifestEntry};
+use wanllmdb_domain::ports::hash_reader;
 use wanllmdb_domain::types::{FilePath, Md5, Sha256};
 
 use crate::api::{encode, uuid_of, Client, ClientError, Result, VersionInfo};
@@ -21,6 +22,22 @@ const BATCH: usize = 1000;
 /// their transfer time is round trips, not bandwidth, and they cost little memory.
 const SMALL_FILE: u64 = 1 << 20;
 const SMALL_FILE_FACTOR: usize = 8;
+
+/// Transfers run `concurrency * SMALL_FILE_FACTOR` wide; one of more than `SMALL_FILE` bytes
+/// also holds one of `large`'s `concurrency` permits while it runs.
+async fn slot(
+    large: &tokio::sync::Semaphore,
+    size: u64,
+) -> Result<Option<tokio::sync::SemaphorePermit<'_>>> {
+    if size <= SMALL_FILE {
+        return Ok(None);
+    }
+    large
+        .acquire()
+        .await
+        .map(Some)
+        .map_err(|e| ClientError::Invalid(format!("transfer slots closed: {e}")))
+}
 
 /// What logging did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -69,96 +86,23 @@ fn io(path: &Path, source: std::io::Error) -> ClientError {
     }
 }
 
-/// MD5 and SHA-256 in one read of the file, off the async threads. Large files hash MD5 on a
-/// second thread while this one reads and hashes SHA-256, so a big checkpoint costs about one
-/// MD5 pass rather than both.
+/// MD5 and SHA-256 in one read of the file, off the async threads (MD5 on a second thread for
+/// big files).
 async fn hash_file(local: PathBuf, path: FilePath) -> Result<Hashed> {
     tokio::task::spawn_blocking(move || {
-        let mut f = std::fs::File::open(&local).map_err(|e| io(&local, e))?;
+        let f = std::fs::File::open(&local).map_err(|e| io(&local, e))?;
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let big = len > PARALLEL_HASH;
-        // Small files reuse one buffer; big ones hand each chunk to the MD5 thread.
-        let chunk = if big {
-            4 << 20
-        } else {
-            (len as usize + 1).min(1 << 20)
-        };
-        let mut small_buf = vec![0u8; if big { 0 } else { chunk }];
-        let mut sha = sha2::Sha256::new();
-        let mut size = 0u64;
-        let md5 = std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(4);
-            let md5_thread = big.then(|| {
-                scope.spawn(move || {
-                    let mut md5 = md5::Md5::new();
-                    for chunk in rx {
-                        md5.update(&chunk);
-                    }
-                    md5
-                })
-            });
-            let mut md5 = (!big).then(md5::Md5::new);
-            loop {
-                let mut owned = Vec::new();
-                let buf: &mut [u8] = if big {
-                    owned = vec![0u8; chunk];
-                    &mut owned
-                } else {
-                    &mut small_buf
-                };
-                let n = read_full(&mut f, buf).map_err(|e| io(&local, e))?;
-                if n == 0 {
-                    break;
-                }
-                sha.update(&buf[..n]);
-                size += n as u64;
-                match md5.as_mut() {
-                    Some(m) => m.update(&buf[..n]),
-                    None => {
-                        owned.truncate(n);
-                        if tx.send(bytes::Bytes::from(owned)).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-            drop(tx);
-            match (md5, md5_thread) {
-                (Some(m), _) => Ok(m),
-                (None, Some(t)) => t
-                    .join()
-                    .map_err(|_| ClientError::Invalid("the MD5 thread panicked".into())),
-                (None, None) => Ok(md5::Md5::new()),
-            }
-        })?;
+        let (sha256, md5, size) = hash_reader(f, len).map_err(|e| io(&local, e))?;
         Ok(Hashed {
             local,
             path,
             size,
-            md5: Md5::from_bytes(md5.finalize().into()),
-            sha256: Sha256::from_bytes(sha.finalize().into()),
+            md5,
+            sha256,
         })
     })
     .await
     .map_err(|e| ClientError::Invalid(format!("hashing task failed: {e}")))?
-}
-
-/// Files above this size hash MD5 and SHA-256 on two threads.
-const PARALLEL_HASH: u64 = 16 << 20;
-
-/// Reads until `buf` is full or the file ends.
-fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    use std::io::Read;
-    let mut filled = 0;
-    while filled < buf.len() {
-        match f.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 impl Client {
@@ -237,8 +181,7 @@ impl Client {
                 )
                 .await?;
             let plans: Vec<Value> = plans["files"].as_array().cloned().unwrap_or_default();
-            // `buffered`: results in file order, to pair them with the files. Small files go
-            // many at once; larger ones also need one of `concurrency` permits.
+            // `buffered`: results in file order, to pair them with the files (see `slot`).
             let large = tokio::sync::Semaphore::new(self.concurrency);
             let large = &large;
             // Files repeating an earlier file's bytes in this batch send nothing: the first
@@ -276,13 +219,7 @@ impl Client {
                     // Owned items: a borrowed one makes this future not `Send`.
                     let vid = version.id;
                     async move {
-                        let _permit = if file.size > SMALL_FILE {
-                            Some(large.acquire().await.map_err(|e| {
-                                ClientError::Invalid(format!("upload slots closed: {e}"))
-                            })?)
-                        } else {
-                            None
-                        };
+                        let _slot = slot(large, file.size).await?;
                         let sent = self.upload(vid, &file, plan).await?;
                         self.progress_advance(file.size);
                         Ok::<u64, ClientError>(sent)
@@ -718,25 +655,18 @@ impl UsedArtifact {
     /// Downloads a page's items: small files many at once (a small transfer is all latency),
     /// larger ones `concurrency` at a time.
     async fn fetch_all(&self, dir: &Path, items: Vec<Value>) -> Result<Vec<Option<u64>>> {
-        let (small, large): (Vec<Value>, Vec<Value>) = items
-            .into_iter()
-            .partition(|i| i["file"]["size"].as_u64().unwrap_or(0) <= SMALL_FILE);
-        let run = |items: Vec<Value>, limit: usize| {
-            futures::stream::iter(items.into_iter().map(move |item| async move {
-                let size = item["file"]["size"].as_u64().unwrap_or(0);
-                let got = self.fetch(dir, item).await?;
-                self.client.progress_advance(size);
-                Ok::<Option<u64>, ClientError>(got)
-            }))
-            .buffer_unordered(limit)
-            .try_collect::<Vec<_>>()
-        };
-        let (mut small, large) = futures::try_join!(
-            run(small, self.client.concurrency * SMALL_FILE_FACTOR),
-            run(large, self.client.concurrency)
-        )?;
-        small.extend(large);
-        Ok(small)
+        let large = tokio::sync::Semaphore::new(self.client.concurrency);
+        let large = &large;
+        futures::stream::iter(items.into_iter().map(|item| async move {
+            let size = item["file"]["size"].as_u64().unwrap_or(0);
+            let _slot = slot(large, size).await?;
+            let got = self.fetch(dir, item).await?;
+            self.client.progress_advance(size);
+            Ok::<Option<u64>, ClientError>(got)
+        }))
+        .buffer_unordered(self.client.concurrency * SMALL_FILE_FACTOR)
+        .try_collect()
+        .await
     }
 
     /// A page of files as `{file, download_url}` items. Without a cache, one request both lists
@@ -997,6 +927,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wanllmdb_domain::ports::PARALLEL_HASH_THRESHOLD;
 
     #[tokio::test]
     async fn small_and_big_files_hash_the_same_as_one_pass() {
@@ -1006,7 +937,7 @@ mod tests {
             0usize,
             5,
             (1 << 20) + 3,
-            (PARALLEL_HASH as usize) + (5 << 20) + 7,
+            (PARALLEL_HASH_THRESHOLD as usize) + (5 << 20) + 7,
         ] {
             let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
             let local = dir.join(format!("f{size}"));

@@ -325,6 +325,13 @@ pub struct FileBatchDto {
     pub files: Vec<FileSpecDto>,
 }
 
+impl FileBatchDto {
+    /// Every file validated, or the first one's error.
+    pub fn into_specs(self) -> ApiResult<Vec<FileSpec>> {
+        self.files.into_iter().map(FileSpecDto::into_spec).collect()
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct FileDto {
     pub id: Uuid,

@@ -467,12 +467,7 @@ pub async fn upload_urls(
     path: web::Path<Uuid>,
     body: web::Json<FileBatchDto>,
 ) -> ApiResult<HttpResponse> {
-    let specs = body
-        .into_inner()
-        .files
-        .into_iter()
-        .map(FileSpecDto::into_spec)
-        .collect::<ApiResult<Vec<_>>>()?;
+    let specs = body.into_inner().into_specs()?;
     let plans = state
         .registry
         .negotiate_uploads(&auth.0, VersionId::from_uuid(*path), specs)
@@ -502,12 +497,7 @@ pub async fn register_files(
     path: web::Path<Uuid>,
     body: web::Json<FileBatchDto>,
 ) -> ApiResult<HttpResponse> {
-    let specs = body
-        .into_inner()
-        .files
-        .into_iter()
-        .map(FileSpecDto::into_spec)
-        .collect::<ApiResult<Vec<_>>>()?;
+    let specs = body.into_inner().into_specs()?;
     let files = state
         .registry
         .register_files(&auth.0, VersionId::from_uuid(*path), specs)

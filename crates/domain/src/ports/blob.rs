@@ -160,6 +160,78 @@ impl ContentHasher {
     }
 }
 
+/// Readers longer than this hash MD5 on a second thread.
+pub const PARALLEL_HASH_THRESHOLD: u64 = 16 << 20;
+
+/// SHA-256, MD5 and size of everything `reader` yields, in one read, for blocking code. When
+/// `len_hint` is above `PARALLEL_HASH_THRESHOLD`, MD5 (the slower of the two) runs on a second
+/// thread, so a large file costs about one MD5 pass instead of both.
+pub fn hash_reader(
+    mut reader: impl std::io::Read,
+    len_hint: u64,
+) -> std::io::Result<(Sha256, Md5, u64)> {
+    use sha2::Digest;
+    let (mut sha, mut size) = (sha2::Sha256::new(), 0u64);
+    if len_hint <= PARALLEL_HASH_THRESHOLD {
+        let mut md5 = <md5::Md5 as md5::Digest>::new();
+        let mut buf = vec![0u8; (len_hint as usize).clamp(1, 1 << 20)];
+        loop {
+            let n = read_some(&mut reader, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            sha.update(&buf[..n]);
+            md5::Digest::update(&mut md5, &buf[..n]);
+            size += n as u64;
+        }
+        let md5 = Md5::from_bytes(md5::Digest::finalize(md5).into());
+        return Ok((Sha256::from_bytes(sha.finalize().into()), md5, size));
+    }
+    let md5 = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let md5_thread = scope.spawn(move || {
+            let mut md5 = <md5::Md5 as md5::Digest>::new();
+            for chunk in rx {
+                md5::Digest::update(&mut md5, &chunk);
+            }
+            Md5::from_bytes(md5::Digest::finalize(md5).into())
+        });
+        let read = (|| loop {
+            let mut buf = vec![0u8; 4 << 20];
+            let n = read_some(&mut reader, &mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.truncate(n);
+            sha.update(&buf);
+            size += n as u64;
+            if tx.send(buf).is_err() {
+                return Err(std::io::Error::other("the MD5 thread stopped"));
+            }
+        })();
+        drop(tx);
+        let md5 = md5_thread
+            .join()
+            .map_err(|_| std::io::Error::other("the MD5 thread panicked"))?;
+        read.map(|()| md5)
+    })?;
+    Ok((Sha256::from_bytes(sha.finalize().into()), md5, size))
+}
+
+/// Reads until `buf` is full or the reader ends; retries interrupted reads.
+fn read_some(reader: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// A byte range, as in an HTTP `Range: bytes=start-end` header (end inclusive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteRange {
