@@ -33,7 +33,7 @@ pub struct FsBlobStore {
 }
 
 fn io_err(e: std::io::Error) -> BlobError {
-    BlobError::unexpected(e)
+    BlobError::from_io(e)
 }
 
 fn unknown_upload(id: &str) -> BlobError {
@@ -324,40 +324,99 @@ async fn hash_prefix(path: PathBuf, len: u64) -> Result<(Sha256, Md5, u64), Blob
 /// Markers of stored parts are named `part-00001` and so on.
 const PART_PREFIX: &str = "part-";
 
-/// Every key under `objects/` that starts with `prefix`, sorted.
-fn walk_keys(objects: &Path, prefix: &str) -> std::io::Result<Vec<String>> {
-    // Start in the deepest directory the prefix names, not at the root.
-    let base = prefix.rsplit_once('/').map_or("", |(dir, _)| dir);
-    let start = if base.is_empty() {
-        objects.to_owned()
-    } else {
-        objects.join(base)
-    };
+/// Up to `limit` keys under `objects/` that start with `prefix` and sort after `after`, in
+/// ascending byte order. Only directories that can hold such keys are read, so a page costs its
+/// own size, not the store's: listing millions of keys page by page stays linear.
+fn walk_keys(
+    objects: &Path,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> std::io::Result<Vec<String>> {
     let mut keys = Vec::new();
-    let mut stack = vec![start];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                stack.push(path);
-            } else if let Ok(rel) = path.strip_prefix(objects) {
-                let key = rel
-                    .to_string_lossy()
-                    .replace(std::path::MAIN_SEPARATOR, "/");
-                if key.starts_with(prefix) {
-                    keys.push(key);
-                }
+    walk_dir(objects, "", prefix, after, limit, &mut keys)?;
+    Ok(keys)
+}
+
+fn walk_dir(
+    dir: &Path,
+    rel: &str,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+    out: &mut Vec<String>,
+) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    // A folder's keys all start with "name/", so it sorts among files as "name/" does.
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.file_type()?.is_dir();
+        names.push(if is_dir {
+            format!("{rel}{name}/")
+        } else {
+            format!("{rel}{name}")
+        });
+    }
+    names.sort_unstable();
+    for key in names {
+        if out.len() >= limit {
+            break;
+        }
+        if key.ends_with('/') {
+            let may_match = key.starts_with(prefix) || prefix.starts_with(&key);
+            // Every key below `key` sorts after `a` exactly when `key` does and `a` is not
+            // itself below `key`.
+            let may_follow = after.is_none_or(|a| a.starts_with(&key) || key.as_str() > a);
+            if may_match && may_follow {
+                let name = key[rel.len()..key.len() - 1].to_owned();
+                walk_dir(&dir.join(name), &key, prefix, after, limit, out)?;
             }
+        } else if key.starts_with(prefix) && after.is_none_or(|a| key.as_str() > a) {
+            out.push(key);
         }
     }
-    keys.sort();
-    Ok(keys)
+    Ok(())
+}
+
+/// The entries of `dir` (files or folders, with the bytes of the files they hold) last changed
+/// before `before`, except those `keep` spares.
+fn stale_entries(
+    dir: &Path,
+    before: std::time::SystemTime,
+    keep: impl Fn(&Path) -> bool,
+) -> std::io::Result<Vec<(PathBuf, u64)>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.modified().is_ok_and(|m| m >= before) || keep(&path) {
+            continue;
+        }
+        let size = if meta.is_dir() {
+            std::fs::read_dir(&path)?
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        } else {
+            meta.len()
+        };
+        out.push((path, size));
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -462,16 +521,15 @@ impl BlobStore for FsBlobStore {
         }
         let objects = self.root.join("objects");
         let owned_prefix = prefix.to_owned();
-        let keys = tokio::task::spawn_blocking(move || walk_keys(&objects, &owned_prefix))
-            .await
-            .map_err(BlobError::unexpected)?
-            .map_err(io_err)?;
+        let owned_after = after.map(|a| a.as_str().to_owned());
+        let keys = tokio::task::spawn_blocking(move || {
+            walk_keys(&objects, &owned_prefix, owned_after.as_deref(), limit + 1)
+        })
+        .await
+        .map_err(BlobError::unexpected)?
+        .map_err(io_err)?;
         let mut page = Vec::with_capacity(limit + 1);
-        for key in keys
-            .into_iter()
-            .filter(|k| after.is_none_or(|a| k.as_str() > a.as_str()))
-            .take(limit + 1)
-        {
+        for key in keys {
             let key = ObjectKey::parse(key).map_err(|e| BlobError::unexpected(e.to_string()))?;
             match self.meta_of(&key).await {
                 Ok(m) => page.push(m),
@@ -662,7 +720,11 @@ impl BlobStore for FsBlobStore {
             self.put(key, Box::pin(body), expected).await
         }
         .await;
-        let _ = tokio::fs::remove_dir_all(&dir).await;
+        // A refused part list leaves the upload as it was (the client completes again with the
+        // right list); after success or a digest mismatch the upload is over.
+        if !matches!(result, Err(BlobError::PreconditionFailed(_))) {
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+        }
         result
     }
 
@@ -719,6 +781,47 @@ impl BlobStore for FsBlobStore {
         })
         .await
         .map_err(BlobError::unexpected)?
+    }
+
+    async fn sweep_leftovers(
+        &self,
+        before: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<Leftovers, BlobError> {
+        let root = self.root.clone();
+        let before = std::time::SystemTime::from(before);
+        tokio::task::spawn_blocking(move || {
+            // Temporary files of writes that never finished (a crash, a client gone mid-PUT).
+            let mut found = stale_entries(&root.join("tmp"), before, |_| false)?;
+            // Multipart folders without a valid key file never became an upload (a crash
+            // while creating one); those with one are open uploads, aborted once stale.
+            found.extend(stale_entries(&root.join("multipart"), before, |dir| {
+                std::fs::read_to_string(dir.join("key"))
+                    .ok()
+                    .is_some_and(|k| ObjectKey::parse(k).is_ok())
+            })?);
+            let mut report = Leftovers::default();
+            for (path, size) in found {
+                if !dry_run {
+                    let removed = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                    match removed {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                report.items += 1;
+                report.bytes += size;
+            }
+            Ok(report)
+        })
+        .await
+        .map_err(BlobError::unexpected)?
+        .map_err(io_err)
     }
 
     async fn ping(&self) -> Result<(), BlobError> {

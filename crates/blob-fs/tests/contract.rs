@@ -210,3 +210,140 @@ async fn multipart_parts_of_any_shape_assemble_correctly() {
         .await
         .is_err());
 }
+
+async fn fresh_store() -> (FsBlobStore, std::path::PathBuf) {
+    let root = std::env::temp_dir()
+        .join("wanllmdb-blob-fs-tests")
+        .join(uuid::Uuid::now_v7().simple().to_string());
+    let store = FsBlobStore::open(&root, UrlSigner::new(b"k".to_vec(), "http://h"))
+        .await
+        .expect("open");
+    (store, root)
+}
+
+fn age(path: &std::path::Path, secs: u64) {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+    let f = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .or_else(|_| std::fs::File::open(path))
+        .expect("open");
+    f.set_modified(then).expect("set mtime");
+}
+
+/// Interrupted writes leave temporary files and half-made upload folders; the sweep removes those
+/// older than its cutoff and nothing else (not open uploads, not objects, not fresh writes).
+#[tokio::test]
+async fn leftovers_of_interrupted_writes_are_swept() {
+    let (store, root) = fresh_store().await;
+    let key = wanllmdb_domain::keys::ObjectKey::parse("projects/p/kept").expect("key");
+    store
+        .put(
+            &key,
+            stream_from_bytes(Bytes::from_static(b"kept")),
+            &Default::default(),
+        )
+        .await
+        .expect("put");
+    age(&root.join("objects/projects/p/kept"), 7200);
+    let stale_tmp = root.join("tmp/0190aaaa");
+    std::fs::write(&stale_tmp, vec![0u8; 1000]).expect("tmp");
+    age(&stale_tmp, 7200);
+    let fresh_tmp = root.join("tmp/0190bbbb");
+    std::fs::write(&fresh_tmp, b"in flight").expect("tmp");
+    let half_made = root.join("multipart/0190cccc0000000000000000000000cc");
+    std::fs::create_dir_all(&half_made).expect("dir");
+    std::fs::write(half_made.join("data"), vec![0u8; 24]).expect("data");
+    age(&half_made.join("data"), 7200);
+    age(&half_made, 7200);
+    let open = store.create_multipart(&key, 4).await.expect("open upload");
+    age(&root.join("multipart").join(&open), 7200);
+
+    let hour_ago = chrono::Utc::now() - chrono::Duration::seconds(3600);
+    let dry = store.sweep_leftovers(hour_ago, true).await.expect("dry");
+    assert_eq!((dry.items, dry.bytes), (2, 1024));
+    assert!(
+        stale_tmp.exists() && half_made.exists(),
+        "a dry run removes nothing"
+    );
+    let swept = store.sweep_leftovers(hour_ago, false).await.expect("sweep");
+    assert_eq!((swept.items, swept.bytes), (2, 1024));
+    assert!(!stale_tmp.exists() && !half_made.exists());
+    assert!(fresh_tmp.exists(), "a write in flight stays");
+    assert!(
+        store.list_parts(&key, &open).await.is_ok(),
+        "an open upload stays"
+    );
+    assert!(store.head(&key).await.is_ok(), "objects stay");
+    let again = store.sweep_leftovers(hour_ago, false).await.expect("sweep");
+    assert_eq!(again.items, 0);
+    std::fs::remove_dir_all(&root).expect("clean");
+}
+
+/// Pages come in byte order of the keys (a folder "a" sorts as "a/", after "a-b" and before
+/// "a0"), each page reading only the folders that can hold its keys.
+#[tokio::test]
+async fn listing_pages_in_key_order() {
+    let (store, root) = fresh_store().await;
+    let mut names = vec![
+        "a-b", "a/x", "a/y/z", "a0", "b", "a/y-1", "a/y/a", "c/d/e/f",
+    ];
+    for n in &names {
+        let key = wanllmdb_domain::keys::ObjectKey::parse(format!("l/{n}")).expect("key");
+        store
+            .put(
+                &key,
+                stream_from_bytes(Bytes::from_static(b".")),
+                &Default::default(),
+            )
+            .await
+            .expect("put");
+    }
+    names.sort_unstable();
+    for limit in [1, 2, 3, 100] {
+        let mut got = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.list("l/", after.as_ref(), limit).await.expect("list");
+            assert!(page.objects.len() <= limit);
+            got.extend(page.objects.iter().map(|o| o.key.as_str()[2..].to_owned()));
+            match page.next_after {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(got, names, "pages of {limit}");
+    }
+    let under_a = store.list("l/a/y", None, 100).await.expect("list");
+    let keys: Vec<&str> = under_a.objects.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, ["l/a/y-1", "l/a/y/a", "l/a/y/z"]);
+    std::fs::remove_dir_all(&root).expect("clean");
+}
+
+/// A store that fails (here: its temporary folder replaced by a file) says it is unavailable,
+/// which the API answers 503, never 500; a full disk is insufficient storage (507).
+#[tokio::test]
+async fn store_failures_are_unavailable_not_internal() {
+    use wanllmdb_domain::ports::BlobError;
+    let (store, root) = fresh_store().await;
+    std::fs::remove_dir_all(root.join("tmp")).expect("rm");
+    std::fs::write(root.join("tmp"), b"not a folder").expect("file");
+    let key = wanllmdb_domain::keys::ObjectKey::parse("x/y").expect("key");
+    let err = store
+        .put(
+            &key,
+            stream_from_bytes(Bytes::from_static(b"z")),
+            &Default::default(),
+        )
+        .await
+        .expect_err("cannot write");
+    assert!(matches!(err, BlobError::Unavailable(_)), "{err:?}");
+    assert_eq!(err.http_status(), 503);
+    let full = BlobError::from_io(std::io::Error::from_raw_os_error(28));
+    assert!(
+        matches!(full, BlobError::InsufficientStorage(_)),
+        "{full:?}"
+    );
+    assert_eq!(full.http_status(), 507);
+    std::fs::remove_dir_all(&root).expect("clean");
+}

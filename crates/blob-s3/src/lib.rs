@@ -76,8 +76,10 @@ impl std::fmt::Debug for S3BlobStore {
     }
 }
 
+/// A failure of the store or of the way to it (unreachable, an answer that makes no sense): the
+/// registry reports it as the store being unavailable, not as a bug of its own.
 fn unexpected(context: &str, e: impl std::fmt::Display) -> BlobError {
-    BlobError::unexpected(format!("{context}: {e}"))
+    BlobError::Unavailable(format!("{context}: {e}"))
 }
 
 /// An S3 error document.
@@ -118,7 +120,10 @@ fn error_from(status: u16, body: &str, key: &str) -> BlobError {
         {
             BlobError::InvalidDigest(format!("{key}: {detail}"))
         }
-        _ => BlobError::unexpected(format!("S3 answered {status} for {key}: {detail}")),
+        (_, "EntityTooLarge" | "QuotaExceeded") | (507, _) => {
+            BlobError::InsufficientStorage(format!("{key}: {detail}"))
+        }
+        _ => BlobError::Unavailable(format!("S3 answered {status} for {key}: {detail}")),
     }
 }
 
@@ -893,7 +898,6 @@ impl BlobStore for S3BlobStore {
                 .windows(2)
                 .any(|w| w[0].part_number >= w[1].part_number)
         {
-            let _ = self.abort_multipart(key, upload_id).await;
             return Err(BlobError::PreconditionFailed(
                 "parts must be given in ascending order".into(),
             ));
@@ -974,6 +978,16 @@ impl BlobStore for S3BlobStore {
             key_marker = page.next_marker;
             id_marker = page.next_upload_id_marker;
         }
+    }
+
+    async fn sweep_leftovers(
+        &self,
+        _before: DateTime<Utc>,
+        _dry_run: bool,
+    ) -> Result<Leftovers, BlobError> {
+        // S3 writes an object whole or not at all; unfinished multipart uploads are listed by
+        // `stale_multipart_uploads`.
+        Ok(Leftovers::default())
     }
 
     async fn ping(&self) -> Result<(), BlobError> {

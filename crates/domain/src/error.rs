@@ -84,7 +84,13 @@ pub enum Error {
     /// The caller is known but lacks the role (403).
     #[error("forbidden: {0}")]
     Forbidden(String),
-    /// Anything else: a bug or an unreachable backend (500/503).
+    /// The blob store is out of space (507).
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(String),
+    /// A backend failed or could not be reached; retrying later may work (503).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug (500).
     #[error("unexpected: {0}")]
     Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -112,6 +118,8 @@ impl Error {
             Error::RangeNotSatisfiable(_) => "range_not_satisfiable",
             Error::Unauthenticated(_) => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
+            Error::InsufficientStorage(_) => "insufficient_storage",
+            Error::Unavailable(_) => "unavailable",
             Error::Unexpected(_) => "internal",
         }
     }
@@ -144,6 +152,8 @@ impl From<BlobError> for Error {
             BlobError::RangeNotSatisfiable(m) => Error::RangeNotSatisfiable(m),
             BlobError::InvalidDigest(m) => Error::Invalid(ValidationError::new("digest", m)),
             BlobError::InvalidInput(m) => Error::Invalid(ValidationError::new("blob", m)),
+            BlobError::InsufficientStorage(m) => Error::InsufficientStorage(m),
+            BlobError::Unavailable(m) => Error::Unavailable(m),
             BlobError::Unexpected(e) => Error::Unexpected(e),
         }
     }

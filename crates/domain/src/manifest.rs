@@ -1,6 +1,7 @@
 //! Pure functions over a version's file list: the manifest digest and the diff of two versions.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 use sha2::Digest;
@@ -73,45 +74,145 @@ pub struct VersionDiff {
     pub renamed: Vec<FileChange>,
     /// Same path, same content.
     pub unchanged: u64,
+    /// More files changed than a diff lists (`MAX_DIFF_FILES` per kind): the lists hold the
+    /// first by path, renames are paired among those, and `unchanged` is still exact.
+    pub truncated: bool,
+}
+
+/// The most files a diff lists per kind of change, so comparing two huge versions holds a
+/// bounded number of rows.
+pub const MAX_DIFF_FILES: usize = 10_000;
+
+/// Builds a diff from both versions' files fed in ascending path order (a merge of two sorted
+/// listings), holding only changed files: memory grows with the changes listed, never with
+/// the versions' sizes.
+#[derive(Debug)]
+pub struct DiffBuilder {
+    diff: VersionDiff,
+    only_from: Vec<ArtifactFile>,
+    only_to: Vec<ArtifactFile>,
+    cap: usize,
+}
+
+impl DiffBuilder {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            diff: VersionDiff::default(),
+            only_from: Vec::new(),
+            only_to: Vec::new(),
+            cap,
+        }
+    }
+
+    fn keep<T>(list: &mut Vec<T>, item: T, cap: usize, truncated: &mut bool) {
+        if list.len() < cap {
+            list.push(item);
+        } else {
+            *truncated = true;
+        }
+    }
+
+    /// A path in both versions.
+    pub fn both(&mut self, from: ArtifactFile, to: ArtifactFile) {
+        if from.sha256 == to.sha256 && from.size == to.size {
+            self.diff.unchanged += 1;
+        } else {
+            Self::keep(
+                &mut self.diff.modified,
+                FileChange { from, to },
+                self.cap,
+                &mut self.diff.truncated,
+            );
+        }
+    }
+
+    /// A path only in `from`.
+    pub fn only_from(&mut self, file: ArtifactFile) {
+        Self::keep(
+            &mut self.only_from,
+            file,
+            self.cap,
+            &mut self.diff.truncated,
+        );
+    }
+
+    /// A path only in `to`.
+    pub fn only_to(&mut self, file: ArtifactFile) {
+        Self::keep(&mut self.only_to, file, self.cap, &mut self.diff.truncated);
+    }
+
+    /// Takes files off the fronts of the two path-ordered queues while the order decides what
+    /// they are; stops when a queue whose side is not `done` runs empty (refill it and call
+    /// again). With both sides done, takes everything.
+    pub fn merge(
+        &mut self,
+        from: &mut VecDeque<ArtifactFile>,
+        to: &mut VecDeque<ArtifactFile>,
+        from_done: bool,
+        to_done: bool,
+    ) {
+        loop {
+            let order = match (from.front(), to.front()) {
+                (Some(a), Some(b)) => a.path.as_str().cmp(b.path.as_str()),
+                (Some(_), None) if to_done => Ordering::Less,
+                (None, Some(_)) if from_done => Ordering::Greater,
+                _ => return,
+            };
+            match order {
+                Ordering::Equal => {
+                    if let (Some(a), Some(b)) = (from.pop_front(), to.pop_front()) {
+                        self.both(a, b);
+                    }
+                }
+                Ordering::Less => {
+                    if let Some(a) = from.pop_front() {
+                        self.only_from(a);
+                    }
+                }
+                Ordering::Greater => {
+                    if let Some(b) = to.pop_front() {
+                        self.only_to(b);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pairs removed and added files with the same content as renames.
+    pub fn finish(self) -> VersionDiff {
+        let Self {
+            mut diff,
+            only_from,
+            only_to,
+            ..
+        } = self;
+        // Removed files by content, the lowest path last so it pairs first.
+        let mut removed_by_sha: HashMap<Sha256, Vec<ArtifactFile>> = HashMap::new();
+        for f in only_from.into_iter().rev() {
+            removed_by_sha.entry(f.sha256.clone()).or_default().push(f);
+        }
+        for file in only_to {
+            match removed_by_sha.get_mut(&file.sha256).and_then(Vec::pop) {
+                Some(old) => diff.renamed.push(FileChange {
+                    from: old,
+                    to: file,
+                }),
+                None => diff.added.push(file),
+            }
+        }
+        diff.removed = removed_by_sha.into_values().flatten().collect();
+        diff.removed.sort_by(|a, b| a.path.cmp(&b.path));
+        diff
+    }
 }
 
 /// Compares two file lists. Every list in the result is ordered by path (of `to` for renames).
-pub fn diff_files(from: Vec<ArtifactFile>, to: Vec<ArtifactFile>) -> VersionDiff {
-    let mut from_by_path: HashMap<FilePath, ArtifactFile> =
-        from.into_iter().map(|f| (f.path.clone(), f)).collect();
-    let mut diff = VersionDiff::default();
-    let mut only_to = Vec::new();
-    for file in to {
-        match from_by_path.remove(&file.path) {
-            Some(old) if old.sha256 == file.sha256 && old.size == file.size => diff.unchanged += 1,
-            Some(old) => diff.modified.push(FileChange {
-                from: old,
-                to: file,
-            }),
-            None => only_to.push(file),
-        }
-    }
-    // What is left of `from` was removed, unless its content reappears under a new path.
-    let mut removed_by_sha: HashMap<Sha256, Vec<ArtifactFile>> = HashMap::new();
-    let mut removed: Vec<ArtifactFile> = from_by_path.into_values().collect();
-    removed.sort_by(|a, b| b.path.cmp(&a.path));
-    for f in removed {
-        removed_by_sha.entry(f.sha256.clone()).or_default().push(f);
-    }
-    only_to.sort_by(|a, b| a.path.cmp(&b.path));
-    for file in only_to {
-        match removed_by_sha.get_mut(&file.sha256).and_then(Vec::pop) {
-            Some(old) => diff.renamed.push(FileChange {
-                from: old,
-                to: file,
-            }),
-            None => diff.added.push(file),
-        }
-    }
-    diff.removed = removed_by_sha.into_values().flatten().collect();
-    diff.removed.sort_by(|a, b| a.path.cmp(&b.path));
-    diff.modified.sort_by(|a, b| a.to.path.cmp(&b.to.path));
-    diff
+pub fn diff_files(mut from: Vec<ArtifactFile>, mut to: Vec<ArtifactFile>) -> VersionDiff {
+    from.sort_by(|a, b| a.path.as_str().cmp(b.path.as_str()));
+    to.sort_by(|a, b| a.path.as_str().cmp(b.path.as_str()));
+    let mut builder = DiffBuilder::new(usize::MAX);
+    builder.merge(&mut from.into(), &mut to.into(), true, true);
+    builder.finish()
 }
 
 #[cfg(test)]

@@ -116,6 +116,9 @@ impl Env {
             .create_version(actor, artifact, CreateVersion::default())
             .await
             .expect("version");
+        if files.is_empty() {
+            return (v, 0);
+        }
         let specs: Vec<FileSpec> = files.iter().map(|(p, c)| spec(p, c)).collect();
         let plans = self
             .reg
@@ -1288,4 +1291,217 @@ async fn large_files_upload_in_parts_and_resume() {
         .await
         .expect("finalize");
     assert_eq!(done.version.total_size, data.len() as u64);
+}
+
+#[tokio::test]
+async fn garbage_collection_drops_bytes_never_registered() {
+    let e = env().await;
+    let p = e.project(&e.admin, "orphans").await;
+    let a = e.artifact(&e.admin, p.id, "a").await;
+    e.log(&e.admin, a.id, &[("kept", b"kept")]).await;
+    // Bytes uploaded (presigned PUT, or through the server) whose file was never registered.
+    let (draft, _) = e.draft(&e.admin, a.id, &[]).await;
+    let lonely = spec("lonely", b"uploaded, never registered");
+    let plan = e
+        .reg
+        .negotiate_upload(&e.admin, draft.id, lonely.clone())
+        .await
+        .expect("plan");
+    let UploadAction::Upload { request } = plan.action else {
+        panic!("a small new file gets one PUT: {plan:?}");
+    };
+    let sent = e
+        .client
+        .send(&request, Bytes::from_static(b"uploaded, never registered"))
+        .await
+        .expect("PUT");
+    assert!(sent.is_success());
+    e.reg
+        .upload_bytes(
+            &e.admin,
+            draft.id,
+            &spec("streamed", b"through the server"),
+            stream_from_bytes(Bytes::from_static(b"through the server")),
+        )
+        .await
+        .expect("upload through the server");
+    // A key under the registry's prefix that is no blob key at all.
+    let stray =
+        wanllmdb_domain::keys::ObjectKey::parse(format!("projects/{}/stray", p.id)).expect("key");
+    e.blobs
+        .put(
+            &stray,
+            stream_from_bytes(Bytes::from_static(b"x")),
+            &Default::default(),
+        )
+        .await
+        .expect("put");
+    assert_eq!(e.blobs.object_count(), 4);
+
+    let young = e
+        .reg
+        .collect_garbage(&e.admin, gc(Duration::from_secs(3600), false))
+        .await
+        .expect("gc");
+    assert_eq!(
+        young.orphan_objects, 0,
+        "uploads within the grace period may still register"
+    );
+    let dry = e
+        .reg
+        .collect_garbage(&e.admin, gc(Duration::ZERO, true))
+        .await
+        .expect("dry");
+    assert_eq!((dry.orphan_objects, dry.orphan_bytes), (3, 26 + 18 + 1));
+    assert_eq!(e.blobs.object_count(), 4, "a dry run deletes nothing");
+    let real = e
+        .reg
+        .collect_garbage(&e.admin, gc(Duration::ZERO, false))
+        .await
+        .expect("gc");
+    assert_eq!(
+        (real.orphan_objects, real.orphan_bytes, real.blobs),
+        (3, 45, 0)
+    );
+    assert_eq!(e.blobs.object_count(), 1, "the registered bytes stay");
+    let again = e
+        .reg
+        .collect_garbage(&e.admin, gc(Duration::ZERO, false))
+        .await
+        .expect("gc");
+    assert_eq!(again.orphan_objects, 0);
+}
+
+#[tokio::test]
+async fn sizes_above_the_maximum_are_refused_before_anything_is_planned() {
+    let e = env_with(RegistryConfig {
+        max_object_size: 1 << 20,
+        ..RegistryConfig::default()
+    })
+    .await;
+    let p = e.project(&e.admin, "huge").await;
+    let a = e.artifact(&e.admin, p.id, "a").await;
+    let (draft, _) = e.draft(&e.admin, a.id, &[]).await;
+    let mut huge = spec("huge.bin", b"x");
+    for size in [(1 << 20) + 1, 1 << 63, u64::MAX] {
+        huge.size = size;
+        for r in [
+            e.reg
+                .negotiate_uploads(&e.admin, draft.id, vec![huge.clone()])
+                .await
+                .map(|_| ()),
+            e.reg
+                .register_files(&e.admin, draft.id, vec![huge.clone()])
+                .await
+                .map(|_| ()),
+            e.reg
+                .upload_bytes(
+                    &e.admin,
+                    draft.id,
+                    &huge,
+                    stream_from_bytes(Bytes::from_static(b"x")),
+                )
+                .await
+                .map(|_| ()),
+            e.reg
+                .multipart_part_urls(&e.admin, draft.id, &huge, "u", &[2])
+                .await
+                .map(|_| ()),
+        ] {
+            match r {
+                Err(Error::Invalid(v)) => {
+                    assert_eq!(v.field, "size");
+                    assert!(v.message.contains("largest file"), "{}", v.message);
+                }
+                other => panic!("size {size}: expected invalid_input, got {other:?}"),
+            }
+        }
+    }
+    assert_eq!(e.blobs.object_count(), 0, "nothing was stored");
+}
+
+#[tokio::test]
+async fn a_run_of_another_project_is_not_found_like_an_unknown_one() {
+    let e = env().await;
+    let p = e.project(&e.admin, "mine").await;
+    let other = e.project(&e.admin, "theirs").await;
+    let a = e.artifact(&e.admin, p.id, "a").await;
+    let foreign = e
+        .reg
+        .create_run(
+            &e.admin,
+            other.id,
+            RunName::parse("elsewhere").expect("n"),
+            Metadata::default(),
+        )
+        .await
+        .expect("run");
+    let (draft, _) = e.draft(&e.admin, a.id, &[]).await;
+    assert_err(
+        e.reg.mark_produced(&e.admin, foreign.id, draft.id).await,
+        "not_found",
+    );
+    assert_err(
+        e.reg
+            .create_version(
+                &e.admin,
+                a.id,
+                CreateVersion {
+                    run_id: Some(foreign.id),
+                    ..CreateVersion::default()
+                },
+            )
+            .await,
+        "not_found",
+    );
+}
+
+#[tokio::test]
+async fn finalize_and_diff_page_through_versions_larger_than_a_page() {
+    let e = env().await;
+    let p = e.project(&e.admin, "wide").await;
+    let a = e.artifact(&e.admin, p.id, "a").await;
+    let contents: Vec<(String, Vec<u8>)> = (0..2500)
+        .map(|i| (format!("f/{i:05}"), format!("{}", i % 7).into_bytes()))
+        .collect();
+    let files: Vec<(&str, &[u8])> = contents
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_slice()))
+        .collect();
+    let (v0, _) = e.log(&e.admin, a.id, &files).await;
+    assert_eq!(v0.file_count, 2500);
+    let mut changed = contents.clone();
+    changed[1200].1 = b"new".to_vec();
+    changed.remove(2400);
+    changed.push(("g/added".into(), b"added bytes".to_vec()));
+    let files: Vec<(&str, &[u8])> = changed
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_slice()))
+        .collect();
+    let (v1, _) = e.log(&e.admin, a.id, &files).await;
+    let d = e
+        .reg
+        .diff_versions(&e.admin, v0.id, v1.id)
+        .await
+        .expect("diff");
+    assert_eq!(d.unchanged, 2498);
+    assert_eq!(d.modified.len(), 1);
+    assert_eq!(d.modified[0].to.path.as_str(), "f/01200");
+    assert_eq!((d.removed.len(), d.added.len(), d.truncated), (1, 1, false));
+    assert_eq!(d.removed[0].path.as_str(), "f/02400");
+    assert_eq!(d.added[0].path.as_str(), "g/added");
+
+    // A missing blob on a later page is still found.
+    let (draft, _) = e.draft(&e.admin, a.id, &files).await;
+    let gone = wanllmdb_domain::keys::ObjectKey::blob(p.id, &Sha256::of(b"added bytes"));
+    e.blobs.delete(&gone).await.expect("delete");
+    let err = e
+        .reg
+        .finalize_version(&e.admin, draft.id)
+        .await
+        .expect_err("bytes are missing");
+    assert!(
+        err.to_string().contains("g/added: bytes not uploaded"),
+        "{err}"
+    );
 }

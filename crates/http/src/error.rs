@@ -81,13 +81,27 @@ impl From<Error> for ApiError {
             Error::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %e, "internal error");
-            "an internal error occurred; it has been logged".to_owned()
-        } else {
-            e.to_string()
+        let detail = match &e {
+            Error::Unexpected(_) => {
+                tracing::error!(error = %e, "internal error");
+                "an internal error occurred; it has been logged".to_owned()
+            }
+            // The operator needs the cause; the client only that the store cannot take it now.
+            Error::InsufficientStorage(_) => {
+                tracing::error!(error = %e, "blob store out of space");
+                "the registry's storage is full; the upload was not kept. Try again later"
+                    .to_owned()
+            }
+            Error::Unavailable(_) => {
+                tracing::error!(error = %e, "backend unavailable");
+                "the registry's storage failed to answer; nothing was changed. Try again later"
+                    .to_owned()
+            }
+            _ => e.to_string(),
         };
         Self::new(status, e.code(), detail)
     }

@@ -14,6 +14,7 @@ use wanllmdb_domain::types::*;
 use crate::auth::Auth;
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult};
+use crate::json::{from_object_slice, Json};
 use crate::AppState;
 
 type State = web::Data<AppState>;
@@ -66,7 +67,7 @@ pub async fn me(state: State, auth: Auth) -> ApiResult<HttpResponse> {
 pub async fn create_user(
     state: State,
     auth: Auth,
-    body: web::Json<CreateUserDto>,
+    body: Json<CreateUserDto>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let user = state
@@ -80,7 +81,7 @@ pub async fn create_key(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    body: web::Json<CreateKeyDto>,
+    body: Json<CreateKeyDto>,
 ) -> ApiResult<HttpResponse> {
     let key = state
         .registry
@@ -115,7 +116,7 @@ pub async fn revoke_key(
 pub async fn create_project(
     state: State,
     auth: Auth,
-    body: web::Json<CreateProjectDto>,
+    body: Json<CreateProjectDto>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let project = state
@@ -177,7 +178,7 @@ pub async fn set_member(
     state: State,
     auth: Auth,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<MemberDto>,
+    body: Json<MemberDto>,
 ) -> ApiResult<HttpResponse> {
     let (project, user) = path.into_inner();
     let role: Role = valid(body.role.parse())?;
@@ -215,7 +216,7 @@ pub async fn remove_member(
 pub async fn create_artifact(
     state: State,
     auth: Auth,
-    body: web::Json<CreateArtifactDto>,
+    body: Json<CreateArtifactDto>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let req = CreateArtifact {
@@ -273,7 +274,7 @@ pub async fn update_artifact(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    body: web::Json<PatchDto>,
+    body: Json<PatchDto>,
 ) -> ApiResult<HttpResponse> {
     let patch = body.into_inner().into_patch()?;
     ok(&ArtifactDto::from(
@@ -308,13 +309,7 @@ pub async fn create_version(
     let b: CreateVersionDto = if body.iter().all(u8::is_ascii_whitespace) {
         CreateVersionDto::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            if e.is_data() {
-                ApiError::invalid(format!("invalid JSON body: {e}"))
-            } else {
-                ApiError::bad_request("malformed_json", format!("malformed JSON body: {e}"))
-            }
-        })?
+        from_object_slice(&body)?
     };
     let req = CreateVersion {
         description: valid(Description::parse(b.description))?,
@@ -364,7 +359,7 @@ pub async fn update_version(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    body: web::Json<PatchDto>,
+    body: Json<PatchDto>,
 ) -> ApiResult<HttpResponse> {
     let patch = body.into_inner().into_patch()?;
     let id = VersionId::from_uuid(*path);
@@ -451,7 +446,7 @@ pub async fn upload_url(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    body: web::Json<FileSpecDto>,
+    body: Json<FileSpecDto>,
 ) -> ApiResult<HttpResponse> {
     let spec = body.into_inner().into_spec()?;
     let plan = state
@@ -465,7 +460,7 @@ pub async fn upload_urls(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    body: web::Json<FileBatchDto>,
+    body: Json<FileBatchDto>,
 ) -> ApiResult<HttpResponse> {
     let specs = body.into_inner().into_specs()?;
     let plans = state
@@ -481,7 +476,7 @@ pub async fn register_file(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    body: web::Json<FileSpecDto>,
+    body: Json<FileSpecDto>,
 ) -> ApiResult<HttpResponse> {
     let spec = body.into_inner().into_spec()?;
     let file = state
@@ -495,7 +490,7 @@ pub async fn register_files(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    body: web::Json<FileBatchDto>,
+    body: Json<FileBatchDto>,
 ) -> ApiResult<HttpResponse> {
     let specs = body.into_inner().into_specs()?;
     let files = state
@@ -592,7 +587,7 @@ pub async fn multipart_part_urls(
     state: State,
     auth: Auth,
     path: web::Path<(Uuid, String)>,
-    body: web::Json<PartUrlsDto>,
+    body: Json<PartUrlsDto>,
 ) -> ApiResult<HttpResponse> {
     let (version, upload) = path.into_inner();
     let b = body.into_inner();
@@ -614,7 +609,7 @@ pub async fn multipart_complete(
     state: State,
     auth: Auth,
     path: web::Path<(Uuid, String)>,
-    body: web::Json<CompleteDto>,
+    body: Json<CompleteDto>,
 ) -> ApiResult<HttpResponse> {
     let (version, upload) = path.into_inner();
     let b = body.into_inner();
@@ -671,7 +666,7 @@ pub async fn download_urls(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    body: web::Json<FilesQuery>,
+    body: Json<FilesQuery>,
 ) -> ApiResult<HttpResponse> {
     let (q, req) = (&body, body.page_request()?);
     let p = state
@@ -847,7 +842,7 @@ pub async fn set_alias(
     state: State,
     auth: Auth,
     path: web::Path<(Uuid, String)>,
-    body: web::Json<SetAliasDto>,
+    body: Json<SetAliasDto>,
 ) -> ApiResult<HttpResponse> {
     let (artifact, alias) = path.into_inner();
     let alias = valid(AliasName::parse(alias))?;
@@ -927,7 +922,7 @@ pub async fn resolve(
 pub async fn create_run(
     state: State,
     auth: Auth,
-    body: web::Json<CreateRunDto>,
+    body: Json<CreateRunDto>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let run = state
@@ -971,7 +966,7 @@ pub async fn run_input(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    body: web::Json<VersionRefDto>,
+    body: Json<VersionRefDto>,
 ) -> ApiResult<HttpResponse> {
     state
         .registry
@@ -988,7 +983,7 @@ pub async fn run_output(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    body: web::Json<VersionRefDto>,
+    body: Json<VersionRefDto>,
 ) -> ApiResult<HttpResponse> {
     let v = state
         .registry
@@ -1006,7 +1001,7 @@ pub async fn run_output(
 pub async fn collect_garbage(
     state: State,
     auth: Auth,
-    body: web::Json<GcDto>,
+    body: Json<GcDto>,
 ) -> ApiResult<HttpResponse> {
     let report = state
         .registry

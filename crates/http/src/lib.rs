@@ -6,6 +6,7 @@ mod auth;
 mod dto;
 pub mod error;
 mod handlers;
+mod json;
 pub mod metrics;
 
 use std::sync::Arc;

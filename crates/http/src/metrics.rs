@@ -1,18 +1,26 @@
-//! Request ids, request logs and Prometheus metrics, as one middleware.
+//! Request ids, request logs, Prometheus metrics and the headers every response carries, as one
+//! middleware.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
+use actix_web::ResponseError as _;
 use actix_web::{web, HttpResponse};
 use tracing::Instrument;
 
+use crate::error::ApiError;
 use crate::AppState;
+
+/// The longest request target (path and query) answered; longer ones get a 414 problem document.
+/// (Targets over 64 KiB never reach the app: the HTTP parser refuses them with a bare 400.)
+pub const MAX_URL_BYTES: usize = 16 * 1024;
 
 /// Counters since the process started.
 #[derive(Debug, Default)]
@@ -68,11 +76,25 @@ pub async fn render(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Gives every request an id (the client's `x-request-id`, or a new one), a tracing span that
-/// carries it, a log line, and a place in the metrics; echoes the id in the response.
+/// carries it, a log line, and a place in the metrics; echoes the id in the response. Every
+/// response says `X-Content-Type-Options: nosniff`, and a request target over `MAX_URL_BYTES`
+/// is answered 414 without running a handler.
 pub async fn observe(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if target > MAX_URL_BYTES {
+        let problem = ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request target has {target} bytes; the limit is {MAX_URL_BYTES}"),
+        )
+        .error_response();
+        let mut res = req.into_response(problem).map_into_right_body();
+        harden(&mut res);
+        return Ok(res);
+    }
     let id = req
         .headers()
         .get("x-request-id")
@@ -102,5 +124,14 @@ pub async fn observe(
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), v);
     }
+    let mut res = res.map_into_left_body();
+    harden(&mut res);
     Ok(res)
+}
+
+fn harden<B>(res: &mut ServiceResponse<EitherBody<B>>) {
+    res.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }

@@ -12,7 +12,11 @@ use wanllmdb_domain::types::ArtifactType;
 
 const KEY: &str = "wlm_bench_bootstrap_key_0123456789abcdefghijklmnop";
 
-struct Server(Child, String);
+struct Server(
+    Child,
+    String,
+    Option<wanllmdb_store_sql::testing::TestDatabase>,
+);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -29,6 +33,7 @@ fn env(name: &str) -> String {
 
 fn start(dir: &std::path::Path, postgres_s3: bool) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wanllmdb-server"));
+    let mut db = None;
     cmd.arg("serve")
         .env("WANLLMDB__SERVER__BIND", "127.0.0.1:0")
         .env("WANLLMDB__AUTH__BOOTSTRAP_KEY", KEY)
@@ -36,22 +41,20 @@ fn start(dir: &std::path::Path, postgres_s3: bool) -> Server {
         .current_dir(dir)
         .stdout(Stdio::piped());
     if postgres_s3 {
-        cmd.env(
-            "WANLLMDB__DATABASE__URL",
-            wanllmdb_store_sql::testing::fresh_pg_database(),
-        )
-        .env("WANLLMDB__STORAGE__BACKEND", "s3")
-        .env("WANLLMDB__STORAGE__S3__ENDPOINT", env("TEST_S3_ENDPOINT"))
-        .env("WANLLMDB__STORAGE__S3__REGION", env("TEST_S3_REGION"))
-        .env("WANLLMDB__STORAGE__S3__BUCKET", env("TEST_S3_BUCKET"))
-        .env(
-            "WANLLMDB__STORAGE__S3__ACCESS_KEY",
-            env("TEST_S3_ACCESS_KEY"),
-        )
-        .env(
-            "WANLLMDB__STORAGE__S3__SECRET_KEY",
-            env("TEST_S3_SECRET_KEY"),
-        );
+        let pg = db.insert(wanllmdb_store_sql::testing::TestDatabase::postgres());
+        cmd.env("WANLLMDB__DATABASE__URL", pg.url())
+            .env("WANLLMDB__STORAGE__BACKEND", "s3")
+            .env("WANLLMDB__STORAGE__S3__ENDPOINT", env("TEST_S3_ENDPOINT"))
+            .env("WANLLMDB__STORAGE__S3__REGION", env("TEST_S3_REGION"))
+            .env("WANLLMDB__STORAGE__S3__BUCKET", env("TEST_S3_BUCKET"))
+            .env(
+                "WANLLMDB__STORAGE__S3__ACCESS_KEY",
+                env("TEST_S3_ACCESS_KEY"),
+            )
+            .env(
+                "WANLLMDB__STORAGE__S3__SECRET_KEY",
+                env("TEST_S3_SECRET_KEY"),
+            );
     } else {
         cmd.env(
             "WANLLMDB__DATABASE__URL",
@@ -71,7 +74,7 @@ fn start(dir: &std::path::Path, postgres_s3: bool) -> Server {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    Server(child, base)
+    Server(child, base, db)
 }
 
 fn secs(t: Instant) -> f64 {

@@ -82,6 +82,7 @@ pub struct UploadSettings {
     pub max_batch: usize,
     pub multipart_threshold: u64,
     pub part_size: u64,
+    pub max_file_size: u64,
 }
 
 impl Settings {

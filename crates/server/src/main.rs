@@ -180,12 +180,17 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
-                "{}{} drafts, {} multipart uploads, {} blobs ({} bytes)",
+                "{}{} drafts, {} multipart uploads, {} blobs ({} bytes), {} unregistered objects \
+                 ({} bytes), {} leftovers of interrupted writes ({} bytes)",
                 if dry_run { "would remove " } else { "removed " },
                 report.drafts,
                 report.multipart_uploads,
                 report.blobs,
-                report.bytes
+                report.bytes,
+                report.orphan_objects,
+                report.orphan_bytes,
+                report.leftovers,
+                report.leftover_bytes
             );
         }
     }

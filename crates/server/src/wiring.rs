@@ -49,17 +49,97 @@ fn signing_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     }
     let root = std::path::Path::new(&settings.storage.fs.root);
     std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
-    let path = root.join(".signing-key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        if existing.trim().len() >= 32 {
-            return Ok(existing.trim().as_bytes().to_vec());
+    generated_secret(&root.join(".signing-key"))
+}
+
+/// The secret kept at `path`, created if missing. Instances starting together on one root agree
+/// on it: the new secret is written whole to a private temporary file (mode 0600) and linked into
+/// place, which fails if another instance was first; that one's secret is then used.
+fn generated_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let read = |path: &std::path::Path| -> anyhow::Result<Vec<u8>> {
+        let existing = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let secret = existing.trim();
+        if secret.len() < 32 {
+            anyhow::bail!(
+                "{} holds no valid signing secret (32 or more characters); delete it to have a \
+                 new one generated (URLs signed with the old one stop working), or set \
+                 auth.signing_secret",
+                path.display()
+            );
         }
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict {} to its owner", path.display()))?;
+        Ok(secret.as_bytes().to_vec())
+    };
+    if path.exists() {
+        return read(path);
     }
     let mut bytes = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(secret.into_bytes())
+    let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::now_v7().simple()));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(secret.as_bytes())?;
+        f.sync_all()?;
+        std::fs::hard_link(&tmp, path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    match written {
+        Ok(()) => Ok(secret.into_bytes()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(path),
+        Err(e) => Err(e).with_context(|| format!("cannot write {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::generated_secret;
+
+    #[test]
+    fn instances_starting_together_agree_on_one_private_secret() {
+        let dir =
+            std::env::temp_dir().join(format!("wanllmdb-secret-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join(".signing-key");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    generated_secret(&path).expect("secret")
+                })
+            })
+            .collect();
+        let secrets: Vec<Vec<u8>> = threads
+            .into_iter()
+            .map(|t| t.join().expect("join"))
+            .collect();
+        assert!(secrets.iter().all(|s| *s == secrets[0] && s.len() == 64));
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only the owner may read the secret");
+        let left: Vec<_> = std::fs::read_dir(&dir).expect("ls").flatten().collect();
+        assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
+        // A secret from an older version, readable by all, is kept and made private.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert_eq!(generated_secret(&path).expect("again"), secrets[0]);
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::write(&path, "short").expect("write");
+        let e = generated_secret(&path).expect_err("a broken secret is not replaced silently");
+        assert!(e.to_string().contains("no valid signing secret"), "{e}");
+        std::fs::remove_dir_all(&dir).expect("clean");
+    }
 }
 
 /// Builds the registry; `public_url` is where clients reach this server.
@@ -106,6 +186,7 @@ pub async fn wire(settings: &Settings, public_url: &str) -> anyhow::Result<Wired
         max_batch: settings.uploads.max_batch.max(1),
         multipart_threshold: settings.uploads.multipart_threshold,
         part_size: settings.uploads.part_size,
+        max_object_size: settings.uploads.max_file_size.max(1),
         ..RegistryConfig::default()
     };
     Ok(Wired {

@@ -1,281 +1,11 @@
 //! End-to-end: the real `wanllmdb-server` binary on a free port, driven over raw HTTP, on the
 //! embedded default (SQLite + filesystem) and on PostgreSQL + Garage (S3).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+#[macro_use]
+mod common;
 
+use common::*;
 use md5::Digest as _;
-use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-
-const KEY: &str = "wlm_e2e_bootstrap_key_0123456789abcdefghijklmnop";
-
-/// Server settings that make files over 6 MiB go up in 5 MiB parts.
-const SMALL_PARTS: [(&str, &str); 2] = [
-    ("WANLLMDB__UPLOADS__MULTIPART_THRESHOLD", "6291456"),
-    ("WANLLMDB__UPLOADS__PART_SIZE", "5242880"),
-];
-
-struct Server {
-    child: Child,
-    base: String,
-    _dir: std::path::PathBuf,
-    /// The environment it was started with (for `wanllmdb-server admin ...` on its data).
-    vars: Vec<(String, String)>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Its database, blobs and the tests' files (hundreds of MB for some): a run leaves no
-        // litter in the temporary directory.
-        let _ = std::fs::remove_dir_all(&self._dir);
-    }
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run these tests with `make test`, which starts PostgreSQL and Garage")
-    })
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Backend {
-    SqliteFs,
-    PostgresS3,
-}
-
-/// Environment for a server on `backend`; `database` shares one PostgreSQL database between servers.
-fn server_env(
-    backend: Backend,
-    dir: &std::path::Path,
-    database: Option<&str>,
-) -> Vec<(String, String)> {
-    let mut vars = vec![
-        ("WANLLMDB__SERVER__BIND".into(), "127.0.0.1:0".into()),
-        ("WANLLMDB__AUTH__BOOTSTRAP_KEY".into(), KEY.into()),
-        ("WANLLMDB__SERVER__WORKERS".into(), "2".into()),
-        ("RUST_LOG".into(), "warn".into()),
-    ];
-    match backend {
-        Backend::SqliteFs => {
-            vars.push((
-                "WANLLMDB__DATABASE__URL".into(),
-                format!("sqlite://{}/wanllmdb.db", dir.display()),
-            ));
-            vars.push(("WANLLMDB__STORAGE__BACKEND".into(), "fs".into()));
-            vars.push((
-                "WANLLMDB__STORAGE__FS__ROOT".into(),
-                format!("{}/blobs", dir.display()),
-            ));
-        }
-        Backend::PostgresS3 => {
-            let db = database
-                .map(str::to_owned)
-                .unwrap_or_else(wanllmdb_store_sql::testing::fresh_pg_database);
-            vars.push(("WANLLMDB__DATABASE__URL".into(), db));
-            vars.push(("WANLLMDB__STORAGE__BACKEND".into(), "s3".into()));
-            vars.push((
-                "WANLLMDB__STORAGE__S3__ENDPOINT".into(),
-                env("TEST_S3_ENDPOINT"),
-            ));
-            vars.push((
-                "WANLLMDB__STORAGE__S3__REGION".into(),
-                env("TEST_S3_REGION"),
-            ));
-            vars.push((
-                "WANLLMDB__STORAGE__S3__BUCKET".into(),
-                env("TEST_S3_BUCKET"),
-            ));
-            vars.push((
-                "WANLLMDB__STORAGE__S3__ACCESS_KEY".into(),
-                env("TEST_S3_ACCESS_KEY"),
-            ));
-            vars.push((
-                "WANLLMDB__STORAGE__S3__SECRET_KEY".into(),
-                env("TEST_S3_SECRET_KEY"),
-            ));
-        }
-    }
-    vars
-}
-
-fn start_with(vars: Vec<(String, String)>, dir: std::path::PathBuf) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wanllmdb-server"))
-        .arg("serve")
-        .envs(vars.clone())
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start wanllmdb-server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its address")
-            .expect("read stdout");
-        if let Some(rest) = line.strip_prefix("wanllmdb-server listening on ") {
-            break rest.split_whitespace().next().expect("address").to_owned();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base,
-        _dir: dir,
-        vars,
-    }
-}
-
-fn start(backend: Backend) -> Server {
-    start_extra(backend, &[])
-}
-
-fn start_extra(backend: Backend, extra: &[(&str, &str)]) -> Server {
-    let dir = std::env::temp_dir()
-        .join("wanllmdb-e2e")
-        .join(uuid::Uuid::now_v7().simple().to_string());
-    std::fs::create_dir_all(&dir).expect("dir");
-    let mut vars = server_env(backend, &dir, None);
-    vars.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    start_with(vars, dir)
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Api {
-    fn new(server: &Server) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base: server.base.clone(),
-            key: KEY.into(),
-        }
-    }
-
-    fn as_user(&self, key: &str) -> Self {
-        Self {
-            http: self.http.clone(),
-            base: self.base.clone(),
-            key: key.into(),
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self.call(method.clone(), path, body).await;
-        assert!(status.is_success(), "{method} {path}: {status} {v}");
-        v
-    }
-
-    async fn project(&self) -> String {
-        let name = format!("p-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
-        id(&self
-            .ok(
-                Method::POST,
-                "/api/v1/projects",
-                Some(json!({ "name": name })),
-            )
-            .await)
-    }
-
-    async fn artifact(&self, project: &str, name: &str) -> String {
-        let body =
-            json!({ "project_id": project, "name": name, "type": "model", "description": "e2e" });
-        id(&self.ok(Method::POST, "/api/v1/artifacts", Some(body)).await)
-    }
-
-    async fn version(&self, artifact: &str) -> String {
-        id(&self
-            .ok(
-                Method::POST,
-                &format!("/api/v1/artifacts/{artifact}/versions"),
-                None,
-            )
-            .await)
-    }
-
-    /// The seed's flow for one file; returns whether bytes were uploaded.
-    async fn add_file(&self, version: &str, path: &str, bytes: &[u8]) -> bool {
-        let spec = spec(path, bytes);
-        let plan = self
-            .ok(
-                Method::POST,
-                &format!("/api/v1/artifacts/versions/{version}/files/upload-url"),
-                Some(spec.clone()),
-            )
-            .await;
-        let uploaded = !plan["already_stored"].as_bool().expect("already_stored");
-        if uploaded {
-            let status = put_presigned(&self.http, &plan, bytes.to_vec()).await;
-            assert!(status.is_success(), "presigned PUT refused: {status}");
-        }
-        self.ok(
-            Method::POST,
-            &format!("/api/v1/artifacts/versions/{version}/files"),
-            Some(spec),
-        )
-        .await;
-        uploaded
-    }
-}
-
-fn id(v: &Value) -> String {
-    v["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id in {v}"))
-        .to_owned()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn spec(path: &str, bytes: &[u8]) -> Value {
-    json!({
-        "path": path,
-        "size": bytes.len(),
-        "md5_hash": hex(&md5::Md5::digest(bytes)),
-        "sha256_hash": hex(&sha2::Sha256::digest(bytes)),
-    })
-}
-
-async fn put_presigned(http: &reqwest::Client, plan: &Value, body: Vec<u8>) -> StatusCode {
-    let mut req = http.put(plan["upload_url"].as_str().expect("upload_url"));
-    for (k, v) in plan["headers"].as_object().expect("headers") {
-        req = req.header(k, v.as_str().expect("header value"));
-    }
-    req.body(body).send().await.expect("PUT").status()
-}
-
 // ---------------------------------------------------------------------------------------------
 // The scenarios, each run on both backends.
 
@@ -1946,7 +1676,8 @@ async fn garbage_collection_drops_what_was_abandoned(backend: Backend) {
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "would remove 1 drafts, 1 multipart uploads, 0 blobs (0 bytes)",
+        "would remove 1 drafts, 1 multipart uploads, 0 blobs (0 bytes), 0 unregistered objects \
+         (0 bytes), 0 leftovers of interrupted writes (0 bytes)",
         "a dry run keeps the draft, so its bytes are still referenced"
     );
     let dry = api
@@ -2045,42 +1776,6 @@ async fn stored_parts(api: &Api, sha: &str, upload: &str) -> usize {
     } else {
         0
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite_fs {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::SqliteFs).await;
-                }
-            )*
-        }
-        mod postgres_s3 {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::PostgresS3).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(
@@ -2225,7 +1920,7 @@ async fn killed_uploads_resume(backend: Backend) {
 /// both give 50 distinct, contiguous versions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_number_versions_without_gaps_or_repeats() {
-    let db = wanllmdb_store_sql::testing::fresh_pg_database();
+    let db = wanllmdb_store_sql::testing::TestDatabase::postgres();
     let dirs: Vec<std::path::PathBuf> = (0..2)
         .map(|_| {
             let d = std::env::temp_dir()
@@ -2236,12 +1931,14 @@ async fn two_instances_number_versions_without_gaps_or_repeats() {
         })
         .collect();
     let one = start_with(
-        server_env(Backend::PostgresS3, &dirs[0], Some(&db)),
+        server_env(Backend::PostgresS3, &dirs[0], Some(db.url())),
         dirs[0].clone(),
+        None,
     );
     let two = start_with(
-        server_env(Backend::PostgresS3, &dirs[1], Some(&db)),
+        server_env(Backend::PostgresS3, &dirs[1], Some(db.url())),
         dirs[1].clone(),
+        None,
     );
     let (api1, api2) = (Api::new(&one), Api::new(&two));
     let p = api1.project().await;

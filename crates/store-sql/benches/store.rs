@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use wanllmdb_domain::ports::*;
-use wanllmdb_store_sql::testing::{fresh_pg_database, fresh_sqlite_path};
+use wanllmdb_store_sql::testing::TestDatabase;
 use wanllmdb_store_sql::{PgStore, SqliteStore};
 use wanllmdb_testkit::fixtures::{new_file, World};
 
@@ -193,7 +193,8 @@ fn insert_artifacts_sql(w: &World, n: usize, uuid_expr: &str, series: &str) -> S
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let sqlite = SqliteStore::open(&fresh_sqlite_path(), 4).expect("open sqlite");
+    let sqlite_db = TestDatabase::sqlite();
+    let sqlite = SqliteStore::open(sqlite_db.url(), 4).expect("open sqlite");
     sqlite.migrate().await.expect("migrate sqlite");
     let pool = sqlite.pool().clone();
     bench("SQLite (bundled, WAL, file on local disk)", Arc::new(sqlite), |w, n| {
@@ -210,8 +211,8 @@ async fn main() {
     })
     .await;
 
-    let url = fresh_pg_database();
-    let pg = PgStore::connect(&url, 4).expect("connect postgres");
+    let pg_db = TestDatabase::postgres();
+    let pg = PgStore::connect(pg_db.url(), 4).expect("connect postgres");
     pg.migrate().await.expect("migrate postgres");
     let pool = pg.pool().clone();
     bench(

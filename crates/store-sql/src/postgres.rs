@@ -34,6 +34,19 @@ where
     c.transaction(f)
 }
 
+/// The session-level advisory lock every instance holds while it migrates ("wlmdb" + 1).
+const MIGRATION_LOCK: i64 = 0x776c_6d64_6200_0001;
+
+fn with_migration_lock<T>(c: &mut Conn, f: impl FnOnce(&mut Conn) -> DbResult<T>) -> DbResult<T> {
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(c)?;
+    let result = f(c);
+    let unlocked =
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(c);
+    let value = result?;
+    unlocked?;
+    Ok(value)
+}
+
 fn lock_artifact(c: &mut Conn, id: DbUuid) -> DbResult<Option<ArtifactRow>> {
     Ok(artifacts::table
         .find(id)

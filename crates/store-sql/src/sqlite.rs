@@ -44,6 +44,13 @@ where
     c.immediate_transaction(f)
 }
 
+/// One exclusive transaction around the whole run: a second process waits (busy timeout) until
+/// the first has committed, then finds nothing pending. Diesel's per-migration transactions
+/// become savepoints inside it.
+fn with_migration_lock<T>(c: &mut Conn, f: impl FnOnce(&mut Conn) -> DbResult<T>) -> DbResult<T> {
+    c.exclusive_transaction(f)
+}
+
 // The immediate transaction already holds the database's only write lock.
 fn lock_artifact(c: &mut Conn, id: DbUuid) -> DbResult<Option<ArtifactRow>> {
     Ok(artifacts::table

@@ -1,7 +1,7 @@
 // The metadata ports over Diesel, shared by both backends. Each backend module includes this
 // file after defining: `Conn` (its connection), `Db` (its backend), `schema` (the tables with its
 // column types), `MIGRATIONS` (its embedded migrations), `write_tx` (how it opens a write
-// transaction), `lock_artifact` / `lock_version` (how it locks one row for the rest of a
+// transaction), `with_migration_lock` (how instances starting together take turns migrating), `lock_artifact` / `lock_version` (how it locks one row for the rest of a
 // transaction), and `insert_blobs` (how it upserts many blob records at once).
 //
 // Every port method is one transaction. Locks are always taken artifact first, then version, so
@@ -441,6 +441,8 @@ struct VersionChanges {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<ConnectionManager<Conn>>,
+    /// Something to drop with the last clone of the store (a test database that removes itself).
+    guard: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -451,7 +453,14 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     pub fn from_pool(pool: Pool<ConnectionManager<Conn>>) -> Self {
-        Self { pool }
+        Self { pool, guard: None }
+    }
+
+    /// Keeps `guard` alive as long as any clone of the store, and drops it after the pool: how
+    /// a test database is removed once the last test using it is done.
+    pub fn keeping(mut self, guard: impl std::any::Any + Send + Sync) -> Self {
+        self.guard = Some(std::sync::Arc::new(guard));
+        self
     }
 
     pub fn pool(&self) -> &Pool<ConnectionManager<Conn>> {
@@ -490,10 +499,14 @@ impl Store {
 
 impl Store {
     /// Applies pending migrations (this backend's `MIGRATIONS`); returns the versions applied.
+    /// Safe when several instances start at once on one database: they take the backend's
+    /// migration lock in turn, and the later ones find nothing pending.
     pub async fn migrate(&self) -> StoreResult<Vec<String>> {
         self.run(|c| {
-            let done = diesel_migrations::MigrationHarness::run_pending_migrations(c, MIGRATIONS).map_err(migration_error)?;
-            Ok(done.iter().map(ToString::to_string).collect())
+            with_migration_lock(c, |c| {
+                let done = diesel_migrations::MigrationHarness::run_pending_migrations(c, MIGRATIONS).map_err(migration_error)?;
+                Ok(done.iter().map(ToString::to_string).collect())
+            })
         })
         .await
     }
@@ -501,8 +514,10 @@ impl Store {
     /// Reverts every applied migration (down to an empty schema); returns the versions reverted.
     pub async fn revert_all(&self) -> StoreResult<Vec<String>> {
         self.run(|c| {
-            let done = diesel_migrations::MigrationHarness::revert_all_migrations(c, MIGRATIONS).map_err(migration_error)?;
-            Ok(done.iter().map(ToString::to_string).collect())
+            with_migration_lock(c, |c| {
+                let done = diesel_migrations::MigrationHarness::revert_all_migrations(c, MIGRATIONS).map_err(migration_error)?;
+                Ok(done.iter().map(ToString::to_string).collect())
+            })
         })
         .await
     }
@@ -1072,7 +1087,8 @@ impl VersionRepo for Store {
             let artifact = load_artifact(c, v.artifact_id)?;
             if let Some(run) = v.run_id {
                 if load_run(c, run)?.project_id != artifact.project_id {
-                    return Err(conflict(format!("run {run} belongs to another project")));
+                    // Another project's run is as unknown here as a missing one.
+                    return Err(nf(Entity::Run, run));
                 }
             }
             // The row update takes the artifact's lock: concurrent creators queue here and each
@@ -1192,7 +1208,7 @@ impl VersionRepo for Store {
                 return Err(conflict(format!("version v{} was already produced by run {}", v.version, other.0)));
             }
             if run_row.project_id != v.project_id {
-                return Err(conflict(format!("run {run} belongs to another project")));
+                return Err(nf(Entity::Run, run));
             }
             Ok(diesel::update(artifact_versions::table.find(id.db()))
                 .set(artifact_versions::run_id.eq(Some(run.db())))

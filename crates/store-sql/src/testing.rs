@@ -20,33 +20,87 @@ pub fn admin_url() -> String {
     })
 }
 
-#[cfg(feature = "postgres")]
-/// A new, empty database on the test server; returns its URL.
-pub fn fresh_pg_database() -> String {
-    let admin = admin_url();
-    let mut conn = PgConnection::establish(&admin)
-        .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL ({admin}): {e}"));
-    let name = format!("wanllmdb_test_{}", uuid::Uuid::now_v7().simple());
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .expect("create test database");
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (admin.as_str(), String::new()),
-    };
-    let (server, _) = base
-        .rsplit_once('/')
-        .expect("TEST_DATABASE_URL has a database name");
-    format!("{server}/{name}{query}")
+/// A database of its own for one test (or one server under test), removed when dropped: a
+/// PostgreSQL database on the test server (`DROP DATABASE ... WITH (FORCE)`), or a SQLite file
+/// with its journal files.
+#[derive(Debug)]
+pub struct TestDatabase {
+    url: String,
+    kind: TestDatabaseKind,
 }
 
-/// A new SQLite database file path.
-pub fn fresh_sqlite_path() -> String {
-    let dir = std::env::temp_dir().join("wanllmdb-tests");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(format!("{}.db", uuid::Uuid::now_v7().simple()))
-        .to_string_lossy()
-        .into_owned()
+#[derive(Debug)]
+enum TestDatabaseKind {
+    #[cfg(feature = "postgres")]
+    Postgres {
+        name: String,
+    },
+    Sqlite {
+        path: std::path::PathBuf,
+    },
+}
+
+impl TestDatabase {
+    #[cfg(feature = "postgres")]
+    /// A new, empty database on the test server.
+    pub fn postgres() -> Self {
+        let admin = admin_url();
+        let mut conn = PgConnection::establish(&admin)
+            .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL ({admin}): {e}"));
+        let name = format!("wanllmdb_test_{}", uuid::Uuid::now_v7().simple());
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create test database");
+        let (base, query) = match admin.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (admin.as_str(), String::new()),
+        };
+        let (server, _) = base
+            .rsplit_once('/')
+            .expect("TEST_DATABASE_URL has a database name");
+        Self {
+            url: format!("{server}/{name}{query}"),
+            kind: TestDatabaseKind::Postgres { name },
+        }
+    }
+
+    /// A new SQLite database file under the temporary directory (not created yet).
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join("wanllmdb-tests");
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(format!("{}.db", uuid::Uuid::now_v7().simple()));
+        Self {
+            url: path.to_string_lossy().into_owned(),
+            kind: TestDatabaseKind::Sqlite { path },
+        }
+    }
+
+    /// `postgres://...` or the SQLite file's path.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.kind {
+            #[cfg(feature = "postgres")]
+            TestDatabaseKind::Postgres { name } => {
+                if let Ok(mut conn) = PgConnection::establish(&admin_url()) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn);
+                }
+            }
+            TestDatabaseKind::Sqlite { path } => {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
+    }
 }
 
 #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -20,7 +20,8 @@ mod contract {
 
 #[tokio::test]
 async fn migrations_go_up_down_and_up_again() {
-    let store = PgStore::connect(&fresh_pg_database(), 2).expect("connect");
+    let db = TestDatabase::postgres();
+    let store = PgStore::connect(db.url(), 2).expect("connect");
     let empty = pg_schema_dump(&store);
     assert!(empty.is_empty(), "a new database has no tables: {empty:?}");
     let applied = store.migrate().await.expect("up");
@@ -57,7 +58,8 @@ async fn migrations_go_up_down_and_up_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_pools_race_for_version_numbers() {
-    let url = fresh_pg_database();
+    let db = TestDatabase::postgres();
+    let url = db.url().to_owned();
     let a = PgStore::connect(&url, 8).expect("pool a");
     a.migrate().await.expect("migrate");
     let b = PgStore::connect(&url, 8).expect("pool b");
@@ -89,7 +91,8 @@ async fn gc_cannot_delete_a_blob_a_concurrent_transaction_references() {
     use wanllmdb_domain::types::Sha256;
     use wanllmdb_testkit::fixtures::{new_file, World};
 
-    let url = fresh_pg_database();
+    let db = TestDatabase::postgres();
+    let url = db.url().to_owned();
     let pg = PgStore::connect(&url, 4).expect("connect");
     pg.migrate().await.expect("migrate");
     let store: Arc<dyn MetadataStore> = Arc::new(pg);

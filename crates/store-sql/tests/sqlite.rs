@@ -20,7 +20,8 @@ mod contract {
 
 #[tokio::test]
 async fn migrations_go_up_down_and_up_again() {
-    let store = SqliteStore::open(&fresh_sqlite_path(), 2).expect("open");
+    let db = TestDatabase::sqlite();
+    let store = SqliteStore::open(db.url(), 2).expect("open");
     let empty = sqlite_schema_dump(&store);
     assert!(empty.is_empty(), "a new database has no objects: {empty:?}");
     let applied = store.migrate().await.expect("up");
@@ -47,7 +48,8 @@ async fn migrations_go_up_down_and_up_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_pools_race_for_version_numbers() {
-    let path = fresh_sqlite_path();
+    let db = TestDatabase::sqlite();
+    let path = db.url().to_owned();
     let a = SqliteStore::open(&path, 8).expect("pool a");
     a.migrate().await.expect("migrate");
     let b = SqliteStore::open(&path, 8).expect("pool b");

@@ -479,6 +479,60 @@ pub async fn multipart_wrong_digest_leaves_nothing(store: Store, client: Client)
     assert_blob_err(store.head(&k).await, "not_found");
 }
 
+pub async fn multipart_refused_complete_keeps_the_upload(store: Store, client: Client) {
+    let k = key("refused");
+    let p1 = bytes_of(MIN_PART, 15);
+    let p2 = bytes_of(4321, 16);
+    let id = store
+        .create_multipart(&k, MIN_PART as u64)
+        .await
+        .expect("create");
+    let first = upload_part(&store, &client, &k, &id, 1, p1.clone()).await;
+    let second = upload_part(&store, &client, &k, &id, 2, p2.clone()).await;
+    let mut whole = p1.to_vec();
+    whole.extend_from_slice(&p2);
+    let stale = CompletedPart {
+        part_number: 2,
+        etag: "\"0123456789abcdef0123456789abcdef\"".into(),
+    };
+    let missing = CompletedPart {
+        part_number: 3,
+        etag: second.etag.clone(),
+    };
+    let refused: [Vec<CompletedPart>; 4] = [
+        vec![first.clone(), stale],
+        vec![first.clone(), second.clone(), missing],
+        vec![second.clone(), first.clone()],
+        vec![],
+    ];
+    for parts in refused {
+        assert_blob_err(
+            store
+                .complete_multipart(&k, &id, &parts, &expect_all(&whole))
+                .await,
+            "precondition",
+        );
+        let listed = store
+            .list_parts(&k, &id)
+            .await
+            .expect("a refused complete leaves the upload open");
+        assert_eq!(
+            listed
+                .iter()
+                .map(|p| (p.part_number, p.size))
+                .collect::<Vec<_>>(),
+            vec![(1, MIN_PART as u64), (2, p2.len() as u64)],
+            "and its stored parts as they were"
+        );
+        assert_blob_err(store.head(&k).await, "not_found");
+    }
+    store
+        .complete_multipart(&k, &id, &[first, second], &expect_all(&whole))
+        .await
+        .expect("the right part list still completes");
+    assert_same_bytes(&read(&store, &k, None).await, &whole);
+}
+
 pub async fn concurrent_puts_of_same_content(store: Store, _c: Client) {
     let data = bytes_of(256 * 1024, 14);
     let sha = Sha256::of(&data);

@@ -47,7 +47,8 @@ macro_rules! blob_contract_tests {
             list_paginates_1500_keys, delete_many_counts, presigned_put_and_get,
             presigned_put_rejects_wrong_sha256, presigned_put_rejects_wrong_md5,
             multipart_resume_after_listing_parts, multipart_abort_leaves_nothing,
-            multipart_wrong_digest_leaves_nothing, concurrent_puts_of_same_content,
+            multipart_wrong_digest_leaves_nothing, multipart_refused_complete_keeps_the_upload,
+            concurrent_puts_of_same_content,
             stale_multipart_uploads_are_listed);
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {

@@ -605,7 +605,7 @@ pub async fn version_numbering_sequential(store: Store) {
         .await
         .expect("run");
     with_run.run_id = Some(foreign.id);
-    assert_conflict(store.create_next_version(with_run).await);
+    assert_not_found(store.create_next_version(with_run).await, Entity::Run);
     assert_eq!(
         store
             .get_artifact(w.artifact.id)
@@ -676,7 +676,7 @@ pub async fn version_run_rules(store: Store) {
         .await
         .expect("run");
     let v2 = w.draft(&store).await;
-    assert_conflict(store.set_version_run(v2.id, foreign.id).await);
+    assert_not_found(store.set_version_run(v2.id, foreign.id).await, Entity::Run);
     assert_not_found(
         store.set_version_run(v2.id, RunId::new()).await,
         Entity::Run,

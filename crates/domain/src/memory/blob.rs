@@ -403,44 +403,45 @@ impl BlobStore for MemoryBlobStore {
         parts: &[CompletedPart],
         expected: &ExpectedContent,
     ) -> Result<ObjectMeta, BlobError> {
-        let upload = {
+        // The part list is checked before the upload is taken: a refused list leaves it open.
+        let buf = {
             let mut s = lock(&self.state);
-            if s.uploads.get(upload_id).is_none_or(|u| u.key != *key) {
-                return Err(unknown_upload(upload_id));
+            let upload = match s.uploads.get(upload_id) {
+                Some(u) if u.key == *key => u,
+                _ => return Err(unknown_upload(upload_id)),
+            };
+            if parts.is_empty()
+                || parts
+                    .windows(2)
+                    .any(|w| w[0].part_number >= w[1].part_number)
+            {
+                return Err(BlobError::PreconditionFailed(
+                    "parts must be given in ascending order".into(),
+                ));
             }
-            s.uploads
-                .remove(upload_id)
-                .ok_or_else(|| unknown_upload(upload_id))?
+            let mut buf = BytesMut::new();
+            for p in parts {
+                match upload.parts.get(&p.part_number) {
+                    Some((bytes, etag)) if etag.trim_matches('"') == p.etag.trim_matches('"') => {
+                        buf.extend_from_slice(bytes)
+                    }
+                    Some(_) => {
+                        return Err(BlobError::PreconditionFailed(format!(
+                            "part {} has another ETag",
+                            p.part_number
+                        )))
+                    }
+                    None => {
+                        return Err(BlobError::PreconditionFailed(format!(
+                            "part {} was not uploaded",
+                            p.part_number
+                        )))
+                    }
+                }
+            }
+            s.uploads.remove(upload_id);
+            buf
         };
-        if parts.is_empty()
-            || parts
-                .windows(2)
-                .any(|w| w[0].part_number >= w[1].part_number)
-        {
-            return Err(BlobError::PreconditionFailed(
-                "parts must be given in ascending order".into(),
-            ));
-        }
-        let mut buf = BytesMut::new();
-        for p in parts {
-            match upload.parts.get(&p.part_number) {
-                Some((bytes, etag)) if etag.trim_matches('"') == p.etag.trim_matches('"') => {
-                    buf.extend_from_slice(bytes)
-                }
-                Some(_) => {
-                    return Err(BlobError::PreconditionFailed(format!(
-                        "part {} has another ETag",
-                        p.part_number
-                    )))
-                }
-                None => {
-                    return Err(BlobError::PreconditionFailed(format!(
-                        "part {} was not uploaded",
-                        p.part_number
-                    )))
-                }
-            }
-        }
         self.store(key, buf.freeze(), expected)
     }
 
@@ -469,6 +470,15 @@ impl BlobStore for MemoryBlobStore {
             s.uploads.remove(upload_id);
         }
         Ok(())
+    }
+
+    async fn sweep_leftovers(
+        &self,
+        _before: Timestamp,
+        _dry_run: bool,
+    ) -> Result<Leftovers, BlobError> {
+        // Every write lands whole or not at all: nothing is ever left over.
+        Ok(Leftovers::default())
     }
 
     async fn ping(&self) -> Result<(), BlobError> {

@@ -618,9 +618,10 @@ impl VersionRepo for MemoryMetadataStore {
         let artifact = s.artifact(new.artifact_id)?.clone();
         if let Some(run) = new.run_id {
             if s.run(run)?.project_id != artifact.project_id {
-                return Err(StoreError::Conflict(format!(
-                    "run {run} belongs to another project"
-                )));
+                return Err(StoreError::NotFound {
+                    entity: Entity::Run,
+                    key: run.to_string(),
+                });
             }
         }
         let version = ArtifactVersion {
@@ -743,9 +744,10 @@ impl VersionRepo for MemoryMetadataStore {
             )));
         }
         if run_project != v.project_id {
-            return Err(StoreError::Conflict(format!(
-                "run {run} belongs to another project"
-            )));
+            return Err(StoreError::NotFound {
+                entity: Entity::Run,
+                key: run.to_string(),
+            });
         }
         v.run_id = Some(run);
         Ok(v.clone())

@@ -49,6 +49,12 @@ pub enum BlobError {
     InvalidDigest(String),
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The store is out of room (a full disk, a quota, a file larger than it can hold).
+    #[error("the blob store is out of space: {0}")]
+    InsufficientStorage(String),
+    /// The store failed or could not be reached; the request may succeed later.
+    #[error("the blob store is unavailable: {0}")]
+    Unavailable(String),
     #[error("unexpected blob store error: {0}")]
     Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -56,6 +62,22 @@ pub enum BlobError {
 impl BlobError {
     pub fn unexpected(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         BlobError::Unexpected(e.into())
+    }
+
+    /// An I/O failure of the store itself, by cause: out of space (`ENOSPC`, `EDQUOT`, `EFBIG`)
+    /// or failing (anything else). Never the client's fault: sizes and offsets are bounded
+    /// before they reach a store.
+    pub fn from_io(e: std::io::Error) -> Self {
+        const ENOSPC: i32 = 28;
+        const EFBIG: i32 = 27;
+        const EDQUOT: i32 = 122;
+        match e.raw_os_error() {
+            Some(ENOSPC | EFBIG | EDQUOT) => BlobError::InsufficientStorage(e.to_string()),
+            _ if e.kind() == std::io::ErrorKind::StorageFull => {
+                BlobError::InsufficientStorage(e.to_string())
+            }
+            _ => BlobError::Unavailable(e.to_string()),
+        }
     }
 
     /// The HTTP status a store endpoint answers with for this error, as S3 does (a signed-URL
@@ -67,6 +89,8 @@ impl BlobError {
             BlobError::PreconditionFailed(_) => 403,
             BlobError::RangeNotSatisfiable(_) => 416,
             BlobError::InvalidDigest(_) | BlobError::InvalidInput(_) => 400,
+            BlobError::InsufficientStorage(_) => 507,
+            BlobError::Unavailable(_) => 503,
             BlobError::Unexpected(_) => 500,
         }
     }
@@ -352,6 +376,13 @@ pub trait SignedUrlServer: Send + Sync + 'static {
     ) -> Result<SignedServe, BlobError>;
 }
 
+/// What `sweep_leftovers` found (and, unless a dry run, removed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leftovers {
+    pub items: u64,
+    pub bytes: u64,
+}
+
 /// Part numbers run from 1 to this (S3's limit).
 pub const MAX_PART_NUMBER: u32 = 10_000;
 
@@ -435,8 +466,10 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Assembles the parts, in the order given (ascending, each with the ETag the store returned),
     /// into the object. MUST check `expected` against the assembled bytes: on mismatch return
-    /// `InvalidDigest` and leave nothing under `key`. A missing part or wrong ETag is
-    /// `PreconditionFailed`. The upload is gone afterwards, whatever the outcome.
+    /// `InvalidDigest` and leave nothing under `key` (the upload is gone then, as after a
+    /// success). An empty or unordered list, a missing part or a wrong ETag is
+    /// `PreconditionFailed`, and MUST leave the upload and its stored parts as they were, so the
+    /// client can complete again with the right list without resending anything.
     async fn complete_multipart(
         &self,
         key: &ObjectKey,
@@ -458,6 +491,17 @@ pub trait BlobStore: Send + Sync + 'static {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<PendingUpload>, BlobError>;
+
+    /// Removes what interrupted writes left outside the keys and the open uploads (a temporary
+    /// file of a put that never finished, a multipart folder that never became an upload) and
+    /// was last touched before `before`; with `dry_run`, only counts. MUST NOT touch an object,
+    /// an open multipart upload, or anything touched at or after `before`. A store that leaves
+    /// nothing of the kind returns zeros.
+    async fn sweep_leftovers(
+        &self,
+        before: Timestamp,
+        dry_run: bool,
+    ) -> Result<Leftovers, BlobError>;
 
     /// Whether the store answers at all (for readiness checks).
     async fn ping(&self) -> Result<(), BlobError>;

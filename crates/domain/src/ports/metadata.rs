@@ -268,7 +268,8 @@ pub trait VersionRepo: Send + Sync {
     /// `next_version_index`, and increments `next_version_index` and `version_count` in the same
     /// transaction. MUST give distinct, contiguous indices to concurrent callers, also across
     /// separate connections or processes. Unknown artifact: `NotFound(Artifact)`; unknown run:
-    /// `NotFound(Run)`; a run of another project: `Conflict`.
+    /// `NotFound(Run)`; a run of another project: also `NotFound(Run)` (an outsider learns nothing
+    /// from the id).
     async fn create_next_version(&self, version: NewVersion) -> StoreResult<ArtifactVersion>;
     async fn get_version(&self, id: VersionId) -> StoreResult<ArtifactVersion>;
     async fn get_version_by_index(
@@ -291,7 +292,7 @@ pub trait VersionRepo: Send + Sync {
         at: Timestamp,
     ) -> StoreResult<ArtifactVersion>;
     /// Sets the producing run of a draft. Finalized: `Conflict`; another producer already set:
-    /// `Conflict`; same run again: no change; run of another project: `Conflict`.
+    /// `Conflict`; same run again: no change; run of another project: `NotFound(Run)`.
     async fn set_version_run(&self, id: VersionId, run: RunId) -> StoreResult<ArtifactVersion>;
     /// Makes a draft immutable: in one transaction that excludes concurrent `add_files` and
     /// `delete_file` on the version, computes the manifest digest over its files (see

@@ -1,6 +1,6 @@
 //! Artifacts, versions, aliases, references and diffs.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
@@ -10,7 +10,7 @@ use crate::entities::*;
 use crate::error::{Entity, Error, Result, ValidationError};
 use crate::ids::*;
 use crate::keys::ObjectKey;
-use crate::manifest::{diff_files, VersionDiff};
+use crate::manifest::{DiffBuilder, VersionDiff, MAX_DIFF_FILES};
 use crate::ports::{
     ArtifactFilter, BlobError, Finalized, NewVersion, Page, PageRequest, Patch, MAX_PAGE_SIZE,
 };
@@ -277,20 +277,32 @@ impl Registry {
                 version.index
             )));
         }
-        let files = self.all_files(id).await?;
-        self.check_bytes_present(&files).await?;
+        // A page at a time, so a version of millions of files is checked in bounded memory
+        // (bytes shared by files on different pages are checked once per page).
+        let mut pages = FilePages::new(id);
+        let mut problems = Problems::default();
+        while !pages.done {
+            pages.fetch(self).await?;
+            let page: Vec<ArtifactFile> = pages.files.drain(..).collect();
+            self.check_bytes_present(&page, &mut problems).await?;
+        }
+        problems.into_result()?;
         // The store computes the digest in its transaction, over exactly the files it freezes.
         Ok(self.meta.finalize_version(id, actor.user_id, now()).await?)
     }
 
-    /// Checks each distinct blob once, several at a time.
-    async fn check_bytes_present(&self, files: &[ArtifactFile]) -> Result<()> {
+    /// Checks each distinct blob of `files` once, several at a time; notes what is missing.
+    async fn check_bytes_present(
+        &self,
+        files: &[ArtifactFile],
+        problems: &mut Problems,
+    ) -> Result<()> {
         let mut seen = HashSet::new();
         let distinct: Vec<&ArtifactFile> = files
             .iter()
             .filter(|f| seen.insert(&f.storage_key))
             .collect();
-        let problems: Vec<String> = futures::stream::iter(distinct)
+        let found: Vec<String> = futures::stream::iter(distinct)
             .map(|f| async move {
                 match self.blobs.head(&f.storage_key).await {
                     Ok(meta) if meta.size == f.size => Ok(None),
@@ -308,42 +320,10 @@ impl Registry {
             .try_filter_map(|p| async move { Ok(p) })
             .try_collect()
             .await?;
-        if problems.is_empty() {
-            return Ok(());
+        for p in found {
+            problems.add(p);
         }
-        let mut problems = problems;
-        problems.sort();
-        let shown = problems
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("; ");
-        let more = problems.len().saturating_sub(10);
-        Err(Error::PreconditionFailed(if more > 0 {
-            format!("{shown}; and {more} more")
-        } else {
-            shown
-        }))
-    }
-
-    /// Every file of a version, by path.
-    pub(super) async fn all_files(&self, id: VersionId) -> Result<Vec<ArtifactFile>> {
-        let mut out = Vec::new();
-        let mut page = PageRequest::first(MAX_PAGE_SIZE);
-        loop {
-            let p = self.meta.list_files(id, None, page).await?;
-            out.extend(p.items);
-            match p.next {
-                Some(next) => {
-                    page = PageRequest {
-                        after: Some(next),
-                        limit: MAX_PAGE_SIZE,
-                    }
-                }
-                None => return Ok(out),
-            }
-        }
+        Ok(())
     }
 
     /// Deletes a version (draft or finalized); `latest` falls back to the newest remaining
@@ -464,8 +444,21 @@ impl Registry {
     ) -> Result<VersionDiff> {
         self.version_for(actor, from, Role::Viewer).await?;
         self.version_for(actor, to, Role::Viewer).await?;
-        let (a, b) = futures::try_join!(self.all_files(from), self.all_files(to))?;
-        Ok(diff_files(a, b))
+        // A merge of the two path-ordered listings, a page of each at a time.
+        let mut builder = DiffBuilder::new(MAX_DIFF_FILES);
+        let (mut a, mut b) = (FilePages::new(from), FilePages::new(to));
+        loop {
+            if a.files.is_empty() && !a.done {
+                a.fetch(self).await?;
+            }
+            if b.files.is_empty() && !b.done {
+                b.fetch(self).await?;
+            }
+            builder.merge(&mut a.files, &mut b.files, a.done, b.done);
+            if a.done && b.done && a.files.is_empty() && b.files.is_empty() {
+                return Ok(builder.finish());
+            }
+        }
     }
 
     /// The object key of a file's bytes in this project.
@@ -483,4 +476,67 @@ fn refuse_latest(alias: &AliasName) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// A version's files, fetched a page at a time in path order.
+struct FilePages {
+    version: VersionId,
+    files: VecDeque<ArtifactFile>,
+    after: Option<FilePath>,
+    done: bool,
+}
+
+impl FilePages {
+    fn new(version: VersionId) -> Self {
+        Self {
+            version,
+            files: VecDeque::new(),
+            after: None,
+            done: false,
+        }
+    }
+
+    /// Appends the next page.
+    async fn fetch(&mut self, registry: &Registry) -> Result<()> {
+        let page = PageRequest {
+            after: self.after.take(),
+            limit: MAX_PAGE_SIZE,
+        };
+        let p = registry.meta.list_files(self.version, None, page).await?;
+        self.files.extend(p.items);
+        self.done = p.next.is_none();
+        self.after = p.next;
+        Ok(())
+    }
+}
+
+/// What finalize found missing: the first few by path, and how many in all.
+#[derive(Default)]
+struct Problems {
+    shown: Vec<String>,
+    total: usize,
+}
+
+impl Problems {
+    const SHOWN: usize = 10;
+
+    fn add(&mut self, problem: String) {
+        self.total += 1;
+        self.shown.push(problem);
+        self.shown.sort();
+        self.shown.truncate(Self::SHOWN);
+    }
+
+    fn into_result(self) -> Result<()> {
+        if self.total == 0 {
+            return Ok(());
+        }
+        let more = self.total - self.shown.len();
+        let shown = self.shown.join("; ");
+        Err(Error::PreconditionFailed(if more > 0 {
+            format!("{shown}; and {more} more")
+        } else {
+            shown
+        }))
+    }
 }

@@ -86,6 +86,7 @@ impl Registry {
         specs: Vec<FileSpec>,
     ) -> Result<Vec<UploadPlan>> {
         self.check_batch(specs.len())?;
+        self.check_sizes(&specs)?;
         let v = self.draft_for(actor, version).await?;
         let known = self.known_blobs(v.project_id, &specs).await?;
         let mut plans = Vec::with_capacity(specs.len());
@@ -201,6 +202,7 @@ impl Registry {
         upload_id: &str,
         parts: &[u32],
     ) -> Result<MultipartPlan> {
+        self.check_sizes(std::slice::from_ref(spec))?;
         let v = self.draft_for(actor, version).await?;
         let key = ObjectKey::blob(v.project_id, &spec.sha256);
         let part_size = self.part_size_for(spec.size);
@@ -224,6 +226,7 @@ impl Registry {
         upload_id: &str,
         parts: &[CompletedPart],
     ) -> Result<ObjectKey> {
+        self.check_sizes(std::slice::from_ref(spec))?;
         let v = self.draft_for(actor, version).await?;
         let key = ObjectKey::blob(v.project_id, &spec.sha256);
         let expected = ExpectedContent {
@@ -309,6 +312,7 @@ impl Registry {
         spec: &FileSpec,
         body: ByteStream,
     ) -> Result<ObjectKey> {
+        self.check_sizes(std::slice::from_ref(spec))?;
         let v = self.draft_for(actor, version).await?;
         let key = ObjectKey::blob(v.project_id, &spec.sha256);
         if !self
@@ -336,6 +340,7 @@ impl Registry {
         specs: Vec<FileSpec>,
     ) -> Result<Vec<ArtifactFile>> {
         self.check_batch(specs.len())?;
+        self.check_sizes(&specs)?;
         let v = self.draft_for(actor, version).await?;
         let at = now();
         let known = self.known_blobs(v.project_id, &specs).await?;
@@ -419,6 +424,23 @@ impl Registry {
             }
         }
         Ok(())
+    }
+
+    /// Sizes above the configured maximum are refused before anything is planned or stored (a
+    /// size of 2^63 would otherwise get a 10,000-part plan, and parts at offsets no store holds).
+    fn check_sizes(&self, specs: &[FileSpec]) -> Result<()> {
+        let max = self.config.max_object_size;
+        match specs.iter().find(|s| s.size > max) {
+            Some(s) => Err(ValidationError::new(
+                "size",
+                format!(
+                    "{}: {} bytes is more than the largest file this registry takes, {max} bytes",
+                    s.path, s.size
+                ),
+            )
+            .into()),
+            None => Ok(()),
+        }
     }
 
     fn check_batch(&self, n: usize) -> Result<()> {

@@ -44,7 +44,13 @@ pub struct RegistryConfig {
     pub multipart_threshold: u64,
     /// The part size of multipart uploads (raised for files that would need more than 10,000).
     pub part_size: u64,
+    /// The largest file accepted, in bytes (S3's 5 TiB per object by default): larger sizes are
+    /// refused before anything is planned or stored.
+    pub max_object_size: u64,
 }
+
+/// S3's largest object.
+pub const MAX_OBJECT_SIZE: u64 = 5 << 40;
 
 impl Default for RegistryConfig {
     fn default() -> Self {
@@ -55,6 +61,7 @@ impl Default for RegistryConfig {
             finalize_concurrency: 32,
             multipart_threshold: 256 * 1024 * 1024,
             part_size: 64 * 1024 * 1024,
+            max_object_size: MAX_OBJECT_SIZE,
         }
     }
 }

@@ -10,7 +10,8 @@ use super::{now, Actor, Registry};
 use crate::entities::*;
 use crate::error::{Entity, Error, Result, ValidationError};
 use crate::ids::*;
-use crate::ports::{Page, PageRequest, StoreError};
+use crate::keys::ObjectKey;
+use crate::ports::{ObjectMeta, Page, PageRequest, StoreError};
 use crate::reference::ArtifactRef;
 use crate::types::*;
 
@@ -56,6 +57,13 @@ pub struct GcReport {
     pub drafts: u64,
     /// Unfinished multipart uploads aborted.
     pub multipart_uploads: u64,
+    /// Stored objects no blob record accounts for (bytes uploaded but never registered), and
+    /// their bytes.
+    pub orphan_objects: u64,
+    pub orphan_bytes: u64,
+    /// What interrupted writes left in the store (temporary files, half-made upload folders).
+    pub leftovers: u64,
+    pub leftover_bytes: u64,
     pub dry_run: bool,
 }
 
@@ -124,13 +132,12 @@ impl Registry {
         Ok(run)
     }
 
-    /// Checks a run belongs to the project (a version's producer must).
+    /// Checks a run belongs to the project (a version's producer must). Another project's run
+    /// is reported as missing, like an unknown one, so an id tells an outsider nothing.
     pub(super) async fn run_in_project(&self, run: RunId, project: ProjectId) -> Result<Run> {
         let r = self.meta.get_run(run).await?;
         if r.project_id != project {
-            return Err(Error::conflict(format!(
-                "run {run} belongs to another project"
-            )));
+            return Err(Error::not_found(Entity::Run, run));
         }
         Ok(r)
     }
@@ -360,7 +367,7 @@ impl Registry {
                 .filter(|b| !skipped.contains(&(b.project_id, b.sha256.clone())))
                 .collect();
             if fresh.is_empty() {
-                return Ok(report);
+                break;
             }
             for blob in fresh {
                 skipped.insert((blob.project_id, blob.sha256.clone()));
@@ -383,6 +390,65 @@ impl Registry {
                 self.blobs.delete(&blob.storage_key).await?;
                 report.blobs += 1;
                 report.bytes += blob.size;
+            }
+        }
+        self.collect_orphans(before, dry_run, &mut report).await?;
+        let left = self.blobs.sweep_leftovers(before, dry_run).await?;
+        report.leftovers = left.items;
+        report.leftover_bytes = left.bytes;
+        Ok(report)
+    }
+
+    /// Deletes objects under the registry's prefix that no blob record accounts for and that are
+    /// older than `before`: bytes a client uploaded and never registered, or whose upload was
+    /// interrupted between the PUT and the registration. The store is listed a page at a time
+    /// (any number of keys), each page's digests looked up in one query per project.
+    async fn collect_orphans(
+        &self,
+        before: Timestamp,
+        dry_run: bool,
+        report: &mut GcReport,
+    ) -> Result<()> {
+        let mut after: Option<ObjectKey> = None;
+        loop {
+            let page = self
+                .blobs
+                .list(crate::keys::BLOB_ROOT, after.as_ref(), 1000)
+                .await?;
+            // Objects without a time cannot be proven old: they stay.
+            let old: Vec<&ObjectMeta> = page
+                .objects
+                .iter()
+                .filter(|o| o.last_modified.is_some_and(|t| t < before))
+                .collect();
+            let mut by_project: HashMap<ProjectId, Vec<Sha256>> = HashMap::new();
+            for o in &old {
+                if let Some((project, sha)) = o.key.parse_blob() {
+                    by_project.entry(project).or_default().push(sha);
+                }
+            }
+            let mut known: HashSet<(ProjectId, Sha256)> = HashSet::new();
+            for (project, shas) in by_project {
+                for blob in self.meta.get_blobs(project, &shas).await? {
+                    known.insert((blob.project_id, blob.sha256));
+                }
+            }
+            // A key outside the blob layout under the registry's prefix is no blob of ours.
+            let orphans: Vec<&ObjectMeta> = old
+                .into_iter()
+                .filter(|o| o.key.parse_blob().is_none_or(|k| !known.contains(&k)))
+                .collect();
+            if !orphans.is_empty() {
+                if !dry_run {
+                    let keys: Vec<ObjectKey> = orphans.iter().map(|o| o.key.clone()).collect();
+                    self.blobs.delete_many(&keys).await?;
+                }
+                report.orphan_objects += orphans.len() as u64;
+                report.orphan_bytes += orphans.iter().map(|o| o.size).sum::<u64>();
+            }
+            match page.next_after {
+                Some(next) => after = Some(next),
+                None => return Ok(()),
             }
         }
     }

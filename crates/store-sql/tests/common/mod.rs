@@ -12,14 +12,16 @@ use wanllmdb_testkit::fixtures::{new_file, new_version, World};
 
 /// A migrated PostgreSQL store on its own database.
 pub async fn pg_store() -> PgStore {
-    let store = PgStore::connect(&fresh_pg_database(), 8).expect("connect");
+    let db = TestDatabase::postgres();
+    let store = PgStore::connect(db.url(), 8).expect("connect").keeping(db);
     store.migrate().await.expect("migrate");
     store
 }
 
 /// A migrated SQLite store on its own file.
 pub async fn sqlite_store() -> SqliteStore {
-    let store = SqliteStore::open(&fresh_sqlite_path(), 8).expect("open");
+    let db = TestDatabase::sqlite();
+    let store = SqliteStore::open(db.url(), 8).expect("open").keeping(db);
     store.migrate().await.expect("migrate");
     store
 }
