@@ -20,7 +20,17 @@ mod schema {
     include!("schema.rs");
 }
 
-include!("store.rs");
+// One implementation for both backends, compiled against each one's types.
+#[allow(clippy::duplicate_mod)]
+#[path = "store/mod.rs"]
+mod store;
+
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, Pool};
+use wanllmdb_domain::ports::{StoreError, StoreResult};
+
+use crate::types::DbUuid;
+use store::*;
 
 /// The SQLite metadata store.
 pub type SqliteStore = Store;

@@ -1,0 +1,248 @@
+//! Finalizing a version of 1,000,000 files against the real server (`make bench`), on the
+//! embedded default and on PostgreSQL + Garage: the time it takes and how far the server's
+//! resident memory rises above what it held just before (target: at most 64 MiB, whatever the
+//! file count). The server's peak is read from /proc (VmHWM, reset through clear_refs right
+//! before the call), so nothing is missed between samples.
+//!
+//! `WANLLMDB_BENCH_SERVER=/path/to/wanllmdb-server` measures another build (e.g. an older
+//! commit's) the same way; `WANLLMDB_BENCH_FILES=N` changes the file count.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use md5::Digest as _;
+use serde_json::{json, Value};
+
+const KEY: &str = "wlm_bench_bootstrap_key_0123456789abcdefghijklmnop";
+/// Distinct contents the files cycle through (finalize checks each distinct blob once a page).
+const CONTENTS: usize = 8;
+const BATCH: usize = 10_000;
+
+struct Server {
+    child: Child,
+    base: String,
+    _db: Option<wanllmdb_store_sql::testing::TestDatabase>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run `make bench`, which starts PostgreSQL and Garage")
+    })
+}
+
+fn start(dir: &std::path::Path, postgres_s3: bool) -> Server {
+    let bin = std::env::var("WANLLMDB_BENCH_SERVER")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_wanllmdb-server").to_owned());
+    let mut cmd = Command::new(bin);
+    let mut db = None;
+    cmd.arg("serve")
+        .env("WANLLMDB__SERVER__BIND", "127.0.0.1:0")
+        .env("WANLLMDB__AUTH__BOOTSTRAP_KEY", KEY)
+        .env("RUST_LOG", "warn")
+        .current_dir(dir)
+        .stdout(Stdio::piped());
+    if postgres_s3 {
+        let pg = db.insert(wanllmdb_store_sql::testing::TestDatabase::postgres());
+        let bucket = format!("fin-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        cmd.env("WANLLMDB__DATABASE__URL", pg.url())
+            .env("WANLLMDB__STORAGE__BACKEND", "s3")
+            .env("WANLLMDB__STORAGE__S3__ENDPOINT", env("TEST_S3_ENDPOINT"))
+            .env("WANLLMDB__STORAGE__S3__REGION", env("TEST_S3_REGION"))
+            .env("WANLLMDB__STORAGE__S3__BUCKET", bucket)
+            .env(
+                "WANLLMDB__STORAGE__S3__ACCESS_KEY",
+                env("TEST_S3_ACCESS_KEY"),
+            )
+            .env(
+                "WANLLMDB__STORAGE__S3__SECRET_KEY",
+                env("TEST_S3_SECRET_KEY"),
+            );
+    } else {
+        cmd.env(
+            "WANLLMDB__DATABASE__URL",
+            format!("sqlite://{}/db.sqlite", dir.display()),
+        )
+        .env(
+            "WANLLMDB__STORAGE__FS__ROOT",
+            format!("{}/blobs", dir.display()),
+        );
+    }
+    let mut child = cmd.spawn().expect("start wanllmdb-server");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let base = loop {
+        let line = lines.next().expect("address").expect("stdout");
+        if let Some(rest) = line.strip_prefix("wanllmdb-server listening on ") {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base,
+        _db: db,
+    }
+}
+
+/// A field of /proc/PID/status, in KiB.
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}/api/v1{path}", self.base))
+            .bearer_auth(KEY);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}
+
+async fn run(label: &str, postgres_s3: bool, files: usize) {
+    let dir = std::env::temp_dir()
+        .join("wanllmdb-bench-finalize")
+        .join(uuid::Uuid::now_v7().simple().to_string());
+    std::fs::create_dir_all(&dir).expect("dir");
+    let server = start(&dir, postgres_s3);
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    use reqwest::Method;
+    let name = format!("fin-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
+    let p = api
+        .call(Method::POST, "/projects", Some(json!({ "name": name })))
+        .await;
+    let a = api
+        .call(
+            Method::POST,
+            "/artifacts",
+            Some(json!({ "project_id": p["id"], "name": "wide", "type": "dataset" })),
+        )
+        .await;
+    let artifact = a["id"].as_str().expect("id").to_owned();
+    let v = api
+        .call(
+            Method::POST,
+            &format!("/artifacts/{artifact}/versions"),
+            None,
+        )
+        .await;
+    let version = v["id"].as_str().expect("id").to_owned();
+    let specs: Vec<Value> = (0..CONTENTS)
+        .map(|i| {
+            let bytes = format!("content {i}").into_bytes();
+            json!({
+                "path": format!("c/{i}"),
+                "size": bytes.len(),
+                "md5_hash": hex(&md5::Md5::digest(&bytes)),
+                "sha256_hash": hex(&sha2::Sha256::digest(&bytes)),
+            })
+        })
+        .collect();
+    for (i, spec) in specs.iter().enumerate() {
+        let resp = api
+            .http
+            .put(format!(
+                "{}/api/v1/artifacts/versions/{version}/files/content?path={}&size={}&md5_hash={}&sha256_hash={}",
+                api.base,
+                spec["path"].as_str().expect("path"),
+                spec["size"],
+                spec["md5_hash"].as_str().expect("md5"),
+                spec["sha256_hash"].as_str().expect("sha")
+            ))
+            .bearer_auth(KEY)
+            .body(format!("content {i}"))
+            .send()
+            .await
+            .expect("PUT");
+        assert!(resp.status().is_success(), "{resp:?}");
+    }
+    let t = Instant::now();
+    for start in (0..files).step_by(BATCH) {
+        let batch: Vec<Value> = (start..(start + BATCH).min(files))
+            .map(|n| {
+                let mut s = specs[n % CONTENTS].clone();
+                s["path"] = json!(format!("d{:03}/f{n:07}.bin", n % 1000));
+                s
+            })
+            .collect();
+        api.call(
+            Method::POST,
+            &format!("/artifacts/versions/{version}/files/batch"),
+            Some(json!({ "files": batch })),
+        )
+        .await;
+    }
+    let register = t.elapsed().as_secs_f64();
+    let pid = server.child.id();
+    let before = status_kib(pid, "VmRSS:");
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak (clear_refs)");
+    let t = Instant::now();
+    let done = api
+        .call(
+            Method::POST,
+            &format!("/artifacts/versions/{version}/finalize"),
+            None,
+        )
+        .await;
+    let finalize = t.elapsed().as_secs_f64();
+    let peak = status_kib(pid, "VmHWM:");
+    assert_eq!(done["file_count"], json!(files));
+    let rise_mib = peak.saturating_sub(before) as f64 / 1024.0;
+    let verdict = if rise_mib <= 64.0 { "meets" } else { "misses" };
+    println!("{label}");
+    println!("  register {files} files (batches of {BATCH})   {register:7.2} s");
+    println!("  finalize {files} files                        {finalize:7.2} s");
+    println!(
+        "  server memory: {:.0} MiB before, peak {:.0} MiB during finalize: +{rise_mib:.0} MiB, \
+         target <= 64 MiB ({verdict})",
+        before as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn main() {
+    let files = std::env::var("WANLLMDB_BENCH_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run("SQLite + filesystem (embedded default)", false, files));
+    rt.block_on(run("PostgreSQL + Garage (S3)", true, files));
+}

@@ -1,0 +1,128 @@
+//! `ArtifactRepo`: artifacts, their listing and filters.
+
+use super::*;
+
+#[async_trait]
+impl ArtifactRepo for Store {
+    async fn create_artifact(&self, a: Artifact) -> StoreResult<Artifact> {
+        self.tx(move |c| {
+            load_project(c, a.project_id)?;
+            let row = ArtifactRow {
+                id: a.id.db(),
+                project_id: a.project_id.db(),
+                name: a.name.into_string(),
+                artifact_type: a.artifact_type.as_str().to_owned(),
+                description: a.description.into_string(),
+                metadata: json(&a.metadata),
+                created_by: a.created_by.db(),
+                version_count: 0,
+                next_version_index: 0,
+                latest_version: None,
+                created_at: a.created_at,
+                updated_at: a.updated_at,
+            };
+            diesel::insert_into(artifacts::table)
+                .values(&row)
+                .returning(ArtifactRow::as_returning())
+                .get_result(c)?
+                .try_into()
+        })
+        .await
+    }
+
+    async fn get_artifact(&self, id: ArtifactId) -> StoreResult<Artifact> {
+        self.run(move |c| load_artifact(c, id)?.try_into()).await
+    }
+
+    async fn get_artifact_by_name(
+        &self,
+        project: ProjectId,
+        name: &ArtifactName,
+    ) -> StoreResult<Artifact> {
+        let name = name.clone();
+        self.run(move |c| {
+            let row: Option<ArtifactRow> = artifacts::table
+                .filter(artifacts::project_id.eq(project.db()))
+                .filter(artifacts::name.eq(name.as_str()))
+                .select(ArtifactRow::as_select())
+                .first(c)
+                .optional()?;
+            row.ok_or_else(|| nf(Entity::Artifact, &name))?.try_into()
+        })
+        .await
+    }
+
+    async fn list_artifacts(
+        &self,
+        filter: &ArtifactFilter,
+        page: PageRequest<ArtifactId>,
+    ) -> StoreResult<Page<Artifact, ArtifactId>> {
+        let filter = filter.clone();
+        self.run(move |c| {
+            let mut q = artifacts::table
+                .select(ArtifactRow::as_select())
+                .order(artifacts::id.asc())
+                .into_boxed::<Db>();
+            if let Some(p) = filter.project_id {
+                q = q.filter(artifacts::project_id.eq(p.db()));
+            }
+            if let Some(ps) = &filter.project_ids {
+                q = q.filter(
+                    artifacts::project_id.eq_any(ps.iter().map(|p| p.db()).collect::<Vec<_>>()),
+                );
+            }
+            if let Some(t) = filter.artifact_type {
+                q = q.filter(artifacts::artifact_type.eq(t.as_str()));
+            }
+            if let Some(u) = filter.created_by {
+                q = q.filter(artifacts::created_by.eq(u.db()));
+            }
+            if let Some(needle) = &filter.name_contains {
+                let pattern = format!("%{}%", like_escape(&needle.to_lowercase()));
+                q = q.filter(lower(artifacts::name).like(pattern).escape('\\'));
+            }
+            if let Some(after) = page.after {
+                q = q.filter(artifacts::id.gt(after.db()));
+            }
+            let rows: Vec<ArtifactRow> = q.limit(i64::from(page.limit) + 1).load(c)?;
+            let rows = rows
+                .into_iter()
+                .map(Artifact::try_from)
+                .collect::<DbResult<Vec<_>>>()?;
+            Ok(Page::from_overfetch(rows, page.limit, |a| a.id))
+        })
+        .await
+    }
+
+    async fn update_artifact(
+        &self,
+        id: ArtifactId,
+        patch: Patch,
+        at: Timestamp,
+    ) -> StoreResult<Artifact> {
+        self.tx(move |c| {
+            let changes = ArtifactChanges {
+                description: patch.description.map(Description::into_string),
+                metadata: patch.metadata.as_ref().map(json),
+                updated_at: at,
+            };
+            let row: Option<ArtifactRow> = diesel::update(artifacts::table.find(id.db()))
+                .set(&changes)
+                .returning(ArtifactRow::as_returning())
+                .get_result(c)
+                .optional()?;
+            row.ok_or_else(|| nf(Entity::Artifact, id))?.try_into()
+        })
+        .await
+    }
+
+    async fn delete_artifact(&self, id: ArtifactId) -> StoreResult<Artifact> {
+        self.tx(move |c| {
+            let row = locked_artifact(c, id)?;
+            // Versions cascade to files, aliases, lineage edges and downloads.
+            diesel::delete(artifacts::table.find(id.db())).execute(c)?;
+            row.try_into()
+        })
+        .await
+    }
+}
