@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::ports::{BlobError, StoreError};
+use crate::ports::{AddFilesError, BlobError, FinalizeError, StoreError};
 
 /// A value that breaks a documented rule (a name's character set, a path with `..`, ...).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -131,8 +131,37 @@ impl From<StoreError> for Error {
             StoreError::NotFound { entity, key } => Error::NotFound { entity, key },
             StoreError::AlreadyExists { entity, key } => Error::AlreadyExists { entity, key },
             StoreError::Conflict(m) => Error::Conflict(m),
+            StoreError::Retryable(m) => Error::Conflict(format!("{m}; retry")),
             StoreError::Invalid(v) => Error::Invalid(v),
             StoreError::Unexpected(e) => Error::Unexpected(e),
+        }
+    }
+}
+
+impl From<FinalizeError> for Error {
+    fn from(e: FinalizeError) -> Self {
+        match e {
+            FinalizeError::NotFound(id) => Error::not_found(Entity::Version, id),
+            FinalizeError::AlreadyFinalized(_) | FinalizeError::Retryable(_) => {
+                Error::Conflict(e.to_string())
+            }
+            FinalizeError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AddFilesError> for Error {
+    fn from(e: AddFilesError) -> Self {
+        match e {
+            AddFilesError::VersionNotFound(id) => Error::not_found(Entity::Version, id),
+            AddFilesError::PathTaken(path) => Error::AlreadyExists {
+                entity: Entity::File,
+                key: path,
+            },
+            AddFilesError::Finalized(_) | AddFilesError::Retryable(_) => {
+                Error::Conflict(e.to_string())
+            }
+            AddFilesError::Store(e) => e.into(),
         }
     }
 }

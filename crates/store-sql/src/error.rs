@@ -35,9 +35,9 @@ impl From<DbError> for StoreError {
 pub(crate) type DbResult<T> = Result<T, DbError>;
 
 /// Maps a database error to the port's errors. Constraint violations are never the catch-all:
-/// unique -> `AlreadyExists` (entity from the table), foreign key -> `Conflict` (a row referenced
+/// unique -> `AlreadyExists` (entity from the table), foreign key -> `Retryable` (a row referenced
 /// was removed, or a row still referenced was to be removed, by a concurrent transaction), check
-/// -> `Invalid`, serialization failures and deadlocks -> `Conflict` (retry).
+/// -> `Invalid`, serialization failures -> `Retryable`.
 pub(crate) fn classify(e: DieselError) -> StoreError {
     match e {
         DieselError::DatabaseError(kind, info) => {
@@ -51,14 +51,14 @@ pub(crate) fn classify(e: DieselError) -> StoreError {
                     entity: table.as_deref().map_or(Entity::Blob, entity_of_table),
                     key: info.details().unwrap_or(&message).to_owned(),
                 },
-                DatabaseErrorKind::ForeignKeyViolation => StoreError::Conflict(format!(
-                    "a referenced row changed concurrently ({message}); retry"
+                DatabaseErrorKind::ForeignKeyViolation => StoreError::Retryable(format!(
+                    "a referenced row changed concurrently ({message})"
                 )),
                 DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
                     StoreError::Invalid(ValidationError::new("value", message))
                 }
                 DatabaseErrorKind::SerializationFailure => {
-                    StoreError::Conflict(format!("concurrent update ({message}); retry"))
+                    StoreError::Retryable(format!("concurrent update ({message})"))
                 }
                 _ => StoreError::unexpected(format!("database error: {message}")),
             }

@@ -82,12 +82,13 @@ async fn an_unreachable_server_is_a_clear_error() {
 }
 
 /// A blob record the collector deletes while another transaction registers a file on it: the
-/// delete waits for that transaction and then fails on the foreign key, reported as a Conflict,
-/// so the bytes of a file that exists are never collected.
+/// delete waits for that transaction and then fails on the foreign key, reported as retryable
+/// (a retry then sees the file: `Referenced`), so the bytes of a file that exists are never
+/// collected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gc_cannot_delete_a_blob_a_concurrent_transaction_references() {
     use diesel::prelude::*;
-    use wanllmdb_domain::ports::StoreError;
+    use wanllmdb_domain::ports::DeleteBlobError;
     use wanllmdb_domain::types::Sha256;
     use wanllmdb_testkit::fixtures::{new_file, World};
 
@@ -138,8 +139,12 @@ async fn gc_cannot_delete_a_blob_a_concurrent_transaction_references() {
     commit_tx.send(()).expect("commit");
     other.join().expect("thread");
     match gc.await.expect("join") {
-        Err(StoreError::Conflict(_)) => {}
-        other => panic!("expected a Conflict, got {other:?}"),
+        Err(DeleteBlobError::Retryable(_)) => {}
+        other => panic!("expected a retryable race, got {other:?}"),
+    }
+    match store.delete_blob_record(w.project.id, &sha).await {
+        Err(DeleteBlobError::Referenced(_)) => {}
+        other => panic!("the retry sees the committed file, got {other:?}"),
     }
     store
         .get_blob(w.project.id, &sha)

@@ -34,6 +34,16 @@ fn assert_exists<T: std::fmt::Debug>(r: StoreResult<T>, entity: Entity) {
     }
 }
 
+/// The typed failure an operation with its own error enum must report.
+macro_rules! assert_fails {
+    ($r:expr, $pat:pat) => {
+        match $r {
+            Err($pat) => {}
+            other => panic!("expected {}, got {other:?}", stringify!($pat)),
+        }
+    };
+}
+
 #[track_caller]
 fn assert_conflict<T: std::fmt::Debug>(r: StoreResult<T>) {
     match r {
@@ -707,17 +717,17 @@ pub async fn files_add_list_delete(store: Store) {
         added[0]
     );
 
-    assert_exists(
+    assert_fails!(
         store
             .add_files(v.id, vec![new_file(w.project.id, "a.txt", b"other")])
             .await,
-        Entity::File,
+        AddFilesError::PathTaken(_)
     );
-    assert_not_found(
+    assert_fails!(
         store
             .add_files(VersionId::new(), vec![new_file(w.project.id, "x", b"x")])
             .await,
-        Entity::Version,
+        AddFilesError::VersionNotFound(_)
     );
 
     let removed = store.delete_file(added[0].id).await.expect("delete");
@@ -741,7 +751,10 @@ pub async fn files_batch_is_all_or_nothing(store: Store) {
         new_file(w.project.id, "x/2", b"2"),
         new_file(w.project.id, "x/1", b"dup"),
     ];
-    assert_exists(store.add_files(v.id, batch).await, Entity::File);
+    assert_fails!(
+        store.add_files(v.id, batch).await,
+        AddFilesError::PathTaken(_)
+    );
     let after = store.get_version(v.id).await.expect("v");
     assert_eq!(
         (after.file_count, after.total_size),
@@ -877,11 +890,15 @@ pub async fn finalize_and_latest(store: Store) {
         v1.id
     );
 
-    assert_conflict(store.finalize_version(v1.id, w.user.id, now()).await);
-    assert_conflict(
+    assert_fails!(
+        store.finalize_version(v1.id, w.user.id, now()).await,
+        FinalizeError::AlreadyFinalized(_)
+    );
+    assert_fails!(
         store
             .add_files(v1.id, vec![new_file(w.project.id, "g", b"g")])
             .await,
+        AddFilesError::Finalized(_)
     );
     let f = store
         .list_files(v1.id, None, PageRequest::first(10))
@@ -921,11 +938,11 @@ pub async fn finalize_and_latest(store: Store) {
             .latest_version,
         Some(VersionIndex(2))
     );
-    assert_not_found(
+    assert_fails!(
         store
             .finalize_version(VersionId::new(), w.user.id, now())
             .await,
-        Entity::Version,
+        FinalizeError::NotFound(_)
     );
 }
 
@@ -1384,7 +1401,10 @@ pub async fn blob_records_and_garbage(store: Store) {
         !is_garbage(&store.unreferenced_blobs(later, 100_000).await.expect("gc")),
         "referenced twice"
     );
-    assert_conflict(store.delete_blob_record(w.project.id, &sha).await);
+    assert_fails!(
+        store.delete_blob_record(w.project.id, &sha).await,
+        DeleteBlobError::Referenced(_)
+    );
 
     let f0 = store
         .get_file_by_path(v0.id, &FilePath::parse("a").expect("p"))
@@ -1414,9 +1434,9 @@ pub async fn blob_records_and_garbage(store: Store) {
         .await
         .expect("delete record");
     assert_not_found(store.get_blob(w.project.id, &sha).await, Entity::Blob);
-    assert_not_found(
+    assert_fails!(
         store.delete_blob_record(w.project.id, &sha).await,
-        Entity::Blob,
+        DeleteBlobError::NotFound(_)
     );
 }
 
@@ -1455,8 +1475,14 @@ pub async fn stale_drafts_and_their_deletion(store: Store) {
             .any(|v| v.id == draft.id),
         "a draft created at the cutoff is not older than it"
     );
-    assert_conflict(store.delete_stale_draft(done.id, later).await);
-    assert_conflict(store.delete_stale_draft(draft.id, draft.created_at).await);
+    assert_fails!(
+        store.delete_stale_draft(done.id, later).await,
+        DeleteDraftError::NotStale(_)
+    );
+    assert_fails!(
+        store.delete_stale_draft(draft.id, draft.created_at).await,
+        DeleteDraftError::NotStale(_)
+    );
     store
         .get_version(done.id)
         .await
@@ -1467,9 +1493,9 @@ pub async fn stale_drafts_and_their_deletion(store: Store) {
         .expect("delete the draft");
     assert_eq!(deleted.id, draft.id);
     assert_not_found(store.get_version(draft.id).await, Entity::Version);
-    assert_not_found(
+    assert_fails!(
         store.delete_stale_draft(draft.id, later).await,
-        Entity::Version,
+        DeleteDraftError::NotFound(_)
     );
     let artifact = store.get_artifact(w.artifact.id).await.expect("artifact");
     assert_eq!(artifact.version_count, 1);

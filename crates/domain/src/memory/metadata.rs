@@ -758,7 +758,7 @@ impl VersionRepo for MemoryMetadataStore {
         id: VersionId,
         actor: UserId,
         at: Timestamp,
-    ) -> StoreResult<Finalized> {
+    ) -> Result<Finalized, FinalizeError> {
         let mut s = lock(&self.state);
         let digest = {
             let mut h = ManifestHasher::default();
@@ -772,12 +772,9 @@ impl VersionRepo for MemoryMetadataStore {
             }
             h.finish()
         };
-        let v = s.version_mut(id)?;
+        let v = s.version_mut(id).map_err(|_| FinalizeError::NotFound(id))?;
         if v.is_finalized {
-            return Err(StoreError::Conflict(format!(
-                "version {} is already finalized",
-                v.index
-            )));
+            return Err(FinalizeError::AlreadyFinalized(v.index));
         }
         v.is_finalized = true;
         v.finalized_at = Some(at);
@@ -801,18 +798,15 @@ impl VersionRepo for MemoryMetadataStore {
         &self,
         id: VersionId,
         before: Timestamp,
-    ) -> StoreResult<ArtifactVersion> {
+    ) -> Result<ArtifactVersion, DeleteDraftError> {
         let mut s = lock(&self.state);
-        let v = s.version(id)?;
+        let v = s.version(id).map_err(|_| DeleteDraftError::NotFound(id))?;
         if v.is_finalized || v.created_at >= before {
-            return Err(StoreError::Conflict(format!(
-                "version {} is no stale draft",
-                v.index
-            )));
+            return Err(DeleteDraftError::NotStale(v.index));
         }
         let at = v.created_at;
         s.remove_version_rows(id, at)
-            .ok_or_else(|| nf(Entity::Version, id))
+            .ok_or(DeleteDraftError::NotFound(id))
     }
 
     async fn delete_version(&self, id: VersionId, at: Timestamp) -> StoreResult<ArtifactVersion> {
@@ -826,19 +820,19 @@ impl VersionRepo for MemoryMetadataStore {
         &self,
         version: VersionId,
         files: Vec<NewFile>,
-    ) -> StoreResult<Vec<ArtifactFile>> {
+    ) -> Result<Vec<ArtifactFile>, AddFilesError> {
         let mut s = lock(&self.state);
-        let v = s.version(version)?.clone();
+        let v = s
+            .version(version)
+            .map_err(|_| AddFilesError::VersionNotFound(version))?
+            .clone();
         if v.is_finalized {
-            return Err(StoreError::Conflict(format!(
-                "version {} is finalized; its files cannot change",
-                v.index
-            )));
+            return Err(AddFilesError::Finalized(v.index));
         }
         let mut seen = BTreeSet::new();
         for f in &files {
             if s.file_paths.contains_key(&(version, f.path.clone())) || !seen.insert(&f.path) {
-                return Err(StoreError::already_exists(Entity::File, &f.path));
+                return Err(AddFilesError::PathTaken(f.path.to_string()));
             }
         }
         let mut out = Vec::with_capacity(files.len());
@@ -871,7 +865,9 @@ impl VersionRepo for MemoryMetadataStore {
             s.files.insert(file.id, file.clone());
             out.push(file);
         }
-        let v = s.version_mut(version)?;
+        let v = s
+            .version_mut(version)
+            .map_err(|_| AddFilesError::VersionNotFound(version))?;
         v.file_count += count;
         v.total_size += size;
         Ok(out)
@@ -1094,18 +1090,19 @@ impl BlobRepo for MemoryMetadataStore {
             .collect())
     }
 
-    async fn delete_blob_record(&self, project: ProjectId, sha256: &Sha256) -> StoreResult<Blob> {
+    async fn delete_blob_record(
+        &self,
+        project: ProjectId,
+        sha256: &Sha256,
+    ) -> Result<Blob, DeleteBlobError> {
         let mut s = lock(&self.state);
         let key = (project, sha256.clone());
-        if !s.blobs.contains_key(&key) {
-            return Err(nf(Entity::Blob, sha256));
-        }
         if s.blob_refs.contains_key(&key) {
-            return Err(StoreError::Conflict(format!(
-                "blob {sha256} is referenced by files"
-            )));
+            return Err(DeleteBlobError::Referenced(sha256.clone()));
         }
-        s.blobs.remove(&key).ok_or_else(|| nf(Entity::Blob, sha256))
+        s.blobs
+            .remove(&key)
+            .ok_or_else(|| DeleteBlobError::NotFound(sha256.clone()))
     }
 }
 

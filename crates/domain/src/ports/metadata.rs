@@ -25,6 +25,10 @@ pub enum StoreError {
     /// A value the store cannot hold (e.g. a number past the column's range).
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// A concurrent transaction got in the way (a serialization failure, a deadlock, a row
+    /// referenced or removed meanwhile): nothing changed, and the same call may succeed.
+    #[error("concurrent change, retry: {0}")]
+    Retryable(String),
     #[error("unexpected store error: {0}")]
     Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -50,6 +54,98 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Why `finalize_version` did not finalize.
+#[derive(Debug, thiserror::Error)]
+pub enum FinalizeError {
+    #[error("artifact version not found: {0}")]
+    NotFound(VersionId),
+    #[error("version {0} is already finalized")]
+    AlreadyFinalized(VersionIndex),
+    /// See `StoreError::Retryable`.
+    #[error("concurrent change, retry: {0}")]
+    Retryable(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Why `add_files` registered nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum AddFilesError {
+    #[error("artifact version not found: {0}")]
+    VersionNotFound(VersionId),
+    /// The version was finalized: its files cannot change.
+    #[error("version {0} is finalized; its files cannot change")]
+    Finalized(VersionIndex),
+    /// A path already in the version, or twice in the batch.
+    #[error("file already exists: {0}")]
+    PathTaken(String),
+    /// See `StoreError::Retryable`.
+    #[error("concurrent change, retry: {0}")]
+    Retryable(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Why `delete_stale_draft` deleted nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteDraftError {
+    #[error("artifact version not found: {0}")]
+    NotFound(VersionId),
+    /// Finalized meanwhile, or created at or after the cutoff.
+    #[error("version {0} is no stale draft")]
+    NotStale(VersionIndex),
+    /// See `StoreError::Retryable`.
+    #[error("concurrent change, retry: {0}")]
+    Retryable(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Why `delete_blob_record` deleted nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteBlobError {
+    #[error("blob not found: {0}")]
+    NotFound(Sha256),
+    /// A file references the bytes: they are not garbage.
+    #[error("blob {0} is referenced by a file")]
+    Referenced(Sha256),
+    /// See `StoreError::Retryable` (e.g. a file registered on the blob concurrently).
+    #[error("concurrent change, retry: {0}")]
+    Retryable(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Errors that say whether the same call may succeed if made again.
+pub trait Retry {
+    fn is_retryable(&self) -> bool;
+}
+
+macro_rules! from_store_error {
+    ($($t:ident),*) => {
+        $(impl Retry for $t {
+            fn is_retryable(&self) -> bool {
+                matches!(self, $t::Retryable(_))
+            }
+        }
+        impl From<StoreError> for $t {
+            /// The store's own failures: a race is retryable, the rest passes through.
+            fn from(e: StoreError) -> Self {
+                match e {
+                    StoreError::Retryable(m) => $t::Retryable(m),
+                    other => $t::Store(other),
+                }
+            }
+        })*
+    };
+}
+from_store_error!(
+    FinalizeError,
+    AddFilesError,
+    DeleteDraftError,
+    DeleteBlobError
+);
 
 /// The most rows one page may hold.
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -298,13 +394,14 @@ pub trait VersionRepo: Send + Sync {
     /// `delete_file` on the version, computes the manifest digest over its files (see
     /// `manifest::manifest_digest`), stores it, and, if the index is above the artifact's
     /// `latest_version`, moves `latest` to it (recording an alias event with `actor`) and updates
-    /// `latest_version`. Already finalized: `Conflict`.
+    /// `latest_version`. Absent: `NotFound`; already finalized: `AlreadyFinalized`; a race with
+    /// another transaction: `Retryable`.
     async fn finalize_version(
         &self,
         id: VersionId,
         actor: UserId,
         at: Timestamp,
-    ) -> StoreResult<Finalized>;
+    ) -> Result<Finalized, FinalizeError>;
     /// Deletes a version with its files, aliases, lineage edges and downloads, and decrements
     /// `version_count`. If `latest` pointed at it, `latest` moves to the newest remaining
     /// finalized version (or is removed), recorded as a system move.
@@ -318,21 +415,24 @@ pub trait VersionRepo: Send + Sync {
     ) -> StoreResult<Vec<ArtifactVersion>>;
     /// Deletes a version (with its files, lineage edges and downloads, decrementing
     /// `version_count`) only if it is still a draft created before `before`, checked in the same
-    /// transaction: finalized meanwhile, or younger -> `Conflict`; absent -> `NotFound(Version)`.
+    /// transaction: finalized meanwhile, or younger -> `NotStale`; absent -> `NotFound`; a race
+    /// with another transaction -> `Retryable`.
     async fn delete_stale_draft(
         &self,
         id: VersionId,
         before: Timestamp,
-    ) -> StoreResult<ArtifactVersion>;
+    ) -> Result<ArtifactVersion, DeleteDraftError>;
 
     /// Registers files in a draft, all or none, and upserts the blob record (project, sha256) of
-    /// each; `file_count` and `total_size` grow accordingly. Finalized version: `Conflict`; a path
-    /// already in the version or twice in the batch: `AlreadyExists(File)`.
+    /// each; `file_count` and `total_size` grow accordingly. Unknown version: `VersionNotFound`;
+    /// finalized version: `Finalized`; a path already in the version or twice in the batch:
+    /// `PathTaken`; a race with another transaction (e.g. a blob record collected meanwhile):
+    /// `Retryable`.
     async fn add_files(
         &self,
         version: VersionId,
         files: Vec<NewFile>,
-    ) -> StoreResult<Vec<ArtifactFile>>;
+    ) -> Result<Vec<ArtifactFile>, AddFilesError>;
     async fn get_file(&self, id: FileId) -> StoreResult<ArtifactFile>;
     async fn get_file_by_path(
         &self,
@@ -408,9 +508,14 @@ pub trait BlobRepo: Send + Sync {
     async fn get_blobs(&self, project: ProjectId, sha256s: &[Sha256]) -> StoreResult<Vec<Blob>>;
     /// Blob records no file references, created before `before`, by ascending (project, sha256).
     async fn unreferenced_blobs(&self, before: Timestamp, limit: u32) -> StoreResult<Vec<Blob>>;
-    /// Deletes a blob record only if still unreferenced: referenced -> `Conflict`, absent ->
-    /// `NotFound(Blob)`. The caller deletes the bytes afterwards.
-    async fn delete_blob_record(&self, project: ProjectId, sha256: &Sha256) -> StoreResult<Blob>;
+    /// Deletes a blob record only if still unreferenced: referenced -> `Referenced`, absent ->
+    /// `NotFound`, a file registered on it by a concurrent transaction -> `Retryable` (or
+    /// `Referenced` once that transaction committed). The caller deletes the bytes afterwards.
+    async fn delete_blob_record(
+        &self,
+        project: ProjectId,
+        sha256: &Sha256,
+    ) -> Result<Blob, DeleteBlobError>;
 }
 
 /// Everything the service needs from the metadata store.

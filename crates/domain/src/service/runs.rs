@@ -11,7 +11,9 @@ use crate::entities::*;
 use crate::error::{Entity, Error, Result, ValidationError};
 use crate::ids::*;
 use crate::keys::ObjectKey;
-use crate::ports::{ObjectMeta, Page, PageRequest, StoreError};
+use crate::ports::{
+    DeleteBlobError, DeleteDraftError, ObjectMeta, Page, PageRequest, Retry, StoreError,
+};
 use crate::reference::ArtifactRef;
 use crate::types::*;
 
@@ -339,11 +341,14 @@ impl Registry {
                     report.drafts += 1;
                     continue;
                 }
-                match self.meta.delete_stale_draft(id, stale_before).await {
+                match retrying(|| self.meta.delete_stale_draft(id, stale_before)).await {
                     Ok(_) => report.drafts += 1,
-                    // Finalized or deleted meanwhile.
-                    Err(StoreError::Conflict(_)) | Err(StoreError::NotFound { .. }) => {}
-                    Err(e) => return Err(e.into()),
+                    // Finalized or deleted meanwhile; or raced past every retry: the next
+                    // collection takes it.
+                    Err(DeleteDraftError::NotStale(_))
+                    | Err(DeleteDraftError::NotFound(_))
+                    | Err(DeleteDraftError::Retryable(_)) => {}
+                    Err(DeleteDraftError::Store(e)) => return Err(e.into()),
                 }
             }
         }
@@ -377,15 +382,15 @@ impl Registry {
                     continue;
                 }
                 // The record goes first, so dedup stops offering the bytes before they vanish.
-                match self
-                    .meta
-                    .delete_blob_record(blob.project_id, &blob.sha256)
-                    .await
+                match retrying(|| self.meta.delete_blob_record(blob.project_id, &blob.sha256)).await
                 {
                     Ok(_) => {}
-                    // Referenced again meanwhile, or collected by another instance.
-                    Err(StoreError::Conflict(_)) | Err(StoreError::NotFound { .. }) => continue,
-                    Err(e) => return Err(e.into()),
+                    // Referenced again meanwhile, collected by another instance, or raced past
+                    // every retry (kept: the next collection looks again).
+                    Err(DeleteBlobError::Referenced(_))
+                    | Err(DeleteBlobError::NotFound(_))
+                    | Err(DeleteBlobError::Retryable(_)) => continue,
+                    Err(DeleteBlobError::Store(e)) => return Err(e.into()),
                 }
                 self.blobs.delete(&blob.storage_key).await?;
                 report.blobs += 1;
@@ -450,6 +455,22 @@ impl Registry {
                 Some(next) => after = Some(next),
                 None => return Ok(()),
             }
+        }
+    }
+}
+
+/// Runs `op` again while it fails with a retryable race, three tries in all (the race was with a
+/// transaction that has ended by the time the error is seen, so retrying at once is right).
+async fn retrying<T, E: Retry, F, Fut>(mut op: F) -> std::result::Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, E>>,
+{
+    let mut tries = 0;
+    loop {
+        match op().await {
+            Err(e) if e.is_retryable() && tries < 2 => tries += 1,
+            other => return other,
         }
     }
 }

@@ -56,28 +56,39 @@ impl BlobRepo for Store {
         .await
     }
 
-    async fn delete_blob_record(&self, project: ProjectId, sha256: &Sha256) -> StoreResult<Blob> {
+    async fn delete_blob_record(
+        &self,
+        project: ProjectId,
+        sha256: &Sha256,
+    ) -> Result<Blob, DeleteBlobError> {
         let sha = sha256.clone();
-        self.tx(move |c| {
-            let row: BlobRow = blobs::table
-                .find((project.db(), sha.as_str()))
-                .select(BlobRow::as_select())
-                .first(c)
-                .optional()?
-                .ok_or_else(|| nf(Entity::Blob, &sha))?;
-            let referenced: bool = diesel::select(diesel::dsl::exists(
-                artifact_files::table
-                    .filter(artifact_files::project_id.eq(project.db()))
-                    .filter(artifact_files::sha256_hash.eq(sha.as_str())),
-            ))
-            .get_result(c)?;
-            if referenced {
-                return Err(conflict(format!("blob {sha} is referenced by files")));
-            }
-            // A file inserted concurrently makes this fail on the foreign key: a Conflict.
-            diesel::delete(blobs::table.find((project.db(), sha.as_str()))).execute(c)?;
-            row.try_into()
-        })
-        .await
+        let done = self
+            .tx(move |c| {
+                let Some(row) = blobs::table
+                    .find((project.db(), sha.as_str()))
+                    .select(BlobRow::as_select())
+                    .first::<BlobRow>(c)
+                    .optional()?
+                else {
+                    return Ok(Err(DeleteBlobError::NotFound(sha)));
+                };
+                let referenced: bool = diesel::select(diesel::dsl::exists(
+                    artifact_files::table
+                        .filter(artifact_files::project_id.eq(project.db()))
+                        .filter(artifact_files::sha256_hash.eq(sha.as_str())),
+                ))
+                .get_result(c)?;
+                if referenced {
+                    return Ok(Err(DeleteBlobError::Referenced(sha)));
+                }
+                // A file inserted concurrently makes this fail on the foreign key: Retryable.
+                diesel::delete(blobs::table.find((project.db(), sha.as_str()))).execute(c)?;
+                Ok(row
+                    .try_into()
+                    .map_err(StoreError::from)
+                    .map_err(DeleteBlobError::from))
+            })
+            .await;
+        done.map_err(DeleteBlobError::from)?
     }
 }

@@ -196,94 +196,109 @@ impl VersionRepo for Store {
         id: VersionId,
         actor: UserId,
         at: Timestamp,
-    ) -> StoreResult<Finalized> {
-        self.tx(move |c| {
-            let artifact_id = ArtifactId::from_uuid(load_version(c, id)?.artifact_id.0);
-            let artifact = locked_artifact(c, artifact_id)?;
-            let v = locked_version(c, id)?;
-            if v.is_finalized {
-                return Err(conflict(format!(
-                    "version v{} is already finalized",
-                    v.version
-                )));
-            }
-            // The version row is locked, so no file can be added or removed while we hash.
-            let mut hasher = ManifestHasher::default();
-            let mut after: Option<String> = None;
-            loop {
-                let page: Vec<(String, String, i64)> = {
-                    let mut q = artifact_files::table
-                        .filter(artifact_files::version_id.eq(v.id))
-                        .select((
-                            artifact_files::path,
-                            artifact_files::sha256_hash,
-                            artifact_files::size,
-                        ))
-                        .order(artifact_files::path.asc())
-                        .into_boxed::<Db>();
-                    if let Some(a) = &after {
-                        q = q.filter(artifact_files::path.gt(a.clone()));
+    ) -> Result<Finalized, FinalizeError> {
+        let done = self
+            .tx(move |c| {
+                let artifact_id = ArtifactId::from_uuid(load_version(c, id)?.artifact_id.0);
+                let artifact = locked_artifact(c, artifact_id)?;
+                let v = locked_version(c, id)?;
+                if v.is_finalized {
+                    // Nothing written yet: the empty transaction commits.
+                    return Ok(Err(FinalizeError::AlreadyFinalized(VersionIndex(to_u32(
+                        v.version,
+                    )))));
+                }
+                // The version row is locked, so no file can be added or removed while we hash.
+                let mut hasher = ManifestHasher::default();
+                let mut after: Option<String> = None;
+                loop {
+                    let page: Vec<(String, String, i64)> = {
+                        let mut q = artifact_files::table
+                            .filter(artifact_files::version_id.eq(v.id))
+                            .select((
+                                artifact_files::path,
+                                artifact_files::sha256_hash,
+                                artifact_files::size,
+                            ))
+                            .order(artifact_files::path.asc())
+                            .into_boxed::<Db>();
+                        if let Some(a) = &after {
+                            q = q.filter(artifact_files::path.gt(a.clone()));
+                        }
+                        q.limit(SCAN_CHUNK).load(c)?
+                    };
+                    for (path, sha, size) in &page {
+                        hasher.update(path, sha, to_u64(*size));
                     }
-                    q.limit(SCAN_CHUNK).load(c)?
-                };
-                for (path, sha, size) in &page {
-                    hasher.update(path, sha, to_u64(*size));
+                    if (page.len() as i64) < SCAN_CHUNK {
+                        break;
+                    }
+                    after = page.last().map(|(p, _, _)| p.clone());
                 }
-                if (page.len() as i64) < SCAN_CHUNK {
-                    break;
+                let digest = hasher.finish();
+                let v: VersionRow = diesel::update(artifact_versions::table.find(v.id))
+                    .set((
+                        artifact_versions::is_finalized.eq(true),
+                        artifact_versions::finalized_at.eq(Some(at)),
+                        artifact_versions::digest.eq(Some(digest.as_str())),
+                        artifact_versions::updated_at.eq(at),
+                    ))
+                    .returning(VersionRow::as_returning())
+                    .get_result(c)?;
+                let mut latest_moved = None;
+                if artifact.latest_version.is_none_or(|l| v.version > l) {
+                    let (_, event) =
+                        point_alias(c, &v, wanllmdb_domain::types::LATEST, Some(actor), at)?;
+                    latest_moved = event;
+                    diesel::update(artifacts::table.find(artifact.id))
+                        .set(artifacts::latest_version.eq(Some(v.version)))
+                        .execute(c)?;
                 }
-                after = page.last().map(|(p, _, _)| p.clone());
-            }
-            let digest = hasher.finish();
-            let v: VersionRow = diesel::update(artifact_versions::table.find(v.id))
-                .set((
-                    artifact_versions::is_finalized.eq(true),
-                    artifact_versions::finalized_at.eq(Some(at)),
-                    artifact_versions::digest.eq(Some(digest.as_str())),
-                    artifact_versions::updated_at.eq(at),
-                ))
-                .returning(VersionRow::as_returning())
-                .get_result(c)?;
-            let mut latest_moved = None;
-            if artifact.latest_version.is_none_or(|l| v.version > l) {
-                let (_, event) =
-                    point_alias(c, &v, wanllmdb_domain::types::LATEST, Some(actor), at)?;
-                latest_moved = event;
-                diesel::update(artifacts::table.find(artifact.id))
-                    .set(artifacts::latest_version.eq(Some(v.version)))
-                    .execute(c)?;
-            }
-            Ok(Finalized {
-                version: v.into(),
-                latest_moved,
+                Ok(Ok(Finalized {
+                    version: v.into(),
+                    latest_moved,
+                }))
             })
-        })
-        .await
+            .await;
+        match done.map_err(FinalizeError::from) {
+            Ok(r) => r,
+            Err(FinalizeError::Store(StoreError::NotFound { .. })) => {
+                Err(FinalizeError::NotFound(id))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn delete_stale_draft(
         &self,
         id: VersionId,
         before: Timestamp,
-    ) -> StoreResult<ArtifactVersion> {
-        self.tx(move |c| {
-            let artifact_id = ArtifactId::from_uuid(load_version(c, id)?.artifact_id.0);
-            let artifact = locked_artifact(c, artifact_id)?;
-            let v = locked_version(c, id)?;
-            if v.is_finalized || v.created_at >= before {
-                return Err(conflict(format!(
-                    "version v{} is no stale draft",
-                    v.version
-                )));
+    ) -> Result<ArtifactVersion, DeleteDraftError> {
+        let done = self
+            .tx(move |c| {
+                let artifact_id = ArtifactId::from_uuid(load_version(c, id)?.artifact_id.0);
+                let artifact = locked_artifact(c, artifact_id)?;
+                let v = locked_version(c, id)?;
+                if v.is_finalized || v.created_at >= before {
+                    return Ok(Err(DeleteDraftError::NotStale(VersionIndex(to_u32(
+                        v.version,
+                    )))));
+                }
+                // A draft has no aliases and is never `latest`. Files, edges and downloads cascade.
+                diesel::delete(artifact_versions::table.find(v.id)).execute(c)?;
+                diesel::update(artifacts::table.find(artifact.id))
+                    .set(artifacts::version_count.eq(artifacts::version_count - 1))
+                    .execute(c)?;
+                Ok(Ok(v.into()))
+            })
+            .await;
+        match done.map_err(DeleteDraftError::from) {
+            Ok(r) => r,
+            Err(DeleteDraftError::Store(StoreError::NotFound { .. })) => {
+                Err(DeleteDraftError::NotFound(id))
             }
-            // A draft has no aliases and is never `latest`. Files, edges and downloads cascade.
-            diesel::delete(artifact_versions::table.find(v.id)).execute(c)?;
-            diesel::update(artifacts::table.find(artifact.id))
-                .set(artifacts::version_count.eq(artifacts::version_count - 1))
-                .execute(c)?;
-            Ok(v.into())
-        })
-        .await
+            Err(e) => Err(e),
+        }
     }
 
     async fn delete_version(&self, id: VersionId, at: Timestamp) -> StoreResult<ArtifactVersion> {
@@ -338,104 +353,117 @@ impl VersionRepo for Store {
         &self,
         version: VersionId,
         files: Vec<NewFile>,
-    ) -> StoreResult<Vec<ArtifactFile>> {
-        self.tx(move |c| {
-            let mut seen = BTreeSet::new();
-            for f in &files {
-                if !seen.insert(f.path.as_str()) {
-                    return Err(DbError::Store(StoreError::already_exists(
-                        Entity::File,
-                        &f.path,
-                    )));
+    ) -> Result<Vec<ArtifactFile>, AddFilesError> {
+        let done = self
+            .tx(move |c| {
+                let mut seen = BTreeSet::new();
+                for f in &files {
+                    if !seen.insert(f.path.as_str()) {
+                        return Err(DbError::Store(StoreError::already_exists(
+                            Entity::File,
+                            &f.path,
+                        )));
+                    }
                 }
-            }
-            let count = to_i64(files.len() as u64, "file_count")?;
-            let size = to_i64(files.iter().map(|f| f.size).sum(), "total_size")?;
-            // Updating the counters locks the version and proves it is still a draft.
-            let project: Option<DbUuid> = diesel::update(
-                artifact_versions::table
-                    .find(version.db())
-                    .filter(artifact_versions::is_finalized.eq(false)),
-            )
-            .set((
-                artifact_versions::file_count.eq(artifact_versions::file_count + count),
-                artifact_versions::total_size.eq(artifact_versions::total_size + size),
-            ))
-            .returning(artifact_versions::project_id)
-            .get_result(c)
-            .optional()?;
-            let Some(project) = project else {
-                let v = load_version(c, version)?;
-                return Err(conflict(format!(
-                    "version v{} is finalized; its files cannot change",
-                    v.version
-                )));
-            };
-            for chunk in files.chunks(INSERT_CHUNK) {
-                let paths: Vec<&str> = chunk.iter().map(|f| f.path.as_str()).collect();
-                let taken: Option<String> = artifact_files::table
-                    .filter(artifact_files::version_id.eq(version.db()))
-                    .filter(artifact_files::path.eq_any(paths))
-                    .select(artifact_files::path)
-                    .first(c)
-                    .optional()?;
-                if let Some(path) = taken {
-                    return Err(DbError::Store(StoreError::already_exists(
-                        Entity::File,
-                        path,
-                    )));
+                let count = to_i64(files.len() as u64, "file_count")?;
+                let size = to_i64(files.iter().map(|f| f.size).sum(), "total_size")?;
+                // Updating the counters locks the version and proves it is still a draft.
+                let project: Option<DbUuid> = diesel::update(
+                    artifact_versions::table
+                        .find(version.db())
+                        .filter(artifact_versions::is_finalized.eq(false)),
+                )
+                .set((
+                    artifact_versions::file_count.eq(artifact_versions::file_count + count),
+                    artifact_versions::total_size.eq(artifact_versions::total_size + size),
+                ))
+                .returning(artifact_versions::project_id)
+                .get_result(c)
+                .optional()?;
+                let Some(project) = project else {
+                    // No row updated: nothing written, the empty transaction commits.
+                    let v = load_version(c, version)?;
+                    return Ok(Err(AddFilesError::Finalized(VersionIndex(to_u32(
+                        v.version,
+                    )))));
+                };
+                for chunk in files.chunks(INSERT_CHUNK) {
+                    let paths: Vec<&str> = chunk.iter().map(|f| f.path.as_str()).collect();
+                    let taken: Option<String> = artifact_files::table
+                        .filter(artifact_files::version_id.eq(version.db()))
+                        .filter(artifact_files::path.eq_any(paths))
+                        .select(artifact_files::path)
+                        .first(c)
+                        .optional()?;
+                    if let Some(path) = taken {
+                        return Err(DbError::Store(StoreError::already_exists(
+                            Entity::File,
+                            path,
+                        )));
+                    }
+                    let blobs_rows: Vec<BlobRow> = chunk
+                        .iter()
+                        .map(|f| {
+                            Ok(BlobRow {
+                                project_id: project,
+                                sha256: f.sha256.as_str().to_owned(),
+                                md5: f.md5.as_str().to_owned(),
+                                size: to_i64(f.size, "size")?,
+                                storage_key: f.storage_key.as_str().to_owned(),
+                                created_at: f.created_at,
+                            })
+                        })
+                        .collect::<DbResult<_>>()?;
+                    insert_blobs(c, &blobs_rows)?;
+                    let rows: Vec<FileRow> = chunk
+                        .iter()
+                        .map(|f| {
+                            Ok(FileRow {
+                                id: f.id.db(),
+                                version_id: version.db(),
+                                project_id: project,
+                                path: f.path.as_str().to_owned(),
+                                size: to_i64(f.size, "size")?,
+                                md5_hash: f.md5.as_str().to_owned(),
+                                sha256_hash: f.sha256.as_str().to_owned(),
+                                content_type: f.content_type.as_str().to_owned(),
+                                storage_key: f.storage_key.as_str().to_owned(),
+                                created_at: f.created_at,
+                            })
+                        })
+                        .collect::<DbResult<_>>()?;
+                    diesel::insert_into(artifact_files::table)
+                        .values(&rows)
+                        .execute(c)?;
                 }
-                let blobs_rows: Vec<BlobRow> = chunk
-                    .iter()
-                    .map(|f| {
-                        Ok(BlobRow {
-                            project_id: project,
-                            sha256: f.sha256.as_str().to_owned(),
-                            md5: f.md5.as_str().to_owned(),
-                            size: to_i64(f.size, "size")?,
-                            storage_key: f.storage_key.as_str().to_owned(),
-                            created_at: f.created_at,
-                        })
+                Ok(Ok(files
+                    .into_iter()
+                    .map(|f| ArtifactFile {
+                        id: f.id,
+                        version_id: version,
+                        path: f.path,
+                        size: f.size,
+                        md5: f.md5,
+                        sha256: f.sha256,
+                        content_type: f.content_type,
+                        storage_key: f.storage_key,
+                        created_at: f.created_at,
                     })
-                    .collect::<DbResult<_>>()?;
-                insert_blobs(c, &blobs_rows)?;
-                let rows: Vec<FileRow> = chunk
-                    .iter()
-                    .map(|f| {
-                        Ok(FileRow {
-                            id: f.id.db(),
-                            version_id: version.db(),
-                            project_id: project,
-                            path: f.path.as_str().to_owned(),
-                            size: to_i64(f.size, "size")?,
-                            md5_hash: f.md5.as_str().to_owned(),
-                            sha256_hash: f.sha256.as_str().to_owned(),
-                            content_type: f.content_type.as_str().to_owned(),
-                            storage_key: f.storage_key.as_str().to_owned(),
-                            created_at: f.created_at,
-                        })
-                    })
-                    .collect::<DbResult<_>>()?;
-                diesel::insert_into(artifact_files::table)
-                    .values(&rows)
-                    .execute(c)?;
-            }
-            Ok(files
-                .into_iter()
-                .map(|f| ArtifactFile {
-                    id: f.id,
-                    version_id: version,
-                    path: f.path,
-                    size: f.size,
-                    md5: f.md5,
-                    sha256: f.sha256,
-                    content_type: f.content_type,
-                    storage_key: f.storage_key,
-                    created_at: f.created_at,
-                })
-                .collect())
-        })
-        .await
+                    .collect()))
+            })
+            .await;
+        match done.map_err(AddFilesError::from) {
+            Ok(r) => r,
+            Err(AddFilesError::Store(StoreError::NotFound {
+                entity: Entity::Version,
+                ..
+            })) => Err(AddFilesError::VersionNotFound(version)),
+            Err(AddFilesError::Store(StoreError::AlreadyExists {
+                entity: Entity::File,
+                key,
+            })) => Err(AddFilesError::PathTaken(key)),
+            Err(e) => Err(e),
+        }
     }
 
     async fn get_file(&self, id: FileId) -> StoreResult<ArtifactFile> {
