@@ -15,6 +15,8 @@ const KEY: &str = "wlm_bench_bootstrap_key_0123456789abcdefghijklmnop";
 struct Server(
     Child,
     String,
+    /// Dropped after the server stops: its database goes with it.
+    #[allow(dead_code)]
     Option<wanllmdb_store_sql::testing::TestDatabase>,
 );
 

@@ -99,49 +99,6 @@ fn generated_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
-
-    use super::generated_secret;
-
-    #[test]
-    fn instances_starting_together_agree_on_one_private_secret() {
-        let dir =
-            std::env::temp_dir().join(format!("wanllmdb-secret-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join(".signing-key");
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
-        let threads: Vec<_> = (0..16)
-            .map(|_| {
-                let (path, barrier) = (path.clone(), barrier.clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    generated_secret(&path).expect("secret")
-                })
-            })
-            .collect();
-        let secrets: Vec<Vec<u8>> = threads
-            .into_iter()
-            .map(|t| t.join().expect("join"))
-            .collect();
-        assert!(secrets.iter().all(|s| *s == secrets[0] && s.len() == 64));
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "only the owner may read the secret");
-        let left: Vec<_> = std::fs::read_dir(&dir).expect("ls").flatten().collect();
-        assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
-        // A secret from an older version, readable by all, is kept and made private.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        assert_eq!(generated_secret(&path).expect("again"), secrets[0]);
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        std::fs::write(&path, "short").expect("write");
-        let e = generated_secret(&path).expect_err("a broken secret is not replaced silently");
-        assert!(e.to_string().contains("no valid signing secret"), "{e}");
-        std::fs::remove_dir_all(&dir).expect("clean");
-    }
-}
-
 /// Builds the registry; `public_url` is where clients reach this server.
 pub async fn wire(settings: &Settings, public_url: &str) -> anyhow::Result<Wired> {
     let meta = metadata(settings).await?;
@@ -193,4 +150,47 @@ pub async fn wire(settings: &Settings, public_url: &str) -> anyhow::Result<Wired
         registry: Registry::new(meta, blobs, config),
         signed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::generated_secret;
+
+    #[test]
+    fn instances_starting_together_agree_on_one_private_secret() {
+        let dir =
+            std::env::temp_dir().join(format!("wanllmdb-secret-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join(".signing-key");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    generated_secret(&path).expect("secret")
+                })
+            })
+            .collect();
+        let secrets: Vec<Vec<u8>> = threads
+            .into_iter()
+            .map(|t| t.join().expect("join"))
+            .collect();
+        assert!(secrets.iter().all(|s| *s == secrets[0] && s.len() == 64));
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only the owner may read the secret");
+        let left: Vec<_> = std::fs::read_dir(&dir).expect("ls").flatten().collect();
+        assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
+        // A secret from an older version, readable by all, is kept and made private.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert_eq!(generated_secret(&path).expect("again"), secrets[0]);
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::write(&path, "short").expect("write");
+        let e = generated_secret(&path).expect_err("a broken secret is not replaced silently");
+        assert!(e.to_string().contains("no valid signing secret"), "{e}");
+        std::fs::remove_dir_all(&dir).expect("clean");
+    }
 }
