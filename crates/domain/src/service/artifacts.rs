@@ -277,30 +277,37 @@ impl Registry {
                 version.index
             )));
         }
-        // A page at a time, so a version of millions of files is checked in bounded memory
-        // (bytes shared by files on different pages are checked once per page).
+        // A page at a time, so a version of millions of files is checked in bounded memory;
+        // bytes already checked are remembered up to a bound, so files sharing bytes across
+        // pages cost one check.
         let mut pages = FilePages::new(id);
         let mut problems = Problems::default();
+        let mut checked = HashSet::new();
         while !pages.done {
             pages.fetch(self).await?;
             let page: Vec<ArtifactFile> = pages.files.drain(..).collect();
-            self.check_bytes_present(&page, &mut problems).await?;
+            self.check_bytes_present(&page, &mut checked, &mut problems)
+                .await?;
         }
         problems.into_result()?;
         // The store computes the digest in its transaction, over exactly the files it freezes.
         Ok(self.meta.finalize_version(id, actor.user_id, now()).await?)
     }
 
-    /// Checks each distinct blob of `files` once, several at a time; notes what is missing.
+    /// Checks each blob of `files` not in `checked` once, several at a time; notes what is
+    /// missing. `checked` holds at most `MAX_REMEMBERED_BLOBS` keys (emptied when full).
     async fn check_bytes_present(
         &self,
         files: &[ArtifactFile],
+        checked: &mut HashSet<ObjectKey>,
         problems: &mut Problems,
     ) -> Result<()> {
-        let mut seen = HashSet::new();
+        if checked.len() + files.len() > MAX_REMEMBERED_BLOBS {
+            checked.clear();
+        }
         let distinct: Vec<&ArtifactFile> = files
             .iter()
-            .filter(|f| seen.insert(&f.storage_key))
+            .filter(|f| checked.insert(f.storage_key.clone()))
             .collect();
         let found: Vec<String> = futures::stream::iter(distinct)
             .map(|f| async move {
@@ -477,6 +484,9 @@ fn refuse_latest(alias: &AliasName) -> Result<()> {
     }
     Ok(())
 }
+
+/// How many checked blobs finalize remembers across pages (some 10 MB of keys at most).
+const MAX_REMEMBERED_BLOBS: usize = 50_000;
 
 /// A version's files, fetched a page at a time in path order.
 struct FilePages {
