@@ -637,15 +637,7 @@ impl BlobStore for FsBlobStore {
     ) -> Result<ObjectMeta, BlobError> {
         let dir = self.upload_dir(key, upload_id)?;
         let result = async {
-            if parts.is_empty()
-                || parts
-                    .windows(2)
-                    .any(|w| w[0].part_number >= w[1].part_number)
-            {
-                return Err(BlobError::PreconditionFailed(
-                    "parts must be given in ascending order".into(),
-                ));
-            }
+            check_part_list(parts)?;
             let stored: std::collections::HashMap<(u32, String), u64> = self
                 .part_files(&dir)
                 .await?

@@ -893,15 +893,7 @@ impl BlobStore for S3BlobStore {
         parts: &[CompletedPart],
         expected: &ExpectedContent,
     ) -> Result<ObjectMeta, BlobError> {
-        if parts.is_empty()
-            || parts
-                .windows(2)
-                .any(|w| w[0].part_number >= w[1].part_number)
-        {
-            return Err(BlobError::PreconditionFailed(
-                "parts must be given in ascending order".into(),
-            ));
-        }
+        check_part_list(parts)?;
         self.complete(key, upload_id, parts).await?;
         // S3 cannot check a whole-object SHA-256 of a multipart upload: read it back.
         let verified = if expected.sha256.is_some() || expected.md5.is_some() {

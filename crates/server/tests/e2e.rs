@@ -1708,31 +1708,7 @@ async fn garbage_collection_drops_what_was_abandoned(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let files = api
-        .ok(
-            Method::GET,
-            &format!("/api/v1/artifacts/versions/{kept}/files"),
-            None,
-        )
-        .await;
-    let id = files["items"][0]["id"]
-        .as_str()
-        .expect("kept file")
-        .to_owned();
-    let url = api
-        .ok(
-            Method::GET,
-            &format!("/api/v1/artifacts/files/{id}/download-url"),
-            None,
-        )
-        .await;
-    let got = api
-        .http
-        .get(url["download_url"].as_str().expect("url"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(got.bytes().await.expect("bytes").as_ref(), b"kept");
+    assert_eq!(api.first_file_bytes(&kept).await, b"kept");
     let again = api
         .ok(Method::POST, "/api/v1/admin/gc", Some(gc(false)))
         .await;

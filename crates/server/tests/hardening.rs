@@ -294,28 +294,7 @@ async fn bytes_never_registered_are_collected(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED);
     // The registered bytes stay and still download.
-    let files = api
-        .ok(
-            Method::GET,
-            &format!("/api/v1/artifacts/versions/{kept}/files"),
-            None,
-        )
-        .await;
-    let file = files["items"][0]["id"].as_str().expect("file").to_owned();
-    let url = api
-        .ok(
-            Method::GET,
-            &format!("/api/v1/artifacts/files/{file}/download-url"),
-            None,
-        )
-        .await;
-    let got = api
-        .http
-        .get(url["download_url"].as_str().expect("url"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(got.bytes().await.expect("bytes").as_ref(), b"kept bytes");
+    assert_eq!(api.first_file_bytes(&kept).await, b"kept bytes");
     let again = api
         .ok(Method::POST, "/api/v1/admin/gc", Some(gc(0, false)))
         .await;

@@ -410,15 +410,7 @@ impl BlobStore for MemoryBlobStore {
                 Some(u) if u.key == *key => u,
                 _ => return Err(unknown_upload(upload_id)),
             };
-            if parts.is_empty()
-                || parts
-                    .windows(2)
-                    .any(|w| w[0].part_number >= w[1].part_number)
-            {
-                return Err(BlobError::PreconditionFailed(
-                    "parts must be given in ascending order".into(),
-                ));
-            }
+            check_part_list(parts)?;
             let mut buf = BytesMut::new();
             for p in parts {
                 match upload.parts.get(&p.part_number) {

@@ -383,6 +383,21 @@ pub struct Leftovers {
     pub bytes: u64,
 }
 
+/// A part list to complete with must be non-empty and strictly ascending (as S3 requires);
+/// anything else is `PreconditionFailed`, and completing MUST then leave the upload as it was.
+pub fn check_part_list(parts: &[CompletedPart]) -> Result<(), BlobError> {
+    if parts.is_empty()
+        || parts
+            .windows(2)
+            .any(|w| w[0].part_number >= w[1].part_number)
+    {
+        return Err(BlobError::PreconditionFailed(
+            "parts must be given in ascending order".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Part numbers run from 1 to this (S3's limit).
 pub const MAX_PART_NUMBER: u32 = 10_000;
 

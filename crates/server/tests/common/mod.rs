@@ -238,6 +238,32 @@ impl Api {
             .await)
     }
 
+    /// The bytes of a version's first file (by path), fetched through its presigned URL.
+    pub async fn first_file_bytes(&self, version: &str) -> Vec<u8> {
+        let files = self
+            .ok(
+                Method::GET,
+                &format!("/api/v1/artifacts/versions/{version}/files"),
+                None,
+            )
+            .await;
+        let file = files["items"][0]["id"].as_str().expect("a file").to_owned();
+        let url = self
+            .ok(
+                Method::GET,
+                &format!("/api/v1/artifacts/files/{file}/download-url"),
+                None,
+            )
+            .await;
+        let got = self
+            .http
+            .get(url["download_url"].as_str().expect("url"))
+            .send()
+            .await
+            .expect("GET");
+        got.bytes().await.expect("bytes").to_vec()
+    }
+
     /// The seed's flow for one file; returns whether bytes were uploaded.
     pub async fn add_file(&self, version: &str, path: &str, bytes: &[u8]) -> bool {
         let spec = spec(path, bytes);
