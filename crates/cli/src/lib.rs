@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
-use wanllmdb_client::{Artifact, Cache, Client, ClientError, LogOptions};
+use wanllmdb_client::{
+    Artifact, ArtifactSearch, Cache, Client, ClientError, LogOptions, VersionSearch,
+};
 use wanllmdb_domain::types::ArtifactType;
 
 /// Exit codes.
@@ -148,16 +150,52 @@ enum ArtifactCommand {
     },
     /// Delete an artifact (project/name) with all its versions.
     Rm { artifact: String },
-    /// List a project's artifacts.
+    /// List or search a project's artifacts.
     Ls {
         #[arg(long)]
         project: String,
+        /// Only this type (repeat for several).
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// A case-insensitive substring of the name or description.
+        #[arg(long)]
+        q: Option<String>,
+        /// Only artifacts with a version carrying this alias.
+        #[arg(long)]
+        alias: Option<String>,
+        /// Metadata conditions: 'metadata.accuracy >= 0.9 and metadata.tags contains "prod"'.
+        #[arg(long)]
+        filter: Option<String>,
+        /// name, created_at, updated_at, version_count or metadata.KEY; -KEY descends.
+        #[arg(long, allow_hyphen_values = true)]
+        sort: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<usize>,
     },
-    /// List an artifact's versions.
+    /// List or search an artifact's versions.
     Versions {
         name: String,
         #[arg(long)]
         project: String,
+        /// Only the version carrying this alias.
+        #[arg(long)]
+        alias: Option<String>,
+        /// Only finalized versions (true) or drafts (false).
+        #[arg(long)]
+        finalized: Option<bool>,
+        /// Only versions this run produced.
+        #[arg(long)]
+        run: Option<uuid::Uuid>,
+        /// Metadata conditions, as for `artifact ls`.
+        #[arg(long)]
+        filter: Option<String>,
+        /// index, created_at, total_size or metadata.KEY; -KEY descends (-metadata.accuracy: best first).
+        #[arg(long, allow_hyphen_values = true)]
+        sort: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<usize>,
     },
     /// Show a version and its first files.
     Info { reference: String },
@@ -561,8 +599,27 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
                 format!("deleted {artifact}"),
             ))
         }
-        ArtifactCommand::Ls { project } => {
-            let list = c.list_artifacts(&project, None).await.map_err(failure)?;
+        ArtifactCommand::Ls {
+            project,
+            types,
+            q,
+            alias,
+            filter,
+            sort,
+            limit,
+        } => {
+            let search = ArtifactSearch {
+                types,
+                q,
+                alias,
+                filter,
+                sort,
+                limit,
+            };
+            let list = c
+                .search_artifacts(&project, &search)
+                .await
+                .map_err(failure)?;
             let text = list
                 .iter()
                 .map(|a| {
@@ -577,8 +634,28 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
                 .join("\n");
             Ok((Value::Array(list), text))
         }
-        ArtifactCommand::Versions { name, project } => {
-            let list = c.list_versions(&project, &name).await.map_err(failure)?;
+        ArtifactCommand::Versions {
+            name,
+            project,
+            alias,
+            finalized,
+            run,
+            filter,
+            sort,
+            limit,
+        } => {
+            let search = VersionSearch {
+                alias,
+                finalized,
+                run_id: run,
+                filter,
+                sort,
+                limit,
+            };
+            let list = c
+                .search_versions(&project, &name, &search)
+                .await
+                .map_err(failure)?;
             let text = list
                 .iter()
                 .map(|v| {

@@ -24,4 +24,5 @@ mod transfer;
 pub use api::{credentials_path, ApiProblem, Client, ClientError, Progress, VersionInfo};
 pub use artifact::{Artifact, LogOptions};
 pub use cache::{Cache, CacheInfo};
+pub use listing::{ArtifactSearch, VersionSearch};
 pub use transfer::{DownloadStats, Logged, UsedArtifact};

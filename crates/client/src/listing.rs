@@ -4,17 +4,69 @@ use serde_json::Value;
 
 use crate::api::{encode, Client, Result, VersionInfo};
 
+/// What `search_artifacts` looks for; every field given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct ArtifactSearch {
+    /// Any of these types (model, dataset, file, code).
+    pub types: Vec<String>,
+    /// A case-insensitive substring of the name or description.
+    pub q: Option<String>,
+    /// Artifacts with a version carrying this alias.
+    pub alias: Option<String>,
+    /// Metadata conditions: `metadata.accuracy >= 0.9 and metadata.tags contains "prod"`.
+    pub filter: Option<String>,
+    /// `name`, `created_at`, `updated_at`, `version_count` or `metadata.<key>`; `-` descends.
+    pub sort: Option<String>,
+    /// At most this many results (all by default).
+    pub limit: Option<usize>,
+}
+
+/// What `search_versions` looks for; every field given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct VersionSearch {
+    pub alias: Option<String>,
+    pub finalized: Option<bool>,
+    /// Versions this run produced.
+    pub run_id: Option<uuid::Uuid>,
+    /// Metadata conditions, as for artifacts.
+    pub filter: Option<String>,
+    /// `index`, `created_at`, `total_size` or `metadata.<key>`; `-` descends.
+    pub sort: Option<String>,
+    pub limit: Option<usize>,
+}
+
+fn push_param(path: &mut String, name: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        if !path.ends_with('?') {
+            path.push('&');
+        }
+        path.push_str(name);
+        path.push('=');
+        path.push_str(&encode(v));
+    }
+}
+
 impl Client {
     /// Every page of a listing at `path` (which already has a query string).
     async fn all_pages(&self, path: &str) -> Result<Vec<Value>> {
+        self.pages_up_to(path, None).await
+    }
+
+    /// Pages of a listing at `path` (without `limit`) until `max` items, or all of them.
+    async fn pages_up_to(&self, path: &str, max: Option<usize>) -> Result<Vec<Value>> {
+        let page_size = max.map_or(1000, |m| m.clamp(1, 1000));
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page: Value = match &cursor {
-                Some(c) => self.get(&format!("{path}&cursor={c}")).await?,
-                None => self.get(path).await?,
-            };
+            let mut url = path.to_owned();
+            push_param(&mut url, "limit", Some(&page_size.to_string()));
+            push_param(&mut url, "cursor", cursor.as_deref());
+            let page: Value = self.get(&url).await?;
             out.extend(page["items"].as_array().cloned().unwrap_or_default());
+            if max.is_some_and(|m| out.len() >= m) {
+                out.truncate(max.unwrap_or(usize::MAX));
+                return Ok(out);
+            }
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
                 None => return Ok(out),
@@ -22,45 +74,90 @@ impl Client {
         }
     }
 
+    /// A project's artifacts matching `search`, in its sort order (see `ArtifactSearch`).
+    pub async fn search_artifacts(
+        &self,
+        project: &str,
+        search: &ArtifactSearch,
+    ) -> Result<Vec<Value>> {
+        let id = self.project_id(project).await?;
+        let mut path = format!("/artifacts?project_id={id}");
+        for t in &search.types {
+            path.push_str(&format!("&type={}", encode(t)));
+        }
+        push_param(&mut path, "q", search.q.as_deref());
+        push_param(&mut path, "alias", search.alias.as_deref());
+        push_param(&mut path, "filter", search.filter.as_deref());
+        push_param(&mut path, "sort", search.sort.as_deref());
+        self.pages_up_to(&path, search.limit).await
+    }
+
+    /// The versions of the artifact `name` in `project` matching `search`.
+    pub async fn search_versions(
+        &self,
+        project: &str,
+        artifact: &str,
+        search: &VersionSearch,
+    ) -> Result<Vec<Value>> {
+        let a = self.artifact_in(project, artifact).await?;
+        let mut path = format!(
+            "/artifacts/{}/versions?",
+            a["id"].as_str().unwrap_or_default()
+        );
+        push_param(&mut path, "alias", search.alias.as_deref());
+        push_param(
+            &mut path,
+            "finalized",
+            search.finalized.map(|f| if f { "true" } else { "false" }),
+        );
+        push_param(
+            &mut path,
+            "run_id",
+            search.run_id.map(|r| r.to_string()).as_deref(),
+        );
+        push_param(&mut path, "filter", search.filter.as_deref());
+        push_param(&mut path, "sort", search.sort.as_deref());
+        self.pages_up_to(&path, search.limit).await
+    }
+
     /// The projects the caller can see.
     pub async fn list_projects(&self) -> Result<Vec<Value>> {
-        self.all_pages("/projects?limit=1000").await
+        self.all_pages("/projects?").await
     }
 
     /// A project's artifacts, optionally only those whose name contains `name`.
     pub async fn list_artifacts(&self, project: &str, name: Option<&str>) -> Result<Vec<Value>> {
         let id = self.project_id(project).await?;
-        let mut path = format!("/artifacts?project_id={id}&limit=1000");
-        if let Some(n) = name {
-            path.push_str(&format!("&name={}", encode(n)));
-        }
+        let mut path = format!("/artifacts?project_id={id}");
+        push_param(&mut path, "name", name);
         self.all_pages(&path).await
     }
 
     /// An artifact's versions, oldest first.
     pub async fn list_versions(&self, project: &str, artifact: &str) -> Result<Vec<Value>> {
+        self.search_versions(project, artifact, &VersionSearch::default())
+            .await
+    }
+
+    /// The artifact `name` in `project`.
+    async fn artifact_in(&self, project: &str, artifact: &str) -> Result<Value> {
         let found = self.list_artifacts(project, Some(artifact)).await?;
-        let a = found
-            .iter()
+        found
+            .into_iter()
             .find(|a| a["name"] == artifact)
             .ok_or_else(|| {
                 crate::ClientError::Api(crate::ApiProblem {
                     status: 404,
                     code: "not_found".into(),
-                    detail: format!("artifact not found: {artifact}"),
+                    detail: format!("artifact not found: {project}/{artifact}"),
                 })
-            })?;
-        self.all_pages(&format!(
-            "/artifacts/{}/versions?limit=1000",
-            a["id"].as_str().unwrap_or_default()
-        ))
-        .await
+            })
     }
 
     /// The files of the version `reference` names, by path, optionally under a path prefix.
     pub async fn list_files(&self, reference: &str, prefix: Option<&str>) -> Result<Vec<Value>> {
         let v = self.resolve(reference).await?;
-        let mut path = format!("/artifacts/versions/{}/files?limit=1000", v.id);
+        let mut path = format!("/artifacts/versions/{}/files?", v.id);
         if let Some(p) = prefix {
             path.push_str(&format!("&prefix={}", encode(p)));
         }
@@ -80,8 +177,7 @@ impl Client {
     /// A project's runs.
     pub async fn list_runs(&self, project: &str) -> Result<Vec<Value>> {
         let id = self.project_id(project).await?;
-        self.all_pages(&format!("/runs?project_id={id}&limit=1000"))
-            .await
+        self.all_pages(&format!("/runs?project_id={id}")).await
     }
 
     /// The run that produced the version `reference` names, the versions that run used, and the
@@ -109,17 +205,7 @@ impl Client {
             crate::ClientError::Invalid(format!("{reference:?}: give project/name"))
         })?;
         let name = rest.split(':').next().unwrap_or(rest);
-        let found = self.list_artifacts(project, Some(name)).await?;
-        found
-            .into_iter()
-            .find(|a| a["name"] == name)
-            .ok_or_else(|| {
-                crate::ClientError::Api(crate::ApiProblem {
-                    status: 404,
-                    code: "not_found".into(),
-                    detail: format!("artifact not found: {reference}"),
-                })
-            })
+        self.artifact_in(project, name).await
     }
 
     /// How version `to` differs from version `from` (references).

@@ -79,7 +79,7 @@ fn main() {
             updated_at: now,
         }))
         .expect("artifact");
-        ids.push(a.id);
+        ids.push(Sort::<ArtifactSortField>::default().key(&a));
     }
     println!(
         "{:<58} {:>12}",
@@ -91,15 +91,17 @@ fn main() {
         project_id: Some(project.id),
         ..Default::default()
     };
-    time("list: first page of 100 among 1M", 200, || {
-        block_on(store.list_artifacts(&filter, PageRequest::first(100))).expect("list")
+    time("list: first page of 100 among 1M", 20, || {
+        block_on(store.list_artifacts(&filter, &Sort::default(), PageRequest::first(100)))
+            .expect("list")
     });
-    let deep = ids[900_000];
-    let page = time("list: page of 100 after row 900,000 (keyset)", 200, || {
+    let deep = ids[900_000].clone();
+    let page = time("list: page of 100 after row 900,000 (keyset)", 20, || {
         block_on(store.list_artifacts(
             &filter,
+            &Sort::default(),
             PageRequest {
-                after: Some(deep),
+                after: Some(deep.clone()),
                 limit: 100,
             },
         ))
@@ -107,11 +109,12 @@ fn main() {
     });
     assert_eq!(page.items.len(), 100);
     let models = ArtifactFilter {
-        artifact_type: Some(ArtifactType::Model),
+        artifact_types: vec![ArtifactType::Model],
         ..filter.clone()
     };
-    time("list: first page of 100 models (type filter)", 200, || {
-        block_on(store.list_artifacts(&models, PageRequest::first(100))).expect("list")
+    time("list: first page of 100 models (type filter)", 20, || {
+        block_on(store.list_artifacts(&models, &Sort::default(), PageRequest::first(100)))
+            .expect("list")
     });
 
     let files: Vec<(FilePath, Sha256, u64)> = (0..100_000)

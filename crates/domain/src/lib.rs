@@ -8,6 +8,7 @@ pub mod ids;
 pub mod keys;
 pub mod manifest;
 pub mod ports;
+pub mod query;
 pub mod reference;
 pub mod service;
 pub mod signed_url;

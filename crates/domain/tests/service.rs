@@ -582,13 +582,23 @@ async fn roles_gate_reads_and_writes() {
     );
     let listed = e
         .reg
-        .list_artifacts(&outsider, Default::default(), PageRequest::first(100))
+        .list_artifacts(
+            &outsider,
+            Default::default(),
+            &wanllmdb_domain::ports::Sort::default(),
+            PageRequest::first(100),
+        )
         .await
         .expect("list");
     assert!(listed.items.is_empty(), "no project, no artifacts");
     let listed = e
         .reg
-        .list_artifacts(&viewer, Default::default(), PageRequest::first(100))
+        .list_artifacts(
+            &viewer,
+            Default::default(),
+            &wanllmdb_domain::ports::Sort::default(),
+            PageRequest::first(100),
+        )
         .await
         .expect("list");
     assert_eq!(listed.items.len(), 1);

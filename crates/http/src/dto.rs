@@ -8,7 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use wanllmdb_domain::entities::*;
-use wanllmdb_domain::ports::{Page, PageRequest, PresignedRequest};
+use wanllmdb_domain::ids::{ProjectId, RunId, UserId};
+use wanllmdb_domain::ports::{
+    ArtifactFilter, ArtifactSortField, MetaFilter, Page, PageRequest, PresignedRequest, Sort,
+    SortKey, VersionFilter, VersionSortField,
+};
 use wanllmdb_domain::service::{
     DownloadTarget, FileSpec, MultipartPlan, UploadAction, UploadPlan, VersionView,
 };
@@ -168,16 +172,116 @@ impl PatchDto {
     }
 }
 
+/// `GET /api/v1/artifacts`: search and filters, all of which must hold.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactQuery {
     pub project_id: Option<Uuid>,
-    #[serde(rename = "type")]
-    pub artifact_type: Option<String>,
+    /// One or more types (`type=model&type=code` or `type=model,code`).
+    #[serde(rename = "type", default)]
+    pub artifact_type: Vec<String>,
+    /// A substring of the name (case-insensitive).
     pub name: Option<String>,
+    /// A substring of the name or the description (case-insensitive).
+    pub q: Option<String>,
     pub created_by: Option<Uuid>,
+    /// Artifacts with a version carrying this alias.
+    pub alias: Option<String>,
+    /// Metadata conditions, e.g. `metadata.accuracy >= 0.9 and metadata.tags contains "prod"`.
+    pub filter: Option<String>,
+    /// `name`, `created_at`, `updated_at`, `version_count` or `metadata.<key>`; `-` descends.
+    pub sort: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+}
+
+impl ArtifactQuery {
+    pub fn into_parts(
+        self,
+    ) -> ApiResult<(
+        ArtifactFilter,
+        Sort<ArtifactSortField>,
+        PageRequest<SortKey>,
+    )> {
+        let artifact_types = crate::query::split_values(&self.artifact_type)
+            .map(|t| valid(t.parse::<ArtifactType>()))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let filter = ArtifactFilter {
+            project_id: self.project_id.map(ProjectId::from_uuid),
+            project_ids: None,
+            artifact_types,
+            name_contains: self.name,
+            text: self.q,
+            created_by: self.created_by.map(UserId::from_uuid),
+            alias: self
+                .alias
+                .map(AliasName::parse)
+                .transpose()
+                .map_err(invalid)?,
+            metadata: meta_filter(self.filter.as_deref())?,
+        };
+        let sort = match self.sort.as_deref() {
+            Some(s) => valid(Sort::<ArtifactSortField>::parse(s))?,
+            None => Sort::default(),
+        };
+        let page = key_page(self.limit, self.cursor)?;
+        Ok((filter, sort, page))
+    }
+}
+
+/// `GET /api/v1/artifacts/{id}/versions`: filters, all of which must hold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionQuery {
+    pub alias: Option<String>,
+    pub finalized: Option<bool>,
+    pub run_id: Option<Uuid>,
+    /// Metadata conditions, as for artifacts.
+    pub filter: Option<String>,
+    /// `index`, `created_at`, `total_size` or `metadata.<key>`; `-` descends.
+    pub sort: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl VersionQuery {
+    pub fn into_parts(
+        self,
+    ) -> ApiResult<(VersionFilter, Sort<VersionSortField>, PageRequest<SortKey>)> {
+        let filter = VersionFilter {
+            alias: self
+                .alias
+                .map(AliasName::parse)
+                .transpose()
+                .map_err(invalid)?,
+            finalized: self.finalized,
+            run_id: self.run_id.map(RunId::from_uuid),
+            metadata: meta_filter(self.filter.as_deref())?,
+        };
+        let sort = match self.sort.as_deref() {
+            Some(s) => valid(Sort::<VersionSortField>::parse(s))?,
+            None => Sort::default(),
+        };
+        Ok((filter, sort, key_page(self.limit, self.cursor)?))
+    }
+}
+
+fn invalid(e: wanllmdb_domain::ValidationError) -> ApiError {
+    ApiError::invalid(e.to_string())
+}
+
+fn meta_filter(s: Option<&str>) -> ApiResult<MetaFilter> {
+    valid(MetaFilter::parse(s.unwrap_or_default()))
+}
+
+/// A page keyed by `SortKey`, whose cursor is the key as JSON.
+fn key_page(limit: Option<u32>, cursor: Option<String>) -> ApiResult<PageRequest<SortKey>> {
+    PageQuery { limit, cursor }.request(|s| serde_json::from_str::<SortKey>(s).ok())
+}
+
+/// The cursor of a `SortKey`-keyed page.
+pub fn sort_key_cursor(k: &SortKey) -> String {
+    serde_json::to_string(k).unwrap_or_default()
 }
 
 #[derive(Debug, Serialize)]

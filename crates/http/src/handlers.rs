@@ -6,7 +6,7 @@ use futures::StreamExt;
 use uuid::Uuid;
 use wanllmdb_domain::entities::Download;
 use wanllmdb_domain::ids::*;
-use wanllmdb_domain::ports::{ArtifactFilter, ByteRange, ByteStream, SignedServe};
+use wanllmdb_domain::ports::{ByteRange, ByteStream, SignedServe};
 use wanllmdb_domain::reference::ArtifactRef;
 use wanllmdb_domain::service::{CreateArtifact, CreateVersion, GcOptions, VersionTarget};
 use wanllmdb_domain::types::*;
@@ -15,6 +15,7 @@ use crate::auth::Auth;
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{from_object_slice, Json};
+use crate::query::Query;
 use crate::AppState;
 
 type State = web::Data<AppState>;
@@ -234,27 +235,14 @@ pub async fn create_artifact(
 pub async fn list_artifacts(
     state: State,
     auth: Auth,
-    q: web::Query<ArtifactQuery>,
+    q: Query<ArtifactQuery>,
 ) -> ApiResult<HttpResponse> {
-    let q = q.into_inner();
-    let filter = ArtifactFilter {
-        project_id: q.project_id.map(ProjectId::from_uuid),
-        project_ids: None,
-        artifact_type: q
-            .artifact_type
-            .map(|t| t.parse())
-            .transpose()
-            .map_err(|e: wanllmdb_domain::ValidationError| ApiError::invalid(e.to_string()))?,
-        name_contains: q.name,
-        created_by: q.created_by.map(UserId::from_uuid),
-    };
-    let req = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor,
-    }
-    .request(|s| s.parse::<ArtifactId>().ok())?;
-    let p = state.registry.list_artifacts(&auth.0, filter, req).await?;
-    ok(&page(p, ArtifactDto::from, |k| k.to_string()))
+    let (filter, sort, req) = q.into_inner().into_parts()?;
+    let p = state
+        .registry
+        .list_artifacts(&auth.0, filter, &sort, req)
+        .await?;
+    ok(&page(p, ArtifactDto::from, sort_key_cursor))
 }
 
 pub async fn get_artifact(
@@ -327,14 +315,14 @@ pub async fn list_versions(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    q: web::Query<PageQuery>,
+    q: Query<VersionQuery>,
 ) -> ApiResult<HttpResponse> {
-    let req = q.request(VersionIndex::parse_label)?;
+    let (filter, sort, req) = q.into_inner().into_parts()?;
     let p = state
         .registry
-        .list_versions(&auth.0, ArtifactId::from_uuid(*path), req)
+        .list_versions(&auth.0, ArtifactId::from_uuid(*path), &filter, &sort, req)
         .await?;
-    ok(&page(p, VersionDto::from, VersionIndex::label))
+    ok(&page(p, VersionDto::from, sort_key_cursor))
 }
 
 pub async fn get_version(

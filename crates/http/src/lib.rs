@@ -8,6 +8,7 @@ pub mod error;
 mod handlers;
 mod json;
 pub mod metrics;
+mod query;
 
 use std::sync::Arc;
 
@@ -109,12 +110,12 @@ api! {
     DELETE "/api/v1/artifacts/files/{file_id}" => handlers::delete_file, true, "Remove a file from a draft version.";
 
     POST "/api/v1/artifacts" => handlers::create_artifact, true, "Create an artifact.";
-    GET "/api/v1/artifacts" => handlers::list_artifacts, true, "List artifacts (project_id, type, name, created_by filters; pages).";
+    GET "/api/v1/artifacts" => handlers::list_artifacts, true, "Search artifacts: q, type (several), name, alias, created_by, metadata filter, sort; pages.";
     GET "/api/v1/artifacts/{artifact_id}" => handlers::get_artifact, true, "Get an artifact.";
     PUT "/api/v1/artifacts/{artifact_id}" => handlers::update_artifact, true, "Update an artifact's description or metadata.";
     DELETE "/api/v1/artifacts/{artifact_id}" => handlers::delete_artifact, true, "Delete an artifact with all its versions.";
     POST "/api/v1/artifacts/{artifact_id}/versions" => handlers::create_version, true, "Create the next version (v0, v1, ...) as a draft.";
-    GET "/api/v1/artifacts/{artifact_id}/versions" => handlers::list_versions, true, "List versions by index.";
+    GET "/api/v1/artifacts/{artifact_id}/versions" => handlers::list_versions, true, "List versions: alias, finalized, run_id, metadata filter, sort (index, created_at, total_size, metadata.<key>); pages.";
     GET "/api/v1/artifacts/{artifact_id}/aliases" => handlers::list_aliases, true, "List aliases.";
     GET "/api/v1/artifacts/{artifact_id}/aliases/history" => handlers::alias_history, true, "Alias moves, oldest first.";
     PUT "/api/v1/artifacts/{artifact_id}/aliases/{alias}" => handlers::set_alias, true, "Point an alias at a finalized version.";

@@ -124,7 +124,7 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
             let (store, filter) = (store.clone(), filter.clone());
             async move {
                 store
-                    .list_artifacts(&filter, PageRequest::first(100))
+                    .list_artifacts(&filter, &Sort::default(), PageRequest::first(100))
                     .await
                     .expect("list")
             }
@@ -138,8 +138,9 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
         let p = store
             .list_artifacts(
                 &filter,
+                &Sort::default(),
                 PageRequest {
-                    after: cursor,
+                    after: cursor.clone(),
                     limit: MAX_PAGE_SIZE,
                 },
             )
@@ -153,8 +154,9 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
             store
                 .list_artifacts(
                     &filter,
+                    &Sort::default(),
                     PageRequest {
-                        after: cursor,
+                        after: cursor.clone(),
                         limit: 100,
                     },
                 )
@@ -165,14 +167,14 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
     .await;
     assert_eq!(deep.items.len(), 100);
     let models = ArtifactFilter {
-        artifact_type: Some(wanllmdb_domain::types::ArtifactType::Model),
+        artifact_types: vec![wanllmdb_domain::types::ArtifactType::Model],
         ..filter.clone()
     };
     timed("list artifacts: first page of 100 models", 50, || {
         let (store, models) = (store.clone(), models.clone());
         async move {
             store
-                .list_artifacts(&models, PageRequest::first(100))
+                .list_artifacts(&models, &Sort::default(), PageRequest::first(100))
                 .await
                 .expect("list")
         }

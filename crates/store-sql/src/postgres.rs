@@ -29,7 +29,9 @@ use diesel::r2d2::{ConnectionManager, Pool};
 use wanllmdb_domain::ports::{StoreError, StoreResult};
 
 use crate::types::DbUuid;
+use store::query::Frag;
 use store::*;
+use wanllmdb_domain::query::{MetaPath, MetaValue};
 
 /// The PostgreSQL metadata store.
 pub type PgStore = Store;
@@ -73,6 +75,75 @@ fn lock_version(c: &mut Conn, id: DbUuid) -> DbResult<Option<VersionRow>> {
         .for_update()
         .first(c)
         .optional()?)
+}
+
+// Metadata search on jsonb. Equality and `contains` are containment (`@>`), which the GIN
+// indexes on the metadata columns serve; orderings read the value under a type check.
+
+/// `(col -> $1 -> $2)`: the value at a path, NULL when absent.
+fn json_at(col: &str, path: &MetaPath) -> Frag {
+    let mut f = Frag::sql(format!("({col}"));
+    for k in path.keys() {
+        f = f.then(" -> ").text(k.clone());
+    }
+    f.then(")")
+}
+
+/// `{"a": {"b": leaf}}` for the path `a.b`.
+fn nest(path: &MetaPath, leaf: serde_json::Value) -> String {
+    path.keys()
+        .iter()
+        .rev()
+        .fold(leaf, |inner, k| serde_json::json!({ k.as_str(): inner }))
+        .to_string()
+}
+
+fn meta_is_number(col: &str, path: &MetaPath) -> Frag {
+    Frag::sql("jsonb_typeof(")
+        .append(json_at(col, path))
+        .then(") = 'number'")
+}
+
+fn meta_is_string(col: &str, path: &MetaPath) -> Frag {
+    Frag::sql("jsonb_typeof(")
+        .append(json_at(col, path))
+        .then(") = 'string'")
+}
+
+fn meta_number(col: &str, path: &MetaPath) -> Frag {
+    // CASE, not AND: PostgreSQL may evaluate AND's operands in any order, and the cast fails on
+    // anything but a number.
+    Frag::sql("(CASE WHEN ")
+        .append(meta_is_number(col, path))
+        .then(" THEN ")
+        .append(json_at(col, path))
+        .then("::float8 END)")
+}
+
+/// Byte order, as everywhere else: the "C" collation.
+fn meta_text(col: &str, path: &MetaPath) -> Frag {
+    Frag::sql("((CASE WHEN ")
+        .append(meta_is_string(col, path))
+        .then(" THEN ")
+        .append(json_at(col, path))
+        .then(" #>> '{}' END) COLLATE \"C\")")
+}
+
+fn meta_equals(col: &str, path: &MetaPath, v: &MetaValue) -> Frag {
+    match v {
+        MetaValue::Null => Frag::sql("COALESCE(jsonb_typeof(")
+            .append(json_at(col, path))
+            .then("), 'null') = 'null'"),
+        v => Frag::sql(format!("({col} @> "))
+            .text(nest(path, v.to_json()))
+            .then("::jsonb)"),
+    }
+}
+
+fn meta_contains(col: &str, path: &MetaPath, v: &MetaValue) -> Frag {
+    Frag::sql(format!("({col} @> "))
+        .text(nest(path, serde_json::Value::Array(vec![v.to_json()])))
+        .then("::jsonb)")
 }
 
 fn insert_blobs(c: &mut Conn, rows: &[BlobRow]) -> DbResult<()> {

@@ -30,7 +30,9 @@ use diesel::r2d2::{ConnectionManager, Pool};
 use wanllmdb_domain::ports::{StoreError, StoreResult};
 
 use crate::types::DbUuid;
+use store::query::Frag;
 use store::*;
+use wanllmdb_domain::query::{MetaPath, MetaValue};
 
 /// The SQLite metadata store.
 pub type SqliteStore = Store;
@@ -84,6 +86,94 @@ fn insert_blobs(c: &mut Conn, rows: &[BlobRow]) -> DbResult<()> {
         .values(rows)
         .execute(c)?;
     Ok(())
+}
+
+// Metadata search: SQLite's JSON1 functions. `json_type` names the kind at a path ('integer',
+// 'real', 'text', 'true', 'false', 'null', 'array', 'object'; NULL when absent).
+
+/// `$."a"."b"`: keys are `[A-Za-z0-9_-]` (checked by the domain) and bound, never spliced.
+fn json_path(path: &MetaPath) -> String {
+    let mut s = String::from("$");
+    for k in path.keys() {
+        s.push_str(".\"");
+        s.push_str(k);
+        s.push('"');
+    }
+    s
+}
+
+fn json_type(col: &str, path: &MetaPath) -> Frag {
+    Frag::sql(format!("json_type({col}, "))
+        .text(json_path(path))
+        .then(")")
+}
+
+fn meta_is_number(col: &str, path: &MetaPath) -> Frag {
+    json_type(col, path).then(" IN ('integer', 'real')")
+}
+
+fn meta_is_string(col: &str, path: &MetaPath) -> Frag {
+    json_type(col, path).then(" = 'text'")
+}
+
+fn extract_if(is: Frag, col: &str, path: &MetaPath) -> Frag {
+    Frag::sql("(CASE WHEN ")
+        .append(is)
+        .then(format!(" THEN json_extract({col}, "))
+        .text(json_path(path))
+        .then(") END)")
+}
+
+fn meta_number(col: &str, path: &MetaPath) -> Frag {
+    extract_if(meta_is_number(col, path), col, path)
+}
+
+/// Byte order: SQLite's default BINARY collation.
+fn meta_text(col: &str, path: &MetaPath) -> Frag {
+    extract_if(meta_is_string(col, path), col, path)
+}
+
+/// Never NULL: `IS` compares with NULL as a value.
+fn meta_equals(col: &str, path: &MetaPath, v: &MetaValue) -> Frag {
+    match v {
+        MetaValue::Null => Frag::sql("COALESCE(")
+            .append(json_type(col, path))
+            .then(", 'null') = 'null'"),
+        MetaValue::Bool(b) => {
+            json_type(col, path).then(if *b { " IS 'true'" } else { " IS 'false'" })
+        }
+        MetaValue::Number(n) => Frag::sql("COALESCE(")
+            .append(meta_number(col, path))
+            .then(" = ")
+            .float(*n)
+            .then(", 0)"),
+        MetaValue::String(t) => Frag::sql("COALESCE(")
+            .append(meta_text(col, path))
+            .then(" = ")
+            .text(t.clone())
+            .then(", 0)"),
+    }
+}
+
+fn meta_contains(col: &str, path: &MetaPath, v: &MetaValue) -> Frag {
+    let element = match v {
+        MetaValue::Null => Frag::sql("e.type = 'null'"),
+        MetaValue::Bool(b) => Frag::sql(if *b {
+            "e.type = 'true'"
+        } else {
+            "e.type = 'false'"
+        }),
+        MetaValue::Number(n) => Frag::sql("e.type IN ('integer', 'real') AND e.value = ").float(*n),
+        MetaValue::String(t) => Frag::sql("e.type = 'text' AND e.value = ").text(t.clone()),
+    };
+    json_type(col, path)
+        .then(format!(
+            " IS 'array' AND EXISTS (SELECT 1 FROM json_each({col}, "
+        ))
+        .text(json_path(path))
+        .then(") AS e WHERE ")
+        .append(element)
+        .then(")")
 }
 
 #[derive(Debug)]

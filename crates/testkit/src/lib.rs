@@ -9,6 +9,7 @@ pub mod blob;
 pub mod fixtures;
 pub mod metadata;
 pub mod presigned;
+pub mod search;
 
 pub use presigned::{MemoryPresignedClient, PresignedClient, PresignedResponse};
 
@@ -25,6 +26,17 @@ macro_rules! metadata_contract_tests {
             finalize_and_latest, update_allowed_after_finalize, aliases_move_and_history,
             delete_version_moves_latest, delete_artifact_cascades, runs_and_lineage_edges,
             downloads_and_stats, blob_records_and_garbage, stale_drafts_and_their_deletion);
+        $crate::metadata_contract_tests!(@search $factory;
+            artifact_search_matches_the_reference, version_search_matches_the_reference);
+    };
+    (@search $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let store: std::sync::Arc<dyn wanllmdb_domain::ports::MetadataStore> = $factory.await;
+                $crate::search::$name(store).await;
+            }
+        )*
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
         $(

@@ -427,7 +427,11 @@ pub async fn artifact_list_filters_and_pagination(store: Store) {
         async move {
             collect_pages(limit, |page| {
                 let (s, f) = (store.clone(), filter.clone());
-                async move { s.list_artifacts(&f, page).await.expect("list") }
+                async move {
+                    s.list_artifacts(&f, &Sort::default(), page)
+                        .await
+                        .expect("list")
+                }
             })
             .await
         }
@@ -449,7 +453,7 @@ pub async fn artifact_list_filters_and_pagination(store: Store) {
 
     let models = list(
         ArtifactFilter {
-            artifact_type: Some(ArtifactType::Model),
+            artifact_types: vec![ArtifactType::Model],
             ..base.clone()
         },
         4,
@@ -525,6 +529,7 @@ pub async fn artifact_pagination_stable_under_inserts(store: Store) {
     let first = store
         .list_artifacts(
             &filter,
+            &Sort::default(),
             PageRequest {
                 after: None,
                 limit: 3,
@@ -545,6 +550,7 @@ pub async fn artifact_pagination_stable_under_inserts(store: Store) {
     let second = store
         .list_artifacts(
             &filter,
+            &Sort::default(),
             PageRequest {
                 after: first.next,
                 limit: 10,
@@ -584,11 +590,18 @@ pub async fn version_numbering_sequential(store: Store) {
             .await,
         Entity::Artifact,
     );
+    let by_index = Sort::<VersionSortField>::default();
+    let v0 = store
+        .get_version_by_index(w.artifact.id, VersionIndex(0))
+        .await
+        .expect("v0");
     let page = store
         .list_versions(
             w.artifact.id,
+            &VersionFilter::default(),
+            &by_index,
             PageRequest {
-                after: Some(VersionIndex(0)),
+                after: Some(by_index.key(&v0)),
                 limit: 1,
             },
         )
@@ -598,7 +611,7 @@ pub async fn version_numbering_sequential(store: Store) {
         page.items.iter().map(|v| v.index).collect::<Vec<_>>(),
         vec![VersionIndex(1)]
     );
-    assert_eq!(page.next, Some(VersionIndex(1)));
+    assert_eq!(page.next, Some(by_index.key(&v1)));
 
     let mut with_run = new_version(w.artifact.id, w.user.id);
     with_run.run_id = Some(RunId::new());

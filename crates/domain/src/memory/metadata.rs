@@ -10,6 +10,7 @@ use crate::error::Entity;
 use crate::ids::*;
 use crate::manifest::ManifestHasher;
 use crate::ports::*;
+use crate::query::page_of;
 use crate::types::*;
 
 /// The metadata ports over maps behind one mutex.
@@ -559,12 +560,20 @@ impl ArtifactRepo for MemoryMetadataStore {
     async fn list_artifacts(
         &self,
         filter: &ArtifactFilter,
-        page: PageRequest<ArtifactId>,
-    ) -> StoreResult<Page<Artifact, ArtifactId>> {
+        sort: &Sort<ArtifactSortField>,
+        page: PageRequest<SortKey>,
+    ) -> StoreResult<Page<Artifact, SortKey>> {
         let s = lock(&self.state);
-        let needle = filter.name_contains.as_ref().map(|n| n.to_lowercase());
-        let rows: Vec<Artifact> = page_after(&s.artifacts, page.after.as_ref())
-            .map(|(_, a)| a)
+        let name = filter
+            .name_contains
+            .as_ref()
+            .map(|n| n.to_ascii_lowercase());
+        let text = filter.text.as_ref().map(|n| n.to_ascii_lowercase());
+        let has_alias =
+            |a: &Artifact, alias: &AliasName| s.aliases.contains_key(&(a.id, alias.clone()));
+        let matching = s
+            .artifacts
+            .values()
             .filter(|a| filter.project_id.is_none_or(|p| a.project_id == p))
             .filter(|a| {
                 filter
@@ -572,17 +581,34 @@ impl ArtifactRepo for MemoryMetadataStore {
                     .as_ref()
                     .is_none_or(|ps| ps.contains(&a.project_id))
             })
-            .filter(|a| filter.artifact_type.is_none_or(|t| a.artifact_type == t))
+            .filter(|a| {
+                filter.artifact_types.is_empty() || filter.artifact_types.contains(&a.artifact_type)
+            })
             .filter(|a| filter.created_by.is_none_or(|u| a.created_by == u))
             .filter(|a| {
-                needle
-                    .as_ref()
-                    .is_none_or(|n| a.name.as_str().to_lowercase().contains(n.as_str()))
+                name.as_ref()
+                    .is_none_or(|n| a.name.as_str().to_ascii_lowercase().contains(n.as_str()))
             })
-            .take(page.limit as usize + 1)
-            .cloned()
-            .collect();
-        Ok(Page::from_overfetch(rows, page.limit, |a| a.id))
+            .filter(|a| {
+                text.as_ref().is_none_or(|n| {
+                    a.name.as_str().to_ascii_lowercase().contains(n.as_str())
+                        || a.description
+                            .as_str()
+                            .to_ascii_lowercase()
+                            .contains(n.as_str())
+                })
+            })
+            .filter(|a| filter.alias.as_ref().is_none_or(|al| has_alias(a, al)))
+            .filter(|a| filter.metadata.matches(&a.metadata));
+        let rows = page_of(
+            matching,
+            |a| sort.key(a),
+            sort.descending,
+            page.after.as_ref(),
+            page.limit as usize + 1,
+        );
+        let rows = rows.into_iter().cloned().collect();
+        Ok(Page::from_overfetch(rows, page.limit, |a| sort.key(a)))
     }
 
     async fn update_artifact(
@@ -689,21 +715,36 @@ impl VersionRepo for MemoryMetadataStore {
     async fn list_versions(
         &self,
         artifact: ArtifactId,
-        page: PageRequest<VersionIndex>,
-    ) -> StoreResult<Page<ArtifactVersion, VersionIndex>> {
+        filter: &VersionFilter,
+        sort: &Sort<VersionSortField>,
+        page: PageRequest<SortKey>,
+    ) -> StoreResult<Page<ArtifactVersion, SortKey>> {
         let s = lock(&self.state);
         s.artifact(artifact)?;
-        let lower = match page.after {
-            Some(i) => Bound::Excluded((artifact, i)),
-            None => Bound::Included((artifact, VersionIndex(0))),
-        };
-        let rows: Vec<ArtifactVersion> = s
+        let aliased = filter
+            .alias
+            .as_ref()
+            .map(|al| s.aliases.get(&(artifact, al.clone())).map(|a| a.version_id));
+        let matching = s
             .version_indices
-            .range((lower, Bound::Included((artifact, VersionIndex(u32::MAX)))))
-            .filter_map(|(_, id)| s.versions.get(id).cloned())
-            .take(page.limit as usize + 1)
-            .collect();
-        Ok(Page::from_overfetch(rows, page.limit, |v| v.index))
+            .range((
+                Bound::Included((artifact, VersionIndex(0))),
+                Bound::Included((artifact, VersionIndex(u32::MAX))),
+            ))
+            .filter_map(|(_, id)| s.versions.get(id))
+            .filter(|v| aliased.is_none_or(|target| target == Some(v.id)))
+            .filter(|v| filter.finalized.is_none_or(|f| v.is_finalized == f))
+            .filter(|v| filter.run_id.is_none_or(|r| v.run_id == Some(r)))
+            .filter(|v| filter.metadata.matches(&v.metadata));
+        let rows = page_of(
+            matching,
+            |v| sort.key(v),
+            sort.descending,
+            page.after.as_ref(),
+            page.limit as usize + 1,
+        );
+        let rows = rows.into_iter().cloned().collect();
+        Ok(Page::from_overfetch(rows, page.limit, |v| sort.key(v)))
     }
 
     async fn update_version(

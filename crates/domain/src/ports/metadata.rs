@@ -13,6 +13,8 @@ use crate::error::{Entity, ValidationError};
 use crate::ids::*;
 use crate::types::*;
 
+pub use crate::query::{ArtifactSortField, MetaFilter, Sort, SortKey, VersionSortField};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{entity} not found: {key}")]
@@ -275,15 +277,36 @@ pub trait RunRepo: Send + Sync {
 // ---------------------------------------------------------------------------------------------
 // Artifacts
 
-/// What to list. `name_contains` matches a case-insensitive substring of the name.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What to list; every field given must hold. Substring matches are case-insensitive for
+/// ASCII letters.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ArtifactFilter {
     pub project_id: Option<ProjectId>,
     /// Restrict to these projects (the caller's visible projects); `None` means no restriction.
     pub project_ids: Option<Vec<ProjectId>>,
-    pub artifact_type: Option<ArtifactType>,
+    /// Any of these types; empty means any type.
+    pub artifact_types: Vec<ArtifactType>,
+    /// A substring of the name.
     pub name_contains: Option<String>,
+    /// A substring of the name or of the description.
+    pub text: Option<String>,
     pub created_by: Option<UserId>,
+    /// Artifacts with a version carrying this alias.
+    pub alias: Option<AliasName>,
+    /// Conditions on the artifact's metadata (see `query`).
+    pub metadata: MetaFilter,
+}
+
+/// Which versions of an artifact to list; every field given must hold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VersionFilter {
+    /// Versions carrying this alias.
+    pub alias: Option<AliasName>,
+    pub finalized: Option<bool>,
+    /// Versions this run produced.
+    pub run_id: Option<RunId>,
+    /// Conditions on the version's metadata (see `query`).
+    pub metadata: MetaFilter,
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -305,12 +328,15 @@ pub trait ArtifactRepo: Send + Sync {
         project: ProjectId,
         name: &ArtifactName,
     ) -> StoreResult<Artifact>;
-    /// Matching artifacts by ascending id (creation order), keyset-paginated on the id.
+    /// Matching artifacts in `sort` order (ties by ascending id), keyset-paginated on
+    /// `sort.key(..)`: MUST give exactly the rows and order that `query::MetaFilter::matches`
+    /// and `query::sort_and_seek` give, so every store pages alike.
     async fn list_artifacts(
         &self,
         filter: &ArtifactFilter,
-        page: PageRequest<ArtifactId>,
-    ) -> StoreResult<Page<Artifact, ArtifactId>>;
+        sort: &Sort<ArtifactSortField>,
+        page: PageRequest<SortKey>,
+    ) -> StoreResult<Page<Artifact, SortKey>>;
     async fn update_artifact(
         &self,
         id: ArtifactId,
@@ -373,12 +399,16 @@ pub trait VersionRepo: Send + Sync {
         artifact: ArtifactId,
         index: VersionIndex,
     ) -> StoreResult<ArtifactVersion>;
-    /// Versions by ascending index.
+    /// Matching versions of an artifact in `sort` order (ties by ascending id), keyset-paginated
+    /// on `sort.key(..)`, with the same MUST as `list_artifacts`. Unknown artifact:
+    /// `NotFound(Artifact)`.
     async fn list_versions(
         &self,
         artifact: ArtifactId,
-        page: PageRequest<VersionIndex>,
-    ) -> StoreResult<Page<ArtifactVersion, VersionIndex>>;
+        filter: &VersionFilter,
+        sort: &Sort<VersionSortField>,
+        page: PageRequest<SortKey>,
+    ) -> StoreResult<Page<ArtifactVersion, SortKey>>;
     /// Changes description or metadata (allowed on finalized versions: they annotate, they are
     /// not content).
     async fn update_version(

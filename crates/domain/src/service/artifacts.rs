@@ -12,7 +12,8 @@ use crate::ids::*;
 use crate::keys::ObjectKey;
 use crate::manifest::{DiffBuilder, VersionDiff, MAX_DIFF_FILES};
 use crate::ports::{
-    ArtifactFilter, BlobError, Finalized, NewVersion, Page, PageRequest, Patch, MAX_PAGE_SIZE,
+    ArtifactFilter, ArtifactSortField, BlobError, Finalized, NewVersion, Page, PageRequest, Patch,
+    Sort, SortKey, VersionFilter, VersionSortField, MAX_PAGE_SIZE,
 };
 use crate::reference::{ArtifactRef, VersionSelector};
 use crate::types::*;
@@ -98,19 +99,21 @@ impl Registry {
         Ok(self.meta.get_artifact_by_name(project, name).await?)
     }
 
-    /// Artifacts matching `filter` in the projects the caller can read, in creation order.
+    /// Artifacts matching `filter` in the projects the caller can read, in `sort` order.
     pub async fn list_artifacts(
         &self,
         actor: &Actor,
         mut filter: ArtifactFilter,
-        page: PageRequest<ArtifactId>,
-    ) -> Result<Page<Artifact, ArtifactId>> {
-        if let Some(s) = &filter.name_contains {
-            if s.len() > 128 {
-                return Err(
-                    ValidationError::new("name", "filter must be at most 128 bytes").into(),
-                );
+        sort: &Sort<ArtifactSortField>,
+        page: PageRequest<SortKey>,
+    ) -> Result<Page<Artifact, SortKey>> {
+        for (field, s) in [("name", &filter.name_contains), ("q", &filter.text)] {
+            if s.as_ref().is_some_and(|s| s.len() > 128) {
+                return Err(ValidationError::new(field, "must be at most 128 bytes").into());
             }
+        }
+        if page.after.as_ref().is_some_and(|k| !sort.accepts(k)) {
+            return Err(foreign_cursor());
         }
         match filter.project_id {
             Some(p) => {
@@ -122,7 +125,7 @@ impl Registry {
             }
             None => {}
         }
-        Ok(self.meta.list_artifacts(&filter, page).await?)
+        Ok(self.meta.list_artifacts(&filter, sort, page).await?)
     }
 
     async fn visible_projects(&self, actor: &Actor) -> Result<Vec<ProjectId>> {
@@ -238,14 +241,23 @@ impl Registry {
         Ok(VersionWithFiles { version, files })
     }
 
+    /// An artifact's versions matching `filter`, in `sort` order.
     pub async fn list_versions(
         &self,
         actor: &Actor,
         artifact: ArtifactId,
-        page: PageRequest<VersionIndex>,
-    ) -> Result<Page<VersionView, VersionIndex>> {
+        filter: &VersionFilter,
+        sort: &Sort<VersionSortField>,
+        page: PageRequest<SortKey>,
+    ) -> Result<Page<VersionView, SortKey>> {
+        if page.after.as_ref().is_some_and(|k| !sort.accepts(k)) {
+            return Err(foreign_cursor());
+        }
         self.artifact_for(actor, artifact, Role::Viewer).await?;
-        let page = self.meta.list_versions(artifact, page).await?;
+        let page = self
+            .meta
+            .list_versions(artifact, filter, sort, page)
+            .await?;
         let mut items = Vec::with_capacity(page.items.len());
         for v in page.items {
             items.push(self.view(v).await?);
@@ -549,4 +561,8 @@ impl Problems {
             shown
         }))
     }
+}
+
+fn foreign_cursor() -> Error {
+    ValidationError::new("cursor", "comes from a listing in another sort order").into()
 }

@@ -55,13 +55,16 @@ impl ArtifactRepo for Store {
     async fn list_artifacts(
         &self,
         filter: &ArtifactFilter,
-        page: PageRequest<ArtifactId>,
-    ) -> StoreResult<Page<Artifact, ArtifactId>> {
+        sort: &Sort<ArtifactSortField>,
+        page: PageRequest<SortKey>,
+    ) -> StoreResult<Page<Artifact, SortKey>> {
         let filter = filter.clone();
+        let sort = sort.clone();
         self.run(move |c| {
+            let order = Order::artifacts(&sort.field, sort.descending);
             let mut q = artifacts::table
-                .select(ArtifactRow::as_select())
-                .order(artifacts::id.asc())
+                .select((ArtifactRow::as_select(), order.number_column()))
+                .order(order.order_by())
                 .into_boxed::<Db>();
             if let Some(p) = filter.project_id {
                 q = q.filter(artifacts::project_id.eq(p.db()));
@@ -71,25 +74,53 @@ impl ArtifactRepo for Store {
                     artifacts::project_id.eq_any(ps.iter().map(|p| p.db()).collect::<Vec<_>>()),
                 );
             }
-            if let Some(t) = filter.artifact_type {
-                q = q.filter(artifacts::artifact_type.eq(t.as_str()));
+            if !filter.artifact_types.is_empty() {
+                let types: Vec<&str> = filter.artifact_types.iter().map(|t| t.as_str()).collect();
+                q = q.filter(artifacts::artifact_type.eq_any(types));
             }
             if let Some(u) = filter.created_by {
                 q = q.filter(artifacts::created_by.eq(u.db()));
             }
             if let Some(needle) = &filter.name_contains {
-                let pattern = format!("%{}%", like_escape(&needle.to_lowercase()));
-                q = q.filter(lower(artifacts::name).like(pattern).escape('\\'));
+                q = q.filter(
+                    lower(artifacts::name)
+                        .like(contains_pattern(needle))
+                        .escape('\\'),
+                );
             }
-            if let Some(after) = page.after {
-                q = q.filter(artifacts::id.gt(after.db()));
+            if let Some(needle) = &filter.text {
+                let pattern = contains_pattern(needle);
+                q = q.filter(
+                    lower(artifacts::name)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(lower(artifacts::description).like(pattern).escape('\\')),
+                );
             }
-            let rows: Vec<ArtifactRow> = q.limit(i64::from(page.limit) + 1).load(c)?;
+            if let Some(alias) = &filter.alias {
+                q = q.filter(diesel::dsl::exists(
+                    aliases::table
+                        .filter(aliases::artifact_id.eq(artifacts::id))
+                        .filter(aliases::name.eq(alias.as_str().to_owned())),
+                ));
+            }
+            for cond in &filter.metadata.0 {
+                q = q.filter(meta_condition("artifacts.metadata", cond));
+            }
+            if let Some(after) = &page.after {
+                q = q.filter(order.after(after));
+            }
+            let rows: Vec<(ArtifactRow, Option<f64>)> =
+                q.limit(i64::from(page.limit) + 1).load(c)?;
             let rows = rows
                 .into_iter()
-                .map(Artifact::try_from)
+                .map(|(r, n)| Ok((Artifact::try_from(r)?, n)))
                 .collect::<DbResult<Vec<_>>>()?;
-            Ok(Page::from_overfetch(rows, page.limit, |a| a.id))
+            let page = Page::from_overfetch(rows, page.limit, |(a, n)| Order::key(sort.key(a), *n));
+            Ok(Page {
+                items: page.items.into_iter().map(|(a, _)| a).collect(),
+                next: page.next,
+            })
         })
         .await
     }

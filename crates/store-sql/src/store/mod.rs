@@ -14,6 +14,7 @@ mod alias_repo;
 mod artifact_repo;
 mod blob_repo;
 mod download_repo;
+pub(crate) mod query;
 mod rows;
 mod run_repo;
 mod version_repo;
@@ -38,6 +39,7 @@ use super::{
 };
 pub(crate) use crate::error::{DbError, DbResult};
 use crate::types::{DbJson, DbUuid};
+use query::{meta_condition, Order};
 pub(super) use rows::*;
 
 /// Rows per multi-row INSERT: 1,000 rows of at most 10 columns stay well under both backends'
@@ -130,6 +132,11 @@ fn metadata(j: DbJson) -> Metadata {
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
+/// `%needle%` for a case-insensitive (ASCII) substring match with `lower(..) LIKE .. ESCAPE '\\'`.
+fn contains_pattern(needle: &str) -> String {
+    format!("%{}%", like_escape(&needle.to_ascii_lowercase()))
+}
+
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

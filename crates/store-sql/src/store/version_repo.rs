@@ -121,21 +121,50 @@ impl VersionRepo for Store {
     async fn list_versions(
         &self,
         artifact: ArtifactId,
-        page: PageRequest<VersionIndex>,
-    ) -> StoreResult<Page<ArtifactVersion, VersionIndex>> {
+        filter: &VersionFilter,
+        sort: &Sort<VersionSortField>,
+        page: PageRequest<SortKey>,
+    ) -> StoreResult<Page<ArtifactVersion, SortKey>> {
+        let filter = filter.clone();
+        let sort = sort.clone();
         self.run(move |c| {
             load_artifact(c, artifact)?;
+            let order = Order::versions(&sort.field, sort.descending);
             let mut q = artifact_versions::table
                 .filter(artifact_versions::artifact_id.eq(artifact.db()))
-                .select(VersionRow::as_select())
-                .order(artifact_versions::version.asc())
+                .select((VersionRow::as_select(), order.number_column()))
+                .order(order.order_by())
                 .into_boxed::<Db>();
-            if let Some(after) = page.after {
-                q = q.filter(artifact_versions::version.gt(to_i32(after.0, "version")?));
+            if let Some(alias) = &filter.alias {
+                q = q.filter(diesel::dsl::exists(
+                    aliases::table
+                        .filter(aliases::version_id.eq(artifact_versions::id))
+                        .filter(aliases::name.eq(alias.as_str().to_owned())),
+                ));
             }
-            let rows: Vec<VersionRow> = q.limit(i64::from(page.limit) + 1).load(c)?;
-            let rows: Vec<ArtifactVersion> = rows.into_iter().map(ArtifactVersion::from).collect();
-            Ok(Page::from_overfetch(rows, page.limit, |v| v.index))
+            if let Some(f) = filter.finalized {
+                q = q.filter(artifact_versions::is_finalized.eq(f));
+            }
+            if let Some(run) = filter.run_id {
+                q = q.filter(artifact_versions::run_id.eq(run.db()));
+            }
+            for cond in &filter.metadata.0 {
+                q = q.filter(meta_condition("artifact_versions.metadata", cond));
+            }
+            if let Some(after) = &page.after {
+                q = q.filter(order.after(after));
+            }
+            let rows: Vec<(VersionRow, Option<f64>)> =
+                q.limit(i64::from(page.limit) + 1).load(c)?;
+            let rows = rows
+                .into_iter()
+                .map(|(r, n)| (ArtifactVersion::from(r), n))
+                .collect();
+            let page = Page::from_overfetch(rows, page.limit, |(v, n)| Order::key(sort.key(v), *n));
+            Ok(Page {
+                items: page.items.into_iter().map(|(v, _)| v).collect(),
+                next: page.next,
+            })
         })
         .await
     }

@@ -1,0 +1,6 @@
+DROP INDEX artifact_versions_artifact_size_idx;
+DROP INDEX artifact_versions_artifact_created_idx;
+DROP INDEX artifacts_project_updated_idx;
+DROP INDEX artifacts_project_created_idx;
+DROP INDEX artifact_versions_metadata_idx;
+DROP INDEX artifacts_metadata_idx;
