@@ -205,6 +205,10 @@ enum ArtifactCommand {
         /// Only files whose path starts with this.
         #[arg(long)]
         prefix: Option<String>,
+        /// Only what is directly in the folder --prefix (empty or ending in /): its files, and
+        /// its folders with their file counts and sizes.
+        #[arg(long)]
+        folders: bool,
     },
     /// The run that produced a version, what it used, and who used the version.
     Lineage {
@@ -671,20 +675,33 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
                 .join("\n");
             Ok((Value::Array(list), text))
         }
-        ArtifactCommand::Files { reference, prefix } => {
-            let files = c
-                .list_files(&reference, prefix.as_deref())
-                .await
-                .map_err(failure)?;
+        ArtifactCommand::Files {
+            reference,
+            prefix,
+            folders,
+        } => {
+            let files = if folders {
+                c.list_folder(&reference, prefix.as_deref().unwrap_or_default())
+                    .await
+            } else {
+                c.list_files(&reference, prefix.as_deref()).await
+            }
+            .map_err(failure)?;
             let text = files
                 .iter()
-                .map(|f| {
-                    format!(
+                .map(|f| match f["kind"].as_str() {
+                    Some("folder") => format!(
+                        "{}\t{} files\t{} bytes",
+                        f["path"].as_str().unwrap_or_default(),
+                        f["file_count"],
+                        f["total_size"]
+                    ),
+                    _ => format!(
                         "{}\t{}\t{}",
                         f["path"].as_str().unwrap_or_default(),
                         f["size"],
                         f["sha256_hash"].as_str().unwrap_or_default()
-                    )
+                    ),
                 })
                 .collect::<Vec<_>>()
                 .join("\n");

@@ -164,6 +164,16 @@ impl Client {
         self.all_pages(&path).await
     }
 
+    /// What is directly in `folder` (empty, or a path ending in `/`) of the version `reference`
+    /// names: files (`kind: "file"`) and folders with their `file_count` and `total_size`
+    /// (`kind: "folder"`), by path.
+    pub async fn list_folder(&self, reference: &str, folder: &str) -> Result<Vec<Value>> {
+        let v = self.resolve(reference).await?;
+        let mut path = format!("/artifacts/versions/{}/files?delimiter=%2F", v.id);
+        push_param(&mut path, "prefix", Some(folder));
+        self.all_pages(&path).await
+    }
+
     /// The aliases of the artifact `project/name`, each with the version it points at.
     pub async fn list_aliases(&self, artifact: &str) -> Result<Vec<Value>> {
         let a = self.artifact_json(artifact).await?;

@@ -108,6 +108,47 @@ pub struct ArtifactVersion {
     pub updated_at: Timestamp,
 }
 
+/// A folder inside a version: every file whose path starts with `path` (which ends in `/`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Folder {
+    pub path: String,
+    /// Files anywhere below it.
+    pub file_count: u64,
+    pub total_size: u64,
+}
+
+/// One child of a folder: a file, or a folder below it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FolderEntry {
+    File(ArtifactFile),
+    Folder(Folder),
+}
+
+impl FolderEntry {
+    /// Its path; folders end in `/`, so entries sort and page by it.
+    pub fn path(&self) -> &str {
+        match self {
+            FolderEntry::File(f) => f.path.as_str(),
+            FolderEntry::Folder(f) => &f.path,
+        }
+    }
+}
+
+/// The folder a path sits in (`a/b/` for `a/b/c.txt`, empty at the root) and the folders above
+/// that one, innermost last: `["a/", "a/b/"]`.
+pub fn folders_of(path: &str) -> Vec<&str> {
+    path.match_indices('/').map(|(i, _)| &path[..=i]).collect()
+}
+
+/// The folder directly holding `path` (a file path or a folder path ending in `/`).
+pub fn parent_folder(path: &str) -> &str {
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    match trimmed.rfind('/') {
+        Some(i) => &trimmed[..=i],
+        None => "",
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactFile {
     pub id: FileId,

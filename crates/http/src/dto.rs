@@ -467,6 +467,52 @@ impl From<ArtifactFile> for FileDto {
     }
 }
 
+/// `GET .../files`: every file under `prefix`, or with `delimiter=/` the children of the
+/// folder `prefix` (empty or ending in `/`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListFilesQuery {
+    pub prefix: Option<String>,
+    pub delimiter: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// One child in a folder listing: a file, or a folder with the totals of everything below it.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FolderEntryDto {
+    File(FileDto),
+    Folder {
+        /// Ends in `/`; pass it back as `prefix` to open the folder.
+        path: String,
+        /// Its last segment, without the slash.
+        name: String,
+        file_count: u64,
+        total_size: u64,
+    },
+}
+
+impl From<FolderEntry> for FolderEntryDto {
+    fn from(e: FolderEntry) -> Self {
+        match e {
+            FolderEntry::File(f) => FolderEntryDto::File(f.into()),
+            FolderEntry::Folder(d) => FolderEntryDto::Folder {
+                name: d
+                    .path
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                path: d.path,
+                file_count: d.file_count,
+                total_size: d.total_size,
+            },
+        }
+    }
+}
+
 /// The answer to an upload-url request: the bytes are already stored (register the file,
 /// upload nothing), or where and how to PUT them, or (large files) the parts to PUT.
 #[derive(Debug, Serialize)]

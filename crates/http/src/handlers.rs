@@ -494,19 +494,45 @@ pub async fn list_files(
     state: State,
     auth: Auth,
     path: web::Path<Uuid>,
-    q: web::Query<FilesQuery>,
+    q: web::Query<ListFilesQuery>,
 ) -> ApiResult<HttpResponse> {
-    let req = q.page_request()?;
-    let p = state
-        .registry
-        .list_files(
-            &auth.0,
-            VersionId::from_uuid(*path),
-            q.prefix.as_deref(),
-            req,
-        )
-        .await?;
-    ok(&page(p, FileDto::from, |k| k.to_string()))
+    let q = q.into_inner();
+    let version = VersionId::from_uuid(*path);
+    match q.delimiter.as_deref() {
+        None => {
+            let files = FilesQuery {
+                prefix: q.prefix,
+                limit: q.limit,
+                cursor: q.cursor,
+            };
+            let p = state
+                .registry
+                .list_files(
+                    &auth.0,
+                    version,
+                    files.prefix.as_deref(),
+                    files.page_request()?,
+                )
+                .await?;
+            ok(&page(p, FileDto::from, |k| k.to_string()))
+        }
+        Some("/") => {
+            let req = PageQuery {
+                limit: q.limit,
+                cursor: q.cursor,
+            }
+            .request(|s| Some(s.to_owned()))?;
+            let folder = q.prefix.unwrap_or_default();
+            let p = state
+                .registry
+                .list_folder(&auth.0, version, &folder, req)
+                .await?;
+            ok(&page(p, FolderEntryDto::from, String::clone))
+        }
+        Some(other) => Err(ApiError::invalid(format!(
+            "delimiter: only \"/\" is supported, got {other:?}"
+        ))),
+    }
 }
 
 /// The request body as a `Send` stream: actix's payload lives on its worker thread, so a local

@@ -98,7 +98,7 @@ api! {
     DELETE "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}" => handlers::multipart_abort, true, "Abort a multipart upload; ?sha256_hash=.";
     POST "/api/v1/artifacts/versions/{version_id}/files/batch" => handlers::register_files, true, "Register up to 10,000 uploaded files.";
     POST "/api/v1/artifacts/versions/{version_id}/files" => handlers::register_file, true, "Register an uploaded file.";
-    GET "/api/v1/artifacts/versions/{version_id}/files" => handlers::list_files, true, "List a version's files by path (prefix filter, pages).";
+    GET "/api/v1/artifacts/versions/{version_id}/files" => handlers::list_files, true, "List a version's files by path (prefix, pages); with delimiter=/ the files and folders (with totals) directly in the folder prefix.";
     POST "/api/v1/artifacts/versions/{version_id}/download-urls" => handlers::download_urls, true, "A page of a version's files with a presigned GET each (prefix, cursor, limit); records one download of the version.";
     GET "/api/v1/artifacts/versions/{version_id}/diff/{other_id}" => handlers::diff, true, "How another version differs from this one.";
     GET "/api/v1/artifacts/versions/{version_id}/lineage" => handlers::lineage, true, "Producer, inputs and consumers of a version, to a depth.";

@@ -149,14 +149,14 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
         cursor = p.next;
     }
     let deep = timed("list artifacts: page of 100 after row 90,000", 50, || {
-        let (store, filter) = (store.clone(), filter.clone());
+        let (store, filter, cursor) = (store.clone(), filter.clone(), cursor.clone());
         async move {
             store
                 .list_artifacts(
                     &filter,
                     &Sort::default(),
                     PageRequest {
-                        after: cursor.clone(),
+                        after: cursor,
                         limit: 100,
                     },
                 )

@@ -146,6 +146,22 @@ fn meta_contains(col: &str, path: &MetaPath, v: &MetaValue) -> Frag {
         .then("::jsonb)")
 }
 
+fn upsert_folders(c: &mut Conn, rows: &[FolderRow]) -> DbResult<()> {
+    use diesel::upsert::excluded;
+    diesel::insert_into(artifact_folders::table)
+        .values(rows)
+        .on_conflict((artifact_folders::version_id, artifact_folders::path))
+        .do_update()
+        .set((
+            artifact_folders::file_count
+                .eq(artifact_folders::file_count + excluded(artifact_folders::file_count)),
+            artifact_folders::total_size
+                .eq(artifact_folders::total_size + excluded(artifact_folders::total_size)),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
 fn insert_blobs(c: &mut Conn, rows: &[BlobRow]) -> DbResult<()> {
     diesel::insert_into(blobs::table)
         .values(rows)

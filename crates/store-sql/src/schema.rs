@@ -131,6 +131,19 @@ diesel::table! {
         content_type -> Text,
         storage_key -> Text,
         created_at -> Instant,
+        dir -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::{BigInt, Text};
+    use super::sql::Id;
+    artifact_folders (version_id, path) {
+        version_id -> Id,
+        path -> Text,
+        parent -> Text,
+        file_count -> BigInt,
+        total_size -> BigInt,
     }
 }
 
@@ -192,6 +205,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     artifact_versions,
     blobs,
     artifact_files,
+    artifact_folders,
     aliases,
     alias_events,
     run_inputs,

@@ -80,6 +80,26 @@ fn lock_version(c: &mut Conn, id: DbUuid) -> DbResult<Option<VersionRow>> {
         .optional()?)
 }
 
+/// One upsert per folder (no multi-row `ON CONFLICT` on SQLite); all in the caller's
+/// transaction, in process.
+fn upsert_folders(c: &mut Conn, rows: &[FolderRow]) -> DbResult<()> {
+    use diesel::upsert::excluded;
+    for row in rows {
+        diesel::insert_into(artifact_folders::table)
+            .values(row)
+            .on_conflict((artifact_folders::version_id, artifact_folders::path))
+            .do_update()
+            .set((
+                artifact_folders::file_count
+                    .eq(artifact_folders::file_count + excluded(artifact_folders::file_count)),
+                artifact_folders::total_size
+                    .eq(artifact_folders::total_size + excluded(artifact_folders::total_size)),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 /// Diesel has no multi-row `ON CONFLICT` on SQLite; `INSERT OR IGNORE` is SQLite's own form of it.
 fn insert_blobs(c: &mut Conn, rows: &[BlobRow]) -> DbResult<()> {
     diesel::insert_or_ignore_into(blobs::table)

@@ -151,3 +151,14 @@ async fn gc_cannot_delete_a_blob_a_concurrent_transaction_references() {
         .await
         .expect("the blob record is still there");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_folders_migration_backfills_existing_files() {
+    let store = Arc::new(pg_store().await);
+    let redo = store.clone();
+    folder_backfill(store, async move {
+        while redo.revert_last().await.expect("revert") != FOLDERS_MIGRATION {}
+        redo.migrate().await.expect("migrate");
+    })
+    .await;
+}

@@ -85,3 +85,14 @@ async fn the_store_enforces_foreign_keys_and_wal() {
         .expect("pragma");
     assert_eq!(fk.foreign_keys, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_folders_migration_backfills_existing_files() {
+    let store = Arc::new(sqlite_store().await);
+    let redo = store.clone();
+    folder_backfill(store, async move {
+        while redo.revert_last().await.expect("revert") != FOLDERS_MIGRATION {}
+        redo.migrate().await.expect("migrate");
+    })
+    .await;
+}

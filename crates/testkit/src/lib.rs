@@ -27,7 +27,8 @@ macro_rules! metadata_contract_tests {
             delete_version_moves_latest, delete_artifact_cascades, runs_and_lineage_edges,
             downloads_and_stats, blob_records_and_garbage, stale_drafts_and_their_deletion);
         $crate::metadata_contract_tests!(@search $factory;
-            artifact_search_matches_the_reference, version_search_matches_the_reference);
+            artifact_search_matches_the_reference, version_search_matches_the_reference,
+            folders_list_children_with_totals);
     };
     (@search $factory:expr; $($name:ident),* $(,)?) => {
         $(

@@ -408,3 +408,147 @@ pub async fn version_search_matches_the_reference(store: Store) {
     assert_eq!(latest.len(), 1, "latest is an alias like any other");
     assert_eq!(latest[0].index, VersionIndex(22));
 }
+
+/// The expected children of `folder`, computed from the full file list.
+fn expected_children(files: &[(String, u64)], folder: &str) -> Vec<(String, Option<(u64, u64)>)> {
+    let mut out: std::collections::BTreeMap<String, Option<(u64, u64)>> = Default::default();
+    for (path, size) in files {
+        let Some(rest) = path.strip_prefix(folder) else {
+            continue;
+        };
+        match rest.find('/') {
+            None => {
+                out.insert(path.clone(), None);
+            }
+            Some(i) => {
+                let e = out
+                    .entry(format!("{folder}{}", &rest[..=i]))
+                    .or_insert(Some((0, 0)));
+                if let Some((n, s)) = e {
+                    *n += 1;
+                    *s += size;
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+async fn folder_listing(
+    store: &Store,
+    version: VersionId,
+    folder: &str,
+    limit: u32,
+) -> Vec<(String, Option<(u64, u64)>)> {
+    collect_pages(limit, |page| {
+        let s = store.clone();
+        let folder = folder.to_owned();
+        async move {
+            s.list_folder(version, &folder, page)
+                .await
+                .expect("list folder")
+        }
+    })
+    .await
+    .into_iter()
+    .map(|e| match e {
+        FolderEntry::File(f) => (f.path.as_str().to_owned(), None),
+        FolderEntry::Folder(d) => (d.path, Some((d.file_count, d.total_size))),
+    })
+    .collect()
+}
+
+pub async fn folders_list_children_with_totals(store: Store) {
+    let w = World::new(&store).await;
+    let v = w.draft(&store).await;
+    let mut paths: Vec<String> = vec![
+        "README.md".into(),
+        "a".into(),
+        "a.txt".into(),
+        "a-b/x".into(),
+        "a/b/c/deep.bin".into(),
+        "z/last".into(),
+    ];
+    for i in 0..40 {
+        paths.push(format!("a/{i:02}.txt"));
+        paths.push(format!("a/b/{i:02}.bin"));
+        paths.push(format!("data/shard-{}/part-{i:02}", i % 7));
+    }
+    let rows: Vec<NewFile> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| fixtures::new_file(w.project.id, p, "x".repeat(i % 13 + 1).as_bytes()))
+        .collect();
+    let mut files: Vec<(String, u64)> = rows
+        .iter()
+        .map(|r| (r.path.as_str().to_owned(), r.size))
+        .collect();
+    // Two batches: counters add up across calls.
+    let (first, second) = rows.split_at(50);
+    store
+        .add_files(v.id, first.to_vec())
+        .await
+        .expect("first batch");
+    store
+        .add_files(v.id, second.to_vec())
+        .await
+        .expect("second batch");
+
+    for folder in [
+        "",
+        "a/",
+        "a/b/",
+        "a/b/c/",
+        "data/",
+        "data/shard-3/",
+        "nothing/",
+    ] {
+        for limit in [1, 3, 1000] {
+            assert_eq!(
+                folder_listing(&store, v.id, folder, limit).await,
+                expected_children(&files, folder),
+                "folder {folder:?}, pages of {limit}"
+            );
+        }
+    }
+    let root = folder_listing(&store, v.id, "", 1000).await;
+    let names: Vec<&str> = root.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        names,
+        ["README.md", "a", "a-b/", "a.txt", "a/", "data/", "z/"],
+        "files and folders merged in byte order"
+    );
+
+    // Removing files shrinks every folder above; the last file of a folder takes it away.
+    let deep = store
+        .get_file_by_path(v.id, &FilePath::parse("a/b/c/deep.bin").expect("p"))
+        .await
+        .expect("deep");
+    store.delete_file(deep.id).await.expect("delete");
+    files.retain(|(p, _)| p != "a/b/c/deep.bin");
+    for folder in ["", "a/", "a/b/"] {
+        assert_eq!(
+            folder_listing(&store, v.id, folder, 1000).await,
+            expected_children(&files, folder),
+            "after a delete, folder {folder:?}"
+        );
+    }
+    assert!(folder_listing(&store, v.id, "a/b/c/", 10).await.is_empty());
+
+    // A finalized version lists the same; an unknown one is NotFound.
+    store
+        .finalize_version(v.id, w.user.id, now())
+        .await
+        .expect("finalize");
+    assert_eq!(
+        folder_listing(&store, v.id, "data/", 2).await,
+        expected_children(&files, "data/")
+    );
+    match store
+        .list_folder(VersionId::new(), "", PageRequest::first(10))
+        .await
+    {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}

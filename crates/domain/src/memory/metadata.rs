@@ -960,6 +960,63 @@ impl VersionRepo for MemoryMetadataStore {
         Ok(Page::from_overfetch(rows, page.limit, |f| f.path.clone()))
     }
 
+    async fn list_folder(
+        &self,
+        version: VersionId,
+        folder: &str,
+        page: PageRequest<String>,
+    ) -> StoreResult<Page<FolderEntry, String>> {
+        let s = lock(&self.state);
+        s.version(version)?;
+        // Every file below the folder, in path order: a subfolder's files are contiguous, and
+        // its entry sorts where they start.
+        let mut entries: Vec<FolderEntry> = Vec::new();
+        let mut open: Option<Folder> = None;
+        let below = s
+            .file_paths
+            .range((
+                Bound::Included((version, FilePath::from_trusted(folder))),
+                Bound::Unbounded,
+            ))
+            .take_while(|((v, p), _)| *v == version && p.has_prefix(folder))
+            .filter_map(|(_, id)| s.files.get(id));
+        for f in below {
+            let rest = &f.path.as_str()[folder.len()..];
+            match rest.find('/') {
+                None => {
+                    entries.extend(open.take().map(FolderEntry::Folder));
+                    entries.push(FolderEntry::File(f.clone()));
+                }
+                Some(i) => {
+                    let path = &f.path.as_str()[..folder.len() + i + 1];
+                    match &mut open {
+                        Some(o) if o.path == path => {
+                            o.file_count += 1;
+                            o.total_size += f.size;
+                        }
+                        _ => {
+                            entries.extend(open.take().map(FolderEntry::Folder));
+                            open = Some(Folder {
+                                path: path.to_owned(),
+                                file_count: 1,
+                                total_size: f.size,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        entries.extend(open.map(FolderEntry::Folder));
+        let rows: Vec<FolderEntry> = entries
+            .into_iter()
+            .filter(|e| page.after.as_deref().is_none_or(|a| e.path() > a))
+            .take(page.limit as usize + 1)
+            .collect();
+        Ok(Page::from_overfetch(rows, page.limit, |e| {
+            e.path().to_owned()
+        }))
+    }
+
     async fn delete_file(&self, id: FileId) -> StoreResult<ArtifactFile> {
         let mut s = lock(&self.state);
         let file = s

@@ -477,6 +477,17 @@ pub trait VersionRepo: Send + Sync {
         prefix: Option<&str>,
         page: PageRequest<FilePath>,
     ) -> StoreResult<Page<ArtifactFile, FilePath>>;
+    /// The immediate children of the folder `folder` (empty for the root, else a path ending in
+    /// `/`): the files directly in it and the folders below it with their `file_count` and
+    /// `total_size` (of every file anywhere below), merged in ascending path order (byte order;
+    /// a folder's path ends in `/`), keyset-paginated on the path. MUST cost a bounded number of
+    /// queries per page, whatever the version's size. Unknown version: `NotFound(Version)`.
+    async fn list_folder(
+        &self,
+        version: VersionId,
+        folder: &str,
+        page: PageRequest<String>,
+    ) -> StoreResult<Page<FolderEntry, String>>;
     /// Removes a file from a draft; `file_count` and `total_size` shrink. Finalized: `Conflict`.
     async fn delete_file(&self, id: FileId) -> StoreResult<ArtifactFile>;
 }

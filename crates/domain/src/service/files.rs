@@ -481,6 +481,24 @@ impl Registry {
         Ok(self.meta.list_files(version, prefix, page).await?)
     }
 
+    /// The files and folders directly in `folder` (empty or ending in `/`) of a version.
+    pub async fn list_folder(
+        &self,
+        actor: &Actor,
+        version: VersionId,
+        folder: &str,
+        page: PageRequest<String>,
+    ) -> Result<Page<FolderEntry, String>> {
+        if !folder.is_empty() {
+            let inner = folder.strip_suffix('/').ok_or_else(|| {
+                ValidationError::new("prefix", "a folder is empty or ends with /")
+            })?;
+            FilePath::parse(inner).map_err(|e| ValidationError::new("prefix", e.message))?;
+        }
+        self.version_for(actor, version, Role::Viewer).await?;
+        Ok(self.meta.list_folder(version, folder, page).await?)
+    }
+
     pub async fn get_file(&self, actor: &Actor, id: FileId) -> Result<ArtifactFile> {
         let file = self.meta.get_file(id).await?;
         self.version_for(actor, file.version_id, Role::Viewer)

@@ -1,6 +1,6 @@
 //! The end-to-end harness: the real `wanllmdb-server` binary on a free port, on the embedded
 //! default (SQLite + filesystem) or on PostgreSQL + Garage (S3), and a raw HTTP client for it.
-#![allow(dead_code)] // each test binary uses a part of it
+#![allow(dead_code, unused_imports)] // each test binary uses a part of it
 
 pub use std::io::{BufRead, BufReader};
 pub use std::process::{Child, Command, Stdio};

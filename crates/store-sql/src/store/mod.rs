@@ -4,7 +4,8 @@
 //! `MIGRATIONS` (its embedded migrations), `write_tx` (how it opens a write transaction),
 //! `with_migration_lock` (how instances starting together take turns migrating),
 //! `lock_artifact` / `lock_version` (how it locks one row for the rest of a transaction), and
-//! `insert_blobs` (how it upserts many blob records at once).
+//! `insert_blobs` (how it upserts many blob records at once), `upsert_folders` (how it adds to
+//! many folder counters at once).
 //!
 //! Every port method is one transaction. Locks are always taken artifact first, then version,
 //! so concurrent use cases cannot deadlock each other.
@@ -35,7 +36,8 @@ use wanllmdb_domain::types::*;
 
 pub(super) use super::schema::*;
 use super::{
-    insert_blobs, lock_artifact, lock_version, with_migration_lock, write_tx, Conn, Db, MIGRATIONS,
+    insert_blobs, lock_artifact, lock_version, upsert_folders, with_migration_lock, write_tx, Conn,
+    Db, MIGRATIONS,
 };
 pub(crate) use crate::error::{DbError, DbResult};
 use crate::types::{DbJson, DbUuid};
@@ -237,6 +239,21 @@ impl Store {
                     diesel_migrations::MigrationHarness::revert_all_migrations(c, MIGRATIONS)
                         .map_err(migration_error)?;
                 Ok(done.iter().map(ToString::to_string).collect())
+            })
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// Reverts the newest applied migration; returns its version.
+    pub async fn revert_last(&self) -> StoreResult<String> {
+        self.run(|c| {
+            with_migration_lock(c, |c| {
+                let done =
+                    diesel_migrations::MigrationHarness::revert_last_migration(c, MIGRATIONS)
+                        .map_err(migration_error)?;
+                Ok(done.to_string())
             })
         })
         .await

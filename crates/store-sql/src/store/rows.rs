@@ -215,6 +215,19 @@ pub(crate) struct FileRow {
     pub(crate) content_type: String,
     pub(crate) storage_key: String,
     pub(crate) created_at: DateTime<Utc>,
+    /// The folder it sits in (`a/b/` for `a/b/c.txt`, empty at the root).
+    pub(crate) dir: String,
+}
+
+/// A folder's counters, or a change to them.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = artifact_folders)]
+pub(crate) struct FolderRow {
+    pub(crate) version_id: DbUuid,
+    pub(crate) path: String,
+    pub(crate) parent: String,
+    pub(crate) file_count: i64,
+    pub(crate) total_size: i64,
 }
 
 impl TryFrom<FileRow> for ArtifactFile {

@@ -458,12 +458,18 @@ impl VersionRepo for Store {
                                 content_type: f.content_type.as_str().to_owned(),
                                 storage_key: f.storage_key.as_str().to_owned(),
                                 created_at: f.created_at,
+                                dir: parent_folder(f.path.as_str()).to_owned(),
                             })
                         })
                         .collect::<DbResult<_>>()?;
                     diesel::insert_into(artifact_files::table)
                         .values(&rows)
                         .execute(c)?;
+                }
+                let folders =
+                    folder_changes(version, files.iter().map(|f| (f.path.as_str(), f.size)))?;
+                for chunk in folders.chunks(INSERT_CHUNK) {
+                    upsert_folders(c, chunk)?;
                 }
                 Ok(Ok(files
                     .into_iter()
@@ -574,8 +580,109 @@ impl VersionRepo for Store {
                 ));
             }
             diesel::delete(artifact_files::table.find(id.db())).execute(c)?;
+            let above: Vec<&str> = folders_of(&row.path);
+            if !above.is_empty() {
+                let these = artifact_folders::table
+                    .filter(artifact_folders::version_id.eq(row.version_id))
+                    .filter(artifact_folders::path.eq_any(above));
+                diesel::update(these.clone())
+                    .set((
+                        artifact_folders::file_count.eq(artifact_folders::file_count - 1),
+                        artifact_folders::total_size.eq(artifact_folders::total_size - row.size),
+                    ))
+                    .execute(c)?;
+                diesel::delete(these.filter(artifact_folders::file_count.le(0))).execute(c)?;
+            }
             row.try_into()
         })
         .await
     }
+
+    async fn list_folder(
+        &self,
+        version: VersionId,
+        folder: &str,
+        page: PageRequest<String>,
+    ) -> StoreResult<Page<FolderEntry, String>> {
+        let folder = folder.to_owned();
+        self.run(move |c| {
+            load_version(c, version)?;
+            let after = page.after.clone().unwrap_or_default();
+            let n = i64::from(page.limit) + 1;
+            // Two index range reads, (version, parent, path) and (version, dir, path), merged.
+            let folders: Vec<FolderRow> = artifact_folders::table
+                .filter(artifact_folders::version_id.eq(version.db()))
+                .filter(artifact_folders::parent.eq(&folder))
+                .filter(artifact_folders::path.gt(&after))
+                .order(artifact_folders::path.asc())
+                .limit(n)
+                .select(FolderRow::as_select())
+                .load(c)?;
+            let files: Vec<FileRow> = artifact_files::table
+                .filter(artifact_files::version_id.eq(version.db()))
+                .filter(artifact_files::dir.eq(&folder))
+                .filter(artifact_files::path.gt(&after))
+                .order(artifact_files::path.asc())
+                .limit(n)
+                .select(FileRow::as_select())
+                .load(c)?;
+            let mut folders = folders.into_iter().peekable();
+            let mut files = files.into_iter().peekable();
+            let mut rows = Vec::with_capacity(page.limit as usize + 1);
+            while rows.len() < page.limit as usize + 1 {
+                let take_folder = match (folders.peek(), files.peek()) {
+                    (Some(d), Some(f)) => d.path.as_str() < f.path.as_str(),
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => break,
+                };
+                rows.push(if take_folder {
+                    folders.next().map(|d| {
+                        FolderEntry::Folder(Folder {
+                            path: d.path,
+                            file_count: to_u64(d.file_count),
+                            total_size: to_u64(d.total_size),
+                        })
+                    })
+                } else {
+                    files
+                        .next()
+                        .map(|f| f.try_into().map(FolderEntry::File))
+                        .transpose()?
+                });
+            }
+            let rows: Vec<FolderEntry> = rows.into_iter().flatten().collect();
+            Ok(Page::from_overfetch(rows, page.limit, |e| {
+                e.path().to_owned()
+            }))
+        })
+        .await
+    }
+}
+
+/// What adding files changes in the folder counters: one row per folder above any of them.
+fn folder_changes<'a>(
+    version: VersionId,
+    files: impl Iterator<Item = (&'a str, u64)>,
+) -> DbResult<Vec<FolderRow>> {
+    let mut deltas: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for (path, size) in files {
+        for folder in folders_of(path) {
+            let d = deltas.entry(folder).or_default();
+            d.0 += 1;
+            d.1 += size;
+        }
+    }
+    deltas
+        .into_iter()
+        .map(|(path, (count, size))| {
+            Ok(FolderRow {
+                version_id: version.db(),
+                path: path.to_owned(),
+                parent: parent_folder(path).to_owned(),
+                file_count: to_i64(count, "file_count")?,
+                total_size: to_i64(size, "total_size")?,
+            })
+        })
+        .collect()
 }

@@ -119,3 +119,55 @@ pub async fn bulk_files(store: Arc<dyn MetadataStore>) {
         .expect("finalize 100k files");
     assert!(done.version.digest.is_some());
 }
+
+/// Paths in folders at several depths, registered before the folders migration existed: the
+/// migration's backfill gives every folder the totals the running store keeps.
+pub fn folder_fixture(w: &World) -> Vec<wanllmdb_domain::ports::NewFile> {
+    ["top.txt", "a/x", "a/y", "a/b/c/d.bin", "a/b/e", "z/z/z/z"]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| new_file(w.project.id, p, &vec![b'x'; i * 10 + 1]))
+        .collect()
+}
+
+/// The folders migration, whose backfill `folder_backfill` checks.
+pub const FOLDERS_MIGRATION: &str = "20261202000004";
+
+/// `redo` reverts migrations down through the folders one and migrates up again (backfill).
+pub async fn folder_backfill<R>(store: Arc<dyn MetadataStore>, redo: R)
+where
+    R: std::future::Future<Output = ()>,
+{
+    let w = World::new(&store).await;
+    let v = store
+        .create_next_version(new_version(w.artifact.id, w.user.id))
+        .await
+        .expect("version");
+    store
+        .add_files(v.id, folder_fixture(&w))
+        .await
+        .expect("files");
+    let listing = |folder: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .list_folder(v.id, folder, PageRequest::first(100))
+                .await
+                .expect("list")
+                .items
+        }
+    };
+    let before = (
+        listing("").await,
+        listing("a/").await,
+        listing("a/b/c/").await,
+    );
+    assert_eq!(before.0.len(), 3, "top.txt, a/, z/");
+    redo.await;
+    let after = (
+        listing("").await,
+        listing("a/").await,
+        listing("a/b/c/").await,
+    );
+    assert_eq!(after, before, "the backfill recomputes every folder");
+}
