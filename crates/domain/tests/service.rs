@@ -160,6 +160,7 @@ fn spec(path: &str, content: &[u8]) -> FileSpec {
         md5: Md5::of(content),
         sha256: Sha256::of(content),
         content_type: None,
+        storage_key: None,
     }
 }
 

@@ -396,7 +396,9 @@ pub struct VersionWithFilesDto {
 
 // ------------------------------------------------------------------ files
 
-/// A file's path, size and digests, as the seed's upload-url and register requests carry them.
+/// A file's path, size and digests, as the seed's upload-url and register requests carry them
+/// (its `ArtifactFileCreate`: `name` and `storage_key` are accepted when they agree with the
+/// path and with the key the registry derives).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpecDto {
@@ -405,12 +407,39 @@ pub struct FileSpecDto {
     pub md5_hash: String,
     pub sha256_hash: String,
     pub content_type: Option<String>,
+    /// The file's name: the last segment of `path`.
+    pub name: Option<String>,
+    /// The key the upload-url answer gave.
+    pub storage_key: Option<String>,
 }
 
 impl FileSpecDto {
+    /// Just the path, size and digests.
+    pub fn of(path: String, size: u64, md5_hash: String, sha256_hash: String) -> Self {
+        Self {
+            path,
+            size,
+            md5_hash,
+            sha256_hash,
+            content_type: None,
+            name: None,
+            storage_key: None,
+        }
+    }
+
     pub fn into_spec(self) -> ApiResult<FileSpec> {
+        let path = valid(FilePath::normalize(&self.path))?;
+        if let Some(name) = &self.name {
+            let expected = path.as_str().rsplit('/').next().unwrap_or_default();
+            if name != expected {
+                return Err(ApiError::invalid(format!(
+                    "name: the file at {path} is named {expected:?}, not {name:?}"
+                )));
+            }
+        }
         Ok(FileSpec {
-            path: valid(FilePath::normalize(&self.path))?,
+            storage_key: self.storage_key,
+            path,
             size: self.size,
             md5: valid(Md5::parse(self.md5_hash))?,
             sha256: valid(Sha256::parse(self.sha256_hash))?,
@@ -602,14 +631,7 @@ pub struct FileSpecFields {
 
 impl FileSpecFields {
     pub fn into_spec(self) -> ApiResult<FileSpec> {
-        FileSpecDto {
-            path: self.path,
-            size: self.size,
-            md5_hash: self.md5_hash,
-            sha256_hash: self.sha256_hash,
-            content_type: None,
-        }
-        .into_spec()
+        FileSpecDto::of(self.path, self.size, self.md5_hash, self.sha256_hash).into_spec()
     }
 }
 

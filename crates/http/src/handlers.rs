@@ -561,14 +561,7 @@ pub async fn upload_content(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let spec = FileSpecDto {
-        path: q.path,
-        size: q.size,
-        md5_hash: q.md5_hash,
-        sha256_hash: q.sha256_hash,
-        content_type: None,
-    }
-    .into_spec()?;
+    let spec = FileSpecDto::of(q.path, q.size, q.md5_hash, q.sha256_hash).into_spec()?;
     let key = state
         .registry
         .upload_bytes(

@@ -154,6 +154,109 @@ async fn seed_flow(backend: Backend) {
     );
 }
 
+/// The bodies a client written from the original design sends: the file it registers carries
+/// the `name` and the `storage_key` the upload-url answer gave; a version is created with
+/// description, metadata and run; an artifact is updated with description and metadata.
+async fn seed_bodies_are_accepted(backend: Backend) {
+    let server = start(backend);
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "seeded").await;
+    let run = api
+        .ok(
+            Method::POST,
+            "/api/v1/runs",
+            Some(json!({ "project_id": p, "name": "train-1" })),
+        )
+        .await;
+    let v = id(&api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/{a}/versions"),
+            Some(
+                json!({ "description": "first", "metadata": { "epochs": 3 }, "run_id": id(&run) }),
+            ),
+        )
+        .await);
+    let bytes = b"seed weights".to_vec();
+    let body = spec("weights/model.pth", &bytes);
+    let plan = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/artifacts/versions/{v}/files/upload-url"),
+            Some(body.clone()),
+        )
+        .await;
+    let key = plan["storage_key"]
+        .as_str()
+        .expect("storage_key")
+        .to_owned();
+    assert!(put_presigned(&api.http, &plan, bytes.clone())
+        .await
+        .is_success());
+    let register = |extra: Value| {
+        let mut b = body.clone();
+        for (k, val) in extra.as_object().expect("object") {
+            b[k] = val.clone();
+        }
+        let api = &api;
+        let v = v.clone();
+        async move {
+            api.call(
+                Method::POST,
+                &format!("/api/v1/artifacts/versions/{v}/files"),
+                Some(b),
+            )
+            .await
+        }
+    };
+    let wrong_key = format!("projects/{p}/blobs/sha256/00/00/{}", "0".repeat(64));
+    let (status, problem) = register(json!({ "storage_key": wrong_key })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["detail"].as_str().is_some_and(|d| d.contains(&key)),
+        "names the expected key: {problem}"
+    );
+    let (status, problem) = register(json!({ "name": "other.pth" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, problem) = register(json!({ "storage_key": key, "shard": 1 })).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "other fields stay refused: {problem}"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("shard")),
+        "{problem}"
+    );
+    let (status, file) = register(json!({ "storage_key": key, "name": "model.pth" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    assert_eq!(file["storage_key"], json!(key));
+    assert_eq!(file["name"], json!("model.pth"));
+
+    let updated = api
+        .ok(
+            Method::PUT,
+            &format!("/api/v1/artifacts/{a}"),
+            Some(json!({ "description": "seeded model", "metadata": { "task": "vision" } })),
+        )
+        .await;
+    assert_eq!(updated["description"], json!("seeded model"));
+    assert_eq!(updated["metadata"], json!({ "task": "vision" }));
+    let version = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{v}"),
+            None,
+        )
+        .await;
+    assert_eq!(version["description"], json!("first"));
+    assert_eq!(version["metadata"], json!({ "epochs": 3 }));
+    assert_eq!(version["run_id"], run["id"]);
+}
+
 async fn unchanged_files_upload_nothing(backend: Backend) {
     let server = start(backend);
     let api = Api::new(&server);
@@ -1755,6 +1858,7 @@ async fn stored_parts(api: &Api, sha: &str, upload: &str) -> usize {
 }
 
 on_both_backends!(
+    seed_bodies_are_accepted,
     seed_flow,
     unchanged_files_upload_nothing,
     aliases_and_latest,

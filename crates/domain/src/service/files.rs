@@ -25,6 +25,10 @@ pub struct FileSpec {
     pub sha256: Sha256,
     /// Guessed from the path when absent.
     pub content_type: Option<ContentType>,
+    /// The storage key a client read from the upload answer and sends back (as the original
+    /// design's clients do); when given on registration it must be the one the registry
+    /// derives for these bytes.
+    pub storage_key: Option<String>,
 }
 
 /// What the client should do with a file's bytes.
@@ -88,6 +92,7 @@ impl Registry {
         self.check_batch(specs.len())?;
         self.check_sizes(&specs)?;
         let v = self.draft_for(actor, version).await?;
+        check_storage_keys(v.project_id, &specs)?;
         let known = self.known_blobs(v.project_id, &specs).await?;
         let mut plans = Vec::with_capacity(specs.len());
         for spec in specs {
@@ -342,6 +347,7 @@ impl Registry {
         self.check_batch(specs.len())?;
         self.check_sizes(&specs)?;
         let v = self.draft_for(actor, version).await?;
+        check_storage_keys(v.project_id, &specs)?;
         let at = now();
         let known = self.known_blobs(v.project_id, &specs).await?;
         // Bytes the registry has no record of are checked in the store, each once, several at
@@ -617,4 +623,25 @@ fn hide_as_file(e: Error, id: FileId) -> Error {
         } => Error::not_found(Entity::File, id),
         other => other,
     }
+}
+
+/// A storage key a client sends back must be the one the registry derives for the bytes.
+fn check_storage_keys(project: ProjectId, specs: &[FileSpec]) -> Result<()> {
+    for spec in specs {
+        let Some(given) = &spec.storage_key else {
+            continue;
+        };
+        let expected = ObjectKey::blob(project, &spec.sha256);
+        if given != expected.as_str() {
+            return Err(ValidationError::new(
+                "storage_key",
+                format!(
+                    "{}: the bytes with SHA-256 {} are stored at {expected}, not {given}",
+                    spec.path, spec.sha256
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
