@@ -3,7 +3,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use serde::Serialize;
+use wanllmdb_api::Problem;
 use wanllmdb_domain::ports::BlobError;
 use wanllmdb_domain::Error;
 
@@ -13,16 +13,6 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub detail: String,
-}
-
-#[derive(Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    code: &'a str,
 }
 
 impl ApiError {
@@ -57,10 +47,10 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let problem = Problem {
             kind: format!("https://wanllmdb.dev/problems/{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error"),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
-            detail: &self.detail,
-            code: self.code,
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
         };
         let mut resp = HttpResponse::build(self.status);
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
@@ -153,8 +143,26 @@ pub fn query_error(
     ApiError::bad_request("invalid_query", format!("invalid query string: {err}")).into()
 }
 
-/// Unknown routes.
+/// Unknown routes: 405 with `Allow` when the path is served with other methods, else 404.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let allowed = crate::allowed_methods(req.path());
+    if !allowed.is_empty() {
+        let mut resp = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!(
+                "{} is not served at {}; use {}",
+                req.method(),
+                req.path(),
+                allowed.join(", ")
+            ),
+        )
+        .error_response();
+        if let Ok(v) = header::HeaderValue::from_str(&allowed.join(", ")) {
+            resp.headers_mut().insert(header::ALLOW, v);
+        }
+        return resp;
+    }
     ApiError::new(
         StatusCode::NOT_FOUND,
         "route_not_found",

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use actix_web::http::Method;
 use actix_web::web;
 use serde::Serialize;
+use wanllmdb_api::Problem;
 use wanllmdb_domain::ports::SignedUrlServer;
 use wanllmdb_domain::service::Registry;
 
@@ -64,73 +65,73 @@ macro_rules! api {
 }
 
 api! {
-    GET "/healthz" => handlers::healthz, false, "Liveness: the process answers.";
-    GET "/readyz" => handlers::readyz, false, "Readiness: the database and the blob store answer.";
+    GET "/healthz" => handlers::system::healthz, false, "Liveness: the process answers.";
+    GET "/readyz" => handlers::system::readyz, false, "Readiness: the database and the blob store answer.";
     GET "/metrics" => metrics::render, false, "Prometheus metrics.";
     GET "/api/v1/openapi.json" => openapi, false, "This document.";
 
-    GET "/api/v1/me" => handlers::me, true, "The caller.";
-    POST "/api/v1/users" => handlers::create_user, true, "Create a user (administrators).";
-    POST "/api/v1/users/{user_id}/keys" => handlers::create_key, true, "Create an API key; the secret is shown once.";
-    GET "/api/v1/users/{user_id}/keys" => handlers::list_keys, true, "List a user's API keys.";
-    DELETE "/api/v1/users/{user_id}/keys/{key_id}" => handlers::revoke_key, true, "Revoke an API key.";
+    GET "/api/v1/me" => handlers::users::me, true, "The caller.";
+    POST "/api/v1/users" => handlers::users::create_user, true, "Create a user (administrators).";
+    POST "/api/v1/users/{user_id}/keys" => handlers::users::create_key, true, "Create an API key; the secret is shown once.";
+    GET "/api/v1/users/{user_id}/keys" => handlers::users::list_keys, true, "List a user's API keys.";
+    DELETE "/api/v1/users/{user_id}/keys/{key_id}" => handlers::users::revoke_key, true, "Revoke an API key.";
 
-    POST "/api/v1/projects" => handlers::create_project, true, "Create a project; the caller becomes its admin.";
-    GET "/api/v1/projects" => handlers::list_projects, true, "List the projects the caller can see.";
-    GET "/api/v1/projects/{project_id}" => handlers::get_project, true, "Get a project.";
-    DELETE "/api/v1/projects/{project_id}" => handlers::delete_project, true, "Delete a project and everything in it.";
-    GET "/api/v1/projects/{project_id}/members" => handlers::list_members, true, "List a project's members.";
-    PUT "/api/v1/projects/{project_id}/members/{user_id}" => handlers::set_member, true, "Give a user a role: viewer, editor, admin.";
-    DELETE "/api/v1/projects/{project_id}/members/{user_id}" => handlers::remove_member, true, "Remove a member.";
+    POST "/api/v1/projects" => handlers::projects::create_project, true, "Create a project; the caller becomes its admin.";
+    GET "/api/v1/projects" => handlers::projects::list_projects, true, "List the projects the caller can see.";
+    GET "/api/v1/projects/{project_id}" => handlers::projects::get_project, true, "Get a project.";
+    DELETE "/api/v1/projects/{project_id}" => handlers::projects::delete_project, true, "Delete a project and everything in it.";
+    GET "/api/v1/projects/{project_id}/members" => handlers::projects::list_members, true, "List a project's members.";
+    PUT "/api/v1/projects/{project_id}/members/{user_id}" => handlers::projects::set_member, true, "Give a user a role: viewer, editor, admin.";
+    DELETE "/api/v1/projects/{project_id}/members/{user_id}" => handlers::projects::remove_member, true, "Remove a member.";
 
-    GET "/api/v1/resolve" => handlers::resolve, true, "Resolve a reference [project/]name[:vN|alias]; with run_id, record the run as a user.";
+    GET "/api/v1/resolve" => handlers::aliases::resolve, true, "Resolve a reference [project/]name[:vN|alias]; with run_id, record the run as a user.";
 
-    GET "/api/v1/artifacts/versions/{version_id}" => handlers::get_version, true, "Get a version with a page of its files.";
-    PUT "/api/v1/artifacts/versions/{version_id}" => handlers::update_version, true, "Update a version's description or metadata.";
-    DELETE "/api/v1/artifacts/versions/{version_id}" => handlers::delete_version, true, "Delete a version.";
-    POST "/api/v1/artifacts/versions/{version_id}/finalize" => handlers::finalize_version, true, "Finalize: check every file's bytes, compute the digest, freeze, move latest.";
-    POST "/api/v1/artifacts/versions/{version_id}/files/upload-url" => handlers::upload_url, true, "Negotiate one file's upload: already stored, or a presigned PUT.";
-    POST "/api/v1/artifacts/versions/{version_id}/files/upload-urls" => handlers::upload_urls, true, "Negotiate up to 10,000 files' uploads.";
-    PUT "/api/v1/artifacts/versions/{version_id}/files/content" => handlers::upload_content, true, "Stream a file's bytes through the server, verified as they arrive.";
-    GET "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}" => handlers::multipart_parts, true, "The parts of a multipart upload already stored (to resume); ?sha256_hash=.";
-    POST "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}/part-urls" => handlers::multipart_part_urls, true, "Fresh presigned URLs for some parts.";
-    POST "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}/complete" => handlers::multipart_complete, true, "Assemble the parts; the whole file is checked against its size and digests.";
-    DELETE "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}" => handlers::multipart_abort, true, "Abort a multipart upload; ?sha256_hash=.";
-    POST "/api/v1/artifacts/versions/{version_id}/files/batch" => handlers::register_files, true, "Register up to 10,000 uploaded files.";
-    POST "/api/v1/artifacts/versions/{version_id}/files" => handlers::register_file, true, "Register an uploaded file.";
-    GET "/api/v1/artifacts/versions/{version_id}/files" => handlers::list_files, true, "List a version's files by path (prefix, pages); with delimiter=/ the files and folders (with totals) directly in the folder prefix.";
-    POST "/api/v1/artifacts/versions/{version_id}/download-urls" => handlers::download_urls, true, "A page of a version's files with a presigned GET each (prefix, cursor, limit); records one download of the version.";
-    GET "/api/v1/artifacts/versions/{version_id}/diff/{other_id}" => handlers::diff, true, "How another version differs from this one.";
-    GET "/api/v1/artifacts/versions/{version_id}/lineage" => handlers::lineage, true, "Producer, inputs and consumers of a version, to a depth.";
-    GET "/api/v1/artifacts/versions/{version_id}/downloads" => handlers::download_stats, true, "Download statistics of a version.";
-    POST "/api/v1/artifacts/versions/{version_id}/downloads" => handlers::record_download, true, "Record a download of a whole version.";
+    GET "/api/v1/artifacts/versions/{version_id}" => handlers::versions::get_version, true, "Get a version with a page of its files.";
+    PUT "/api/v1/artifacts/versions/{version_id}" => handlers::versions::update_version, true, "Update a version's description or metadata.";
+    DELETE "/api/v1/artifacts/versions/{version_id}" => handlers::versions::delete_version, true, "Delete a version.";
+    POST "/api/v1/artifacts/versions/{version_id}/finalize" => handlers::versions::finalize_version, true, "Finalize: check every file's bytes, compute the digest, freeze, move latest.";
+    POST "/api/v1/artifacts/versions/{version_id}/files/upload-url" => handlers::files::upload_url, true, "Negotiate one file's upload: already stored, or a presigned PUT.";
+    POST "/api/v1/artifacts/versions/{version_id}/files/upload-urls" => handlers::files::upload_urls, true, "Negotiate up to 10,000 files' uploads.";
+    PUT "/api/v1/artifacts/versions/{version_id}/files/content" => handlers::files::upload_content, true, "Stream a file's bytes through the server, verified as they arrive.";
+    GET "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}" => handlers::multipart::multipart_parts, true, "The parts of a multipart upload already stored (to resume); ?sha256_hash=.";
+    POST "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}/part-urls" => handlers::multipart::multipart_part_urls, true, "Fresh presigned URLs for some parts.";
+    POST "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}/complete" => handlers::multipart::multipart_complete, true, "Assemble the parts; the whole file is checked against its size and digests.";
+    DELETE "/api/v1/artifacts/versions/{version_id}/files/multipart/{upload_id}" => handlers::multipart::multipart_abort, true, "Abort a multipart upload; ?sha256_hash=.";
+    POST "/api/v1/artifacts/versions/{version_id}/files/batch" => handlers::files::register_files, true, "Register up to 10,000 uploaded files.";
+    POST "/api/v1/artifacts/versions/{version_id}/files" => handlers::files::register_file, true, "Register an uploaded file.";
+    GET "/api/v1/artifacts/versions/{version_id}/files" => handlers::files::list_files, true, "List a version's files by path (prefix, pages); with delimiter=/ the files and folders (with totals) directly in the folder prefix.";
+    POST "/api/v1/artifacts/versions/{version_id}/download-urls" => handlers::downloads::download_urls, true, "A page of a version's files with a presigned GET each (prefix, cursor, limit); records one download of the version.";
+    GET "/api/v1/artifacts/versions/{version_id}/diff/{other_id}" => handlers::versions::diff, true, "How another version differs from this one.";
+    GET "/api/v1/artifacts/versions/{version_id}/lineage" => handlers::runs::lineage, true, "Producer, inputs and consumers of a version, to a depth.";
+    GET "/api/v1/artifacts/versions/{version_id}/downloads" => handlers::downloads::download_stats, true, "Download statistics of a version.";
+    POST "/api/v1/artifacts/versions/{version_id}/downloads" => handlers::downloads::record_download, true, "Record a download of a whole version.";
 
-    GET "/api/v1/artifacts/files/{file_id}/download-url" => handlers::download_url, true, "A presigned GET for a file (records the download).";
-    GET "/api/v1/artifacts/files/{file_id}/content" => handlers::download_content, true, "A file's bytes through the server, with Range support.";
-    DELETE "/api/v1/artifacts/files/{file_id}" => handlers::delete_file, true, "Remove a file from a draft version.";
+    GET "/api/v1/artifacts/files/{file_id}/download-url" => handlers::downloads::download_url, true, "A presigned GET for a file (records the download).";
+    GET "/api/v1/artifacts/files/{file_id}/content" => handlers::downloads::download_content, true, "A file's bytes through the server, with Range support.";
+    DELETE "/api/v1/artifacts/files/{file_id}" => handlers::files::delete_file, true, "Remove a file from a draft version.";
 
-    POST "/api/v1/artifacts" => handlers::create_artifact, true, "Create an artifact.";
-    GET "/api/v1/artifacts" => handlers::list_artifacts, true, "Search artifacts: q, type (several), name, alias, created_by, metadata filter, sort; pages.";
-    GET "/api/v1/artifacts/{artifact_id}" => handlers::get_artifact, true, "Get an artifact.";
-    PUT "/api/v1/artifacts/{artifact_id}" => handlers::update_artifact, true, "Update an artifact's description or metadata.";
-    DELETE "/api/v1/artifacts/{artifact_id}" => handlers::delete_artifact, true, "Delete an artifact with all its versions.";
-    POST "/api/v1/artifacts/{artifact_id}/versions" => handlers::create_version, true, "Create the next version (v0, v1, ...) as a draft.";
-    GET "/api/v1/artifacts/{artifact_id}/versions" => handlers::list_versions, true, "List versions: alias, finalized, run_id, metadata filter, sort (index, created_at, total_size, metadata.<key>); pages.";
-    GET "/api/v1/artifacts/{artifact_id}/aliases" => handlers::list_aliases, true, "List aliases.";
-    GET "/api/v1/artifacts/{artifact_id}/aliases/history" => handlers::alias_history, true, "Alias moves, oldest first.";
-    PUT "/api/v1/artifacts/{artifact_id}/aliases/{alias}" => handlers::set_alias, true, "Point an alias at a finalized version.";
-    DELETE "/api/v1/artifacts/{artifact_id}/aliases/{alias}" => handlers::remove_alias, true, "Remove an alias.";
+    POST "/api/v1/artifacts" => handlers::artifacts::create_artifact, true, "Create an artifact.";
+    GET "/api/v1/artifacts" => handlers::artifacts::list_artifacts, true, "Search artifacts: q, type (several), name, alias, created_by, metadata filter, sort; pages.";
+    GET "/api/v1/artifacts/{artifact_id}" => handlers::artifacts::get_artifact, true, "Get an artifact.";
+    PUT "/api/v1/artifacts/{artifact_id}" => handlers::artifacts::update_artifact, true, "Update an artifact's description or metadata.";
+    DELETE "/api/v1/artifacts/{artifact_id}" => handlers::artifacts::delete_artifact, true, "Delete an artifact with all its versions.";
+    POST "/api/v1/artifacts/{artifact_id}/versions" => handlers::versions::create_version, true, "Create the next version (v0, v1, ...) as a draft.";
+    GET "/api/v1/artifacts/{artifact_id}/versions" => handlers::versions::list_versions, true, "List versions: alias, finalized, run_id, metadata filter, sort (index, created_at, total_size, metadata.<key>); pages.";
+    GET "/api/v1/artifacts/{artifact_id}/aliases" => handlers::aliases::list_aliases, true, "List aliases.";
+    GET "/api/v1/artifacts/{artifact_id}/aliases/history" => handlers::aliases::alias_history, true, "Alias moves, oldest first.";
+    PUT "/api/v1/artifacts/{artifact_id}/aliases/{alias}" => handlers::aliases::set_alias, true, "Point an alias at a finalized version.";
+    DELETE "/api/v1/artifacts/{artifact_id}/aliases/{alias}" => handlers::aliases::remove_alias, true, "Remove an alias.";
 
-    POST "/api/v1/runs" => handlers::create_run, true, "Create a run.";
-    GET "/api/v1/runs" => handlers::list_runs, true, "List a project's runs.";
-    GET "/api/v1/runs/{run_id}" => handlers::get_run, true, "Get a run.";
-    POST "/api/v1/runs/{run_id}/inputs" => handlers::run_input, true, "Record that a run used a version.";
-    POST "/api/v1/runs/{run_id}/outputs" => handlers::run_output, true, "Record that a run produced a (draft) version.";
+    POST "/api/v1/runs" => handlers::runs::create_run, true, "Create a run.";
+    GET "/api/v1/runs" => handlers::runs::list_runs, true, "List a project's runs.";
+    GET "/api/v1/runs/{run_id}" => handlers::runs::get_run, true, "Get a run.";
+    POST "/api/v1/runs/{run_id}/inputs" => handlers::runs::run_input, true, "Record that a run used a version.";
+    POST "/api/v1/runs/{run_id}/outputs" => handlers::runs::run_output, true, "Record that a run produced a (draft) version.";
 
-    POST "/api/v1/admin/gc" => handlers::collect_garbage, true, "Collect unreferenced blobs older than a grace period (dry run possible).";
+    POST "/api/v1/admin/gc" => handlers::admin::collect_garbage, true, "Collect unreferenced blobs older than a grace period (dry run possible).";
 
-    PUT "/api/v1/blobs/signed" => handlers::signed, false, "Upload to a server-signed URL (filesystem store).";
-    GET "/api/v1/blobs/signed" => handlers::signed, false, "Download from a server-signed URL (filesystem store), with Range support.";
+    PUT "/api/v1/blobs/signed" => handlers::blobs::signed, false, "Upload to a server-signed URL (filesystem store).";
+    GET "/api/v1/blobs/signed" => handlers::blobs::signed, false, "Download from a server-signed URL (filesystem store), with Range support.";
 }
 
 /// Registers the whole API with its state and extractor error handling.
@@ -150,41 +151,211 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
     }
 }
 
-/// The OpenAPI 3.1 document, built from `ROUTES` so it lists exactly the routes served.
-pub fn openapi_document() -> serde_json::Value {
-    let mut paths = serde_json::Map::new();
-    for r in ROUTES {
-        let params: Vec<serde_json::Value> = r
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| serde_json::json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
-            .collect();
-        let mut op = serde_json::json!({
-            "summary": r.summary,
-            "parameters": params,
-            "responses": {
-                "200": { "description": "Success (201 on creation, 204 with no body)." },
-                "4XX": { "description": "A problem document (application/problem+json) with a stable `code`." },
-            },
-        });
-        if r.auth {
-            op["security"] = serde_json::json!([{ "bearer": [] }]);
-        }
-        let entry = paths
-            .entry(r.path.to_owned())
-            .or_insert_with(|| serde_json::json!({}));
-        entry[r.method.to_ascii_lowercase()] = op;
+/// The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes and the
+/// wire types' schemas (`wanllmdb-api`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "wanllmdb",
+        description = "Artifact registry for machine-learning teams: artifacts, versions, files, aliases, lineage.",
+        license(name = "Apache-2.0"),
+    ),
+    paths(
+        metrics::render,
+        openapi,
+        handlers::system::healthz,
+        handlers::system::readyz,
+        handlers::users::me,
+        handlers::users::create_user,
+        handlers::users::create_key,
+        handlers::users::list_keys,
+        handlers::users::revoke_key,
+        handlers::projects::create_project,
+        handlers::projects::list_projects,
+        handlers::projects::get_project,
+        handlers::projects::delete_project,
+        handlers::projects::list_members,
+        handlers::projects::set_member,
+        handlers::projects::remove_member,
+        handlers::artifacts::create_artifact,
+        handlers::artifacts::list_artifacts,
+        handlers::artifacts::get_artifact,
+        handlers::artifacts::update_artifact,
+        handlers::artifacts::delete_artifact,
+        handlers::versions::create_version,
+        handlers::versions::list_versions,
+        handlers::versions::get_version,
+        handlers::versions::update_version,
+        handlers::versions::delete_version,
+        handlers::versions::finalize_version,
+        handlers::versions::diff,
+        handlers::files::upload_url,
+        handlers::files::upload_urls,
+        handlers::files::register_file,
+        handlers::files::register_files,
+        handlers::files::list_files,
+        handlers::files::upload_content,
+        handlers::files::delete_file,
+        handlers::multipart::multipart_parts,
+        handlers::multipart::multipart_part_urls,
+        handlers::multipart::multipart_complete,
+        handlers::multipart::multipart_abort,
+        handlers::downloads::download_url,
+        handlers::downloads::download_urls,
+        handlers::downloads::download_content,
+        handlers::downloads::download_stats,
+        handlers::downloads::record_download,
+        handlers::blobs::signed,
+        handlers::aliases::list_aliases,
+        handlers::aliases::set_alias,
+        handlers::aliases::remove_alias,
+        handlers::aliases::alias_history,
+        handlers::aliases::resolve,
+        handlers::runs::create_run,
+        handlers::runs::list_runs,
+        handlers::runs::get_run,
+        handlers::runs::run_input,
+        handlers::runs::run_output,
+        handlers::runs::lineage,
+        handlers::admin::collect_garbage,
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "system", description = "Liveness, readiness, metrics and this document."),
+        (name = "users", description = "Users and API keys."),
+        (name = "projects", description = "Projects and members."),
+        (name = "artifacts", description = "Artifacts and their search."),
+        (name = "versions", description = "Versions, finalization, comparison."),
+        (name = "files", description = "Files of a version: uploads, registration, listings, folders."),
+        (name = "multipart", description = "Resumable uploads of large files."),
+        (name = "downloads", description = "Downloads and their statistics."),
+        (name = "aliases", description = "Aliases and references."),
+        (name = "runs", description = "Runs and lineage."),
+        (name = "admin", description = "Administration."),
+        (name = "blobs", description = "Server-signed URLs of the filesystem store."),
+    ),
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+#[derive(Debug)]
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
-    serde_json::json!({
-        "openapi": "3.1.0",
-        "info": { "title": "wanllmdb", "version": env!("CARGO_PKG_VERSION"),
-                  "description": "Artifact registry for machine-learning teams." },
-        "components": { "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } } },
-        "paths": paths,
-    })
 }
 
+/// The methods served at `path` (matching `{param}` segments), for a 405's `Allow` header.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut methods: Vec<&'static str> = ROUTES
+        .iter()
+        .filter(|r| {
+            let pattern: Vec<&str> = r.path.split('/').collect();
+            pattern.len() == segments.len()
+                && pattern.iter().zip(&segments).all(|(p, s)| {
+                    *p == *s || (p.starts_with('{') && p.ends_with('}') && !s.is_empty())
+                })
+        })
+        .map(|r| r.method)
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
+}
+
+/// The document as served.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "system",
+    summary = "This document.",
+    responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json")),
+)]
 async fn openapi() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok().json(openapi_document())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn the_document_lists_exactly_the_routes_served() {
+        let doc = serde_json::to_value(openapi_document()).expect("serializes");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                documented.insert((method.to_ascii_uppercase(), path.clone()));
+                let responses = op["responses"].as_object().expect("responses");
+                assert!(
+                    responses.keys().any(|s| s.starts_with('2')),
+                    "{method} {path} documents no success"
+                );
+                for (status, r) in responses {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        assert!(
+                            r["content"]["application/problem+json"].is_object(),
+                            "{method} {path} {status} is not a problem document"
+                        );
+                    }
+                }
+            }
+        }
+        let served: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_owned(), r.path.to_owned()))
+            .collect();
+        let missing: Vec<_> = served.difference(&documented).collect();
+        let extra: Vec<_> = documented.difference(&served).collect();
+        assert!(missing.is_empty(), "served but not documented: {missing:?}");
+        assert!(extra.is_empty(), "documented but not served: {extra:?}");
+    }
+
+    #[test]
+    fn authenticated_routes_say_so() {
+        let doc = serde_json::to_value(openapi_document()).expect("serializes");
+        for r in ROUTES {
+            let op = &doc["paths"][r.path][r.method.to_ascii_lowercase()];
+            assert_eq!(
+                op["security"].is_array(),
+                r.auth,
+                "{} {}: security in the document and in the router disagree",
+                r.method,
+                r.path
+            );
+        }
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+    }
+
+    #[test]
+    fn allowed_methods_match_parameters() {
+        assert_eq!(
+            allowed_methods("/api/v1/artifacts/0190/aliases/best"),
+            ["DELETE", "PUT"]
+        );
+        assert_eq!(allowed_methods("/api/v1/artifacts"), ["GET", "POST"]);
+        assert!(allowed_methods("/api/v1/nothing").is_empty());
+        assert!(allowed_methods("/api/v1/artifacts//aliases").is_empty());
+    }
 }

@@ -69,6 +69,13 @@ impl Metrics {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "system",
+    summary = "Prometheus metrics.",
+    responses((status = 200, description = "The metrics in Prometheus' text format.", body = String, content_type = "text/plain")),
+)]
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -1,0 +1,208 @@
+//! Projects and their members.
+
+use super::prelude::*;
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects",
+    tag = "projects",
+    summary = "Create a project; the caller becomes its admin.",
+    request_body = CreateProjectDto,
+    responses(
+        (status = 201, description = "Success.", body = ProjectDto),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn create_project(
+    state: State,
+    auth: Auth,
+    body: Json<CreateProjectDto>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let project = state
+        .registry
+        .create_project(
+            &auth.0,
+            valid(ProjectName::parse(body.name))?,
+            valid(Description::parse(body.description))?,
+        )
+        .await?;
+    created(&ProjectDto::from(project))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects",
+    tag = "projects",
+    summary = "List the projects the caller can see.",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Success.", body = PageDto<ProjectDto>),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list_projects(
+    state: State,
+    auth: Auth,
+    q: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let req = q.request(|s| ProjectName::parse(s).ok())?;
+    let p = state.registry.list_projects(&auth.0, req).await?;
+    ok(&page(p, ProjectDto::from, |k| k.to_string()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}",
+    tag = "projects",
+    summary = "Get a project.",
+    params(("project_id" = Uuid, Path, description = "A project's id.")),
+    responses(
+        (status = 200, description = "Success.", body = ProjectDto),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn get_project(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let p = state
+        .registry
+        .get_project(&auth.0, ProjectId::from_uuid(*path))
+        .await?;
+    ok(&ProjectDto::from(p))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/projects/{project_id}",
+    tag = "projects",
+    summary = "Delete a project and everything in it.",
+    params(("project_id" = Uuid, Path, description = "A project's id.")),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn delete_project(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    state
+        .registry
+        .delete_project(&auth.0, ProjectId::from_uuid(*path))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/projects/{project_id}/members",
+    tag = "projects",
+    summary = "List a project's members.",
+    params(("project_id" = Uuid, Path, description = "A project's id.")),
+    responses(
+        (status = 200, description = "Success.", body = Vec<MembershipDto>),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list_members(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let members = state
+        .registry
+        .list_members(&auth.0, ProjectId::from_uuid(*path))
+        .await?;
+    ok(&members
+        .into_iter()
+        .map(MembershipDto::from)
+        .collect::<Vec<_>>())
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/projects/{project_id}/members/{user_id}",
+    tag = "projects",
+    summary = "Give a user a role: viewer, editor, admin.",
+    params(("project_id" = Uuid, Path, description = "A project's id."), ("user_id" = Uuid, Path, description = "A user's id.")),
+    request_body = MemberDto,
+    responses(
+        (status = 200, description = "Success.", body = MembershipDto),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn set_member(
+    state: State,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<MemberDto>,
+) -> ApiResult<HttpResponse> {
+    let (project, user) = path.into_inner();
+    let role: Role = valid(body.role.parse())?;
+    let m = state
+        .registry
+        .set_member(
+            &auth.0,
+            ProjectId::from_uuid(project),
+            UserId::from_uuid(user),
+            role,
+        )
+        .await?;
+    ok(&MembershipDto::from(m))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/projects/{project_id}/members/{user_id}",
+    tag = "projects",
+    summary = "Remove a member.",
+    params(("project_id" = Uuid, Path, description = "A project's id."), ("user_id" = Uuid, Path, description = "A user's id.")),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn remove_member(
+    state: State,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (project, user) = path.into_inner();
+    state
+        .registry
+        .remove_member(
+            &auth.0,
+            ProjectId::from_uuid(project),
+            UserId::from_uuid(user),
+        )
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

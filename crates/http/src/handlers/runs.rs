@@ -1,0 +1,189 @@
+//! Runs and lineage.
+
+use super::prelude::*;
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/artifacts/versions/{version_id}/lineage",
+    tag = "runs",
+    summary = "Producer, inputs and consumers of a version, to a depth.",
+    params(("version_id" = Uuid, Path, description = "A version's id."), LineageQuery),
+    responses(
+        (status = 200, description = "Success.", body = LineageDto),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn lineage(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    q: web::Query<LineageQuery>,
+) -> ApiResult<HttpResponse> {
+    let l = state
+        .registry
+        .lineage(&auth.0, VersionId::from_uuid(*path), q.depth.unwrap_or(3))
+        .await?;
+    ok(&LineageDto::from(l))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/runs",
+    tag = "runs",
+    summary = "Create a run.",
+    request_body = CreateRunDto,
+    responses(
+        (status = 201, description = "Success.", body = RunDto),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn create_run(
+    state: State,
+    auth: Auth,
+    body: Json<CreateRunDto>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let run = state
+        .registry
+        .create_run(
+            &auth.0,
+            ProjectId::from_uuid(b.project_id),
+            valid(RunName::parse(b.name))?,
+            metadata(b.metadata)?,
+        )
+        .await?;
+    created(&RunDto::from(run))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs",
+    tag = "runs",
+    summary = "List a project's runs.",
+    params(RunsQuery),
+    responses(
+        (status = 200, description = "Success.", body = PageDto<RunDto>),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list_runs(
+    state: State,
+    auth: Auth,
+    q: web::Query<RunsQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let req = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .request(|s| s.parse::<RunId>().ok())?;
+    let p = state
+        .registry
+        .list_runs(&auth.0, ProjectId::from_uuid(q.project_id), req)
+        .await?;
+    ok(&page(p, RunDto::from, |k| k.to_string()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{run_id}",
+    tag = "runs",
+    summary = "Get a run.",
+    params(("run_id" = Uuid, Path, description = "A run's id.")),
+    responses(
+        (status = 200, description = "Success.", body = RunDto),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn get_run(state: State, auth: Auth, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let run = state
+        .registry
+        .get_run(&auth.0, RunId::from_uuid(*path))
+        .await?;
+    ok(&RunDto::from(run))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/runs/{run_id}/inputs",
+    tag = "runs",
+    summary = "Record that a run used a version.",
+    params(("run_id" = Uuid, Path, description = "A run's id.")),
+    request_body = VersionRefDto,
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn run_input(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: Json<VersionRefDto>,
+) -> ApiResult<HttpResponse> {
+    state
+        .registry
+        .mark_used(
+            &auth.0,
+            RunId::from_uuid(*path),
+            VersionId::from_uuid(body.version_id),
+        )
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/runs/{run_id}/outputs",
+    tag = "runs",
+    summary = "Record that a run produced a (draft) version.",
+    params(("run_id" = Uuid, Path, description = "A run's id.")),
+    request_body = VersionRefDto,
+    responses(
+        (status = 200, description = "Success.", body = VersionDto),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn run_output(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: Json<VersionRefDto>,
+) -> ApiResult<HttpResponse> {
+    let v = state
+        .registry
+        .mark_produced(
+            &auth.0,
+            RunId::from_uuid(*path),
+            VersionId::from_uuid(body.version_id),
+        )
+        .await?;
+    ok(&VersionDto::new(v, vec![]))
+}

@@ -1,0 +1,130 @@
+//! Users and their API keys.
+
+use super::prelude::*;
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "users",
+    summary = "The caller.",
+    responses(
+        (status = 200, description = "Success.", body = UserDto),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn me(state: State, auth: Auth) -> ApiResult<HttpResponse> {
+    let user = state.registry.get_user(&auth.0, auth.0.user_id).await?;
+    ok(&UserDto::from(user))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "Create a user (administrators).",
+    request_body = CreateUserDto,
+    responses(
+        (status = 201, description = "Success.", body = UserDto),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn create_user(
+    state: State,
+    auth: Auth,
+    body: Json<CreateUserDto>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let user = state
+        .registry
+        .create_user(&auth.0, valid(UserName::parse(body.name))?, body.is_admin)
+        .await?;
+    created(&UserDto::from(user))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{user_id}/keys",
+    tag = "users",
+    summary = "Create an API key; the secret is shown once.",
+    params(("user_id" = Uuid, Path, description = "A user's id.")),
+    request_body = CreateKeyDto,
+    responses(
+        (status = 201, description = "Success.", body = CreatedKeyDto),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn create_key(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: Json<CreateKeyDto>,
+) -> ApiResult<HttpResponse> {
+    let key = state
+        .registry
+        .create_api_key(&auth.0, UserId::from_uuid(*path), &body.label)
+        .await?;
+    created(&CreatedKeyDto {
+        key: key.key.into(),
+        secret: key.secret,
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{user_id}/keys",
+    tag = "users",
+    summary = "List a user's API keys.",
+    params(("user_id" = Uuid, Path, description = "A user's id.")),
+    responses(
+        (status = 200, description = "Success.", body = Vec<ApiKeyDto>),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list_keys(state: State, auth: Auth, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let keys = state
+        .registry
+        .list_api_keys(&auth.0, UserId::from_uuid(*path))
+        .await?;
+    ok(&keys.into_iter().map(ApiKeyDto::from).collect::<Vec<_>>())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{user_id}/keys/{key_id}",
+    tag = "users",
+    summary = "Revoke an API key.",
+    params(("user_id" = Uuid, Path, description = "A user's id."), ("key_id" = Uuid, Path, description = "An API key's id.")),
+    responses(
+        (status = 200, description = "Success.", body = ApiKeyDto),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn revoke_key(
+    state: State,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (user, key) = path.into_inner();
+    let key = state
+        .registry
+        .revoke_api_key(&auth.0, UserId::from_uuid(user), ApiKeyId::from_uuid(key))
+        .await?;
+    ok(&ApiKeyDto::from(key))
+}

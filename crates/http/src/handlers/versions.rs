@@ -1,0 +1,218 @@
+//! Versions: create, list, get, update, delete, finalize, compare.
+
+use super::prelude::*;
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/artifacts/{artifact_id}/versions",
+    tag = "versions",
+    summary = "Create the next version (v0, v1, ...) as a draft.",
+    params(("artifact_id" = Uuid, Path, description = "An artifact's id.")),
+    request_body = CreateVersionDto,
+    responses(
+        (status = 201, description = "Success.", body = VersionDto),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn create_version(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    // The body is optional: an empty POST makes a version with no description or metadata.
+    let b: CreateVersionDto = if body.iter().all(u8::is_ascii_whitespace) {
+        CreateVersionDto::default()
+    } else {
+        from_object_slice(&body)?
+    };
+    let req = CreateVersion {
+        description: valid(Description::parse(b.description))?,
+        metadata: metadata(b.metadata)?,
+        run_id: b.run_id.map(RunId::from_uuid),
+    };
+    let v = state
+        .registry
+        .create_version(&auth.0, ArtifactId::from_uuid(*path), req)
+        .await?;
+    created(&VersionDto::new(v, vec![]))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/artifacts/{artifact_id}/versions",
+    tag = "versions",
+    summary = "List versions: alias, finalized, run_id, metadata filter, sort (index, created_at, total_size, metadata.<key>); pages.",
+    params(("artifact_id" = Uuid, Path, description = "An artifact's id."), VersionQuery),
+    responses(
+        (status = 200, description = "Success.", body = PageDto<VersionDto>),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list_versions(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    q: Query<VersionQuery>,
+) -> ApiResult<HttpResponse> {
+    let (filter, sort, req) = q.into_inner().into_parts()?;
+    let p = state
+        .registry
+        .list_versions(&auth.0, ArtifactId::from_uuid(*path), &filter, &sort, req)
+        .await?;
+    ok(&page(p, VersionDto::from, sort_key_cursor))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/artifacts/versions/{version_id}",
+    tag = "versions",
+    summary = "Get a version with a page of its files.",
+    params(("version_id" = Uuid, Path, description = "A version's id."), PageQuery),
+    responses(
+        (status = 200, description = "Success.", body = VersionWithFilesDto),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn get_version(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    q: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let req = q.request(|s| FilePath::parse(s).ok())?;
+    let v = state
+        .registry
+        .get_version_with_files(&auth.0, VersionId::from_uuid(*path), req)
+        .await?;
+    ok(&VersionWithFilesDto {
+        next_files_cursor: v.files.next.as_ref().map(|p| encode_cursor(p.as_str())),
+        files: v.files.items.into_iter().map(FileDto::from).collect(),
+        version: v.version.into(),
+    })
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/artifacts/versions/{version_id}",
+    tag = "versions",
+    summary = "Update a version's description or metadata.",
+    params(("version_id" = Uuid, Path, description = "A version's id.")),
+    request_body = PatchDto,
+    responses(
+        (status = 200, description = "Success.", body = VersionDto),
+        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn update_version(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+    body: Json<PatchDto>,
+) -> ApiResult<HttpResponse> {
+    let patch = body.into_inner().into_patch()?;
+    let id = VersionId::from_uuid(*path);
+    state.registry.update_version(&auth.0, id, patch).await?;
+    ok(&VersionDto::from(
+        state.registry.get_version(&auth.0, id).await?,
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/artifacts/versions/{version_id}",
+    tag = "versions",
+    summary = "Delete a version.",
+    params(("version_id" = Uuid, Path, description = "A version's id.")),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn delete_version(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    state
+        .registry
+        .delete_version(&auth.0, VersionId::from_uuid(*path))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/artifacts/versions/{version_id}/finalize",
+    tag = "versions",
+    summary = "Finalize: check every file's bytes, compute the digest, freeze, move latest.",
+    params(("version_id" = Uuid, Path, description = "A version's id.")),
+    responses(
+        (status = 200, description = "Success.", body = VersionDto),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The stored bytes do not match the declared size or digests.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database or the blob store does not answer; retry.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn finalize_version(
+    state: State,
+    auth: Auth,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = VersionId::from_uuid(*path);
+    state.registry.finalize_version(&auth.0, id).await?;
+    ok(&VersionDto::from(
+        state.registry.get_version(&auth.0, id).await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/artifacts/versions/{version_id}/diff/{other_id}",
+    tag = "versions",
+    summary = "How another version differs from this one.",
+    params(("version_id" = Uuid, Path, description = "A version's id."), ("other_id" = Uuid, Path, description = "The version to compare with.")),
+    responses(
+        (status = 200, description = "Success.", body = VersionDiffDto),
+        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn diff(
+    state: State,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (a, b) = path.into_inner();
+    let d = state
+        .registry
+        .diff_versions(&auth.0, VersionId::from_uuid(a), VersionId::from_uuid(b))
+        .await?;
+    ok(&VersionDiffDto::from(d))
+}
