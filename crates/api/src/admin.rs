@@ -6,13 +6,19 @@ use crate::prelude::*;
 #[serde(deny_unknown_fields)]
 pub struct GcDto {
     #[serde(default = "default_grace")]
+    /// Blobs younger than this stay (default a day).
+    #[schema(maximum = 3155760000_u64)]
     pub grace_seconds: u64,
     /// Drafts and multipart uploads older than this are abandoned (default 7 days).
     #[serde(default = "default_stale_after")]
+    #[schema(maximum = 3155760000_u64)]
     pub stale_after_seconds: u64,
     #[serde(default)]
     pub dry_run: bool,
 }
+
+/// A hundred years: the longest grace period or staleness accepted.
+pub const MAX_AGE_SECONDS: u64 = 3_155_760_000;
 
 fn default_grace() -> u64 {
     24 * 3600

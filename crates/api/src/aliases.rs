@@ -14,6 +14,7 @@ pub struct SetAliasDto {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AliasHistoryQuery {
+    #[param(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub alias: Option<String>,
 }
 

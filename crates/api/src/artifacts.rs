@@ -6,12 +6,16 @@ use crate::prelude::*;
 #[serde(deny_unknown_fields)]
 pub struct CreateArtifactDto {
     pub project_id: Uuid,
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
     pub name: String,
     #[serde(rename = "type")]
+    #[schema(value_type = ArtifactTypeName)]
     pub artifact_type: String,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
+    /// A JSON object (null or absent: empty).
+    #[schema(value_type = Option<Object>)]
     pub metadata: serde_json::Value,
 }
 
@@ -19,6 +23,7 @@ pub struct CreateArtifactDto {
 #[serde(deny_unknown_fields)]
 pub struct PatchDto {
     pub description: Option<String>,
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
 }
 
@@ -30,6 +35,7 @@ pub struct ArtifactQuery {
     pub project_id: Option<Uuid>,
     /// One or more types (`type=model&type=code` or `type=model,code`).
     #[serde(rename = "type", default)]
+    #[param(value_type = Option<Vec<ArtifactTypeName>>)]
     pub artifact_type: Vec<String>,
     /// A substring of the name (case-insensitive).
     pub name: Option<String>,
@@ -37,11 +43,13 @@ pub struct ArtifactQuery {
     pub q: Option<String>,
     pub created_by: Option<Uuid>,
     /// Artifacts with a version carrying this alias.
+    #[param(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub alias: Option<String>,
     /// Metadata conditions, e.g. `metadata.accuracy >= 0.9 and metadata.tags contains "prod"`.
     pub filter: Option<String>,
     /// `name`, `created_at`, `updated_at`, `version_count` or `metadata.<key>`; `-` descends.
     pub sort: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -51,6 +59,7 @@ pub struct ArtifactQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VersionQuery {
+    #[param(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub alias: Option<String>,
     pub finalized: Option<bool>,
     pub run_id: Option<Uuid>,
@@ -58,6 +67,7 @@ pub struct VersionQuery {
     pub filter: Option<String>,
     /// `index`, `created_at`, `total_size` or `metadata.<key>`; `-` descends.
     pub sort: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -71,6 +81,7 @@ pub struct ArtifactDto {
     #[schema(value_type = ArtifactTypeName)]
     pub artifact_type: ArtifactType,
     pub description: String,
+    #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
     pub created_by: Uuid,
     pub version_count: u32,

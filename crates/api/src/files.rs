@@ -8,9 +8,13 @@ use crate::prelude::*;
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpecDto {
+    /// Relative, `/`-separated, no `..`.
+    #[schema(min_length = 1, max_length = 1024)]
     pub path: String,
     pub size: u64,
+    #[schema(pattern = "^[0-9a-f]{32}$")]
     pub md5_hash: String,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256_hash: String,
     pub content_type: Option<String>,
     /// The file's name: the last segment of `path`.
@@ -78,7 +82,10 @@ impl From<ArtifactFile> for FileDto {
 #[serde(deny_unknown_fields)]
 pub struct ListFilesQuery {
     pub prefix: Option<String>,
+    /// Only `/` is supported.
+    #[param(pattern = "^/$")]
     pub delimiter: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -199,9 +206,12 @@ pub struct CompletedPartDto {
 /// The spec fields, for bodies that carry more (serde cannot deny unknown fields through flatten).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileSpecFields {
+    #[schema(min_length = 1, max_length = 1024)]
     pub path: String,
     pub size: u64,
+    #[schema(pattern = "^[0-9a-f]{32}$")]
     pub md5_hash: String,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256_hash: String,
 }
 
@@ -209,6 +219,7 @@ pub struct FileSpecFields {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Sha256Query {
+    #[param(pattern = "^[0-9a-f]{64}$")]
     pub sha256_hash: String,
 }
 
@@ -264,6 +275,8 @@ impl From<DownloadTarget> for DownloadUrlDto {
 #[serde(deny_unknown_fields)]
 pub struct FilesQuery {
     pub prefix: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -272,9 +285,12 @@ pub struct FilesQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
+    #[param(min_length = 1, max_length = 1024)]
     pub path: String,
     pub size: u64,
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub md5_hash: String,
+    #[param(pattern = "^[0-9a-f]{64}$")]
     pub sha256_hash: String,
 }
 

@@ -18,8 +18,11 @@ pub struct ResolveQuery {
 #[serde(deny_unknown_fields)]
 pub struct CreateRunDto {
     pub project_id: Uuid,
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
     pub name: String,
     #[serde(default)]
+    /// A JSON object (null or absent: empty).
+    #[schema(value_type = Option<Object>)]
     pub metadata: serde_json::Value,
 }
 
@@ -28,6 +31,7 @@ pub struct CreateRunDto {
 #[serde(deny_unknown_fields)]
 pub struct RunsQuery {
     pub project_id: Uuid,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -42,6 +46,8 @@ pub struct VersionRefDto {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LineageQuery {
+    /// Version hops each way (default 3).
+    #[param(minimum = 1, maximum = 10)]
     pub depth: Option<u32>,
 }
 
@@ -50,6 +56,7 @@ pub struct RunDto {
     pub id: Uuid,
     pub project_id: Uuid,
     pub name: String,
+    #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,

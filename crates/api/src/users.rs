@@ -5,6 +5,7 @@ use crate::prelude::*;
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectDto {
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -13,12 +14,14 @@ pub struct CreateProjectDto {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberDto {
+    #[schema(value_type = RoleName)]
     pub role: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserDto {
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
     pub name: String,
     #[serde(default)]
     pub is_admin: bool,
@@ -28,6 +31,7 @@ pub struct CreateUserDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyDto {
     #[serde(default)]
+    #[schema(max_length = 128)]
     pub label: String,
 }
 

@@ -10,6 +10,8 @@ pub struct CreateVersionDto {
     #[serde(default)]
     pub description: String,
     #[serde(default)]
+    /// A JSON object (null or absent: empty).
+    #[schema(value_type = Option<Object>)]
     pub metadata: serde_json::Value,
     pub run_id: Option<Uuid>,
 }
@@ -21,6 +23,7 @@ pub struct VersionDto {
     pub project_id: Uuid,
     pub version: String,
     pub description: String,
+    #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
     pub file_count: u64,
     pub total_size: u64,

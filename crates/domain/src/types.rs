@@ -147,6 +147,8 @@ string_newtype!(
         check_name("alias", &s, 64).and_then(|_| {
             if VersionIndex::parse_label(&s).is_some() {
                 Err(ValidationError::new("alias", format!("{s:?} reads as a version; aliases may not look like v<N>")))
+            } else if s == "history" {
+                Err(ValidationError::new("alias", "\"history\" is reserved (GET .../aliases/history lists the moves)"))
             } else {
                 Ok(())
             }

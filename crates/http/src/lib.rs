@@ -256,16 +256,29 @@ impl utoipa::Modify for BearerAuth {
 /// The methods served at `path` (matching `{param}` segments), for a 405's `Allow` header.
 pub fn allowed_methods(path: &str) -> Vec<&'static str> {
     let segments: Vec<&str> = path.split('/').collect();
-    let mut methods: Vec<&'static str> = ROUTES
+    // Each matching route with its count of literal segments: a literal (`aliases/history`)
+    // wins over a parameter (`aliases/{alias}`) at the same place.
+    let matching: Vec<(usize, &'static str)> = ROUTES
         .iter()
-        .filter(|r| {
+        .filter_map(|r| {
             let pattern: Vec<&str> = r.path.split('/').collect();
-            pattern.len() == segments.len()
+            let fits = pattern.len() == segments.len()
                 && pattern.iter().zip(&segments).all(|(p, s)| {
                     *p == *s || (p.starts_with('{') && p.ends_with('}') && !s.is_empty())
-                })
+                });
+            fits.then(|| {
+                (
+                    pattern.iter().filter(|p| !p.starts_with('{')).count(),
+                    r.method,
+                )
+            })
         })
-        .map(|r| r.method)
+        .collect();
+    let best = matching.iter().map(|(n, _)| *n).max().unwrap_or(0);
+    let mut methods: Vec<&'static str> = matching
+        .into_iter()
+        .filter(|(n, _)| *n == best)
+        .map(|(_, m)| m)
         .collect();
     methods.sort_unstable();
     methods.dedup();
@@ -355,6 +368,11 @@ mod tests {
             ["DELETE", "PUT"]
         );
         assert_eq!(allowed_methods("/api/v1/artifacts"), ["GET", "POST"]);
+        assert_eq!(
+            allowed_methods("/api/v1/artifacts/0190/aliases/history"),
+            ["GET"],
+            "a literal segment wins over a parameter"
+        );
         assert!(allowed_methods("/api/v1/nothing").is_empty());
         assert!(allowed_methods("/api/v1/artifacts//aliases").is_empty());
     }

@@ -24,6 +24,18 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // `key=` with nothing after it would read as "not given": say so instead.
+        if let Some(empty) = req
+            .query_string()
+            .split('&')
+            .find_map(|pair| pair.strip_suffix('=').filter(|k| !k.contains('=')))
+        {
+            return ready(Err(ApiError::bad_request(
+                "invalid_query",
+                format!("invalid query string: {empty} is empty; leave the parameter out instead"),
+            )
+            .into()));
+        }
         ready(
             serde_html_form::from_str::<T>(req.query_string())
                 .map(Query)

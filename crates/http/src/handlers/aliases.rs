@@ -10,6 +10,7 @@ use super::prelude::*;
     params(("artifact_id" = Uuid, Path, description = "An artifact's id.")),
     responses(
         (status = 200, description = "Success.", body = Vec<AliasDto>),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -32,7 +33,7 @@ pub async fn list_aliases(
     path = "/api/v1/artifacts/{artifact_id}/aliases/{alias}",
     tag = "aliases",
     summary = "Point an alias at a finalized version.",
-    params(("artifact_id" = Uuid, Path, description = "An artifact's id."), ("alias" = String, Path, description = "The alias, e.g. best.")),
+    params(("artifact_id" = Uuid, Path, description = "An artifact's id."), ("alias" = String, Path, description = "The alias, e.g. best.", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")),
     request_body = SetAliasDto,
     responses(
         (status = 200, description = "Success.", body = AliasDto),
@@ -41,6 +42,8 @@ pub async fn list_aliases(
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -77,9 +80,10 @@ pub async fn set_alias(
     path = "/api/v1/artifacts/{artifact_id}/aliases/{alias}",
     tag = "aliases",
     summary = "Remove an alias.",
-    params(("artifact_id" = Uuid, Path, description = "An artifact's id."), ("alias" = String, Path, description = "The alias, e.g. best.")),
+    params(("artifact_id" = Uuid, Path, description = "An artifact's id."), ("alias" = String, Path, description = "The alias, e.g. best.", pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")),
     responses(
         (status = 204, description = "Done; no body."),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),

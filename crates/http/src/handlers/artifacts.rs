@@ -15,6 +15,8 @@ use super::prelude::*;
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -73,6 +75,7 @@ pub async fn list_artifacts(
     params(("artifact_id" = Uuid, Path, description = "An artifact's id.")),
     responses(
         (status = 200, description = "Success.", body = ArtifactDto),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -104,6 +107,8 @@ pub async fn get_artifact(
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -131,6 +136,7 @@ pub async fn update_artifact(
     params(("artifact_id" = Uuid, Path, description = "An artifact's id.")),
     responses(
         (status = 204, description = "Done; no body."),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),

@@ -15,6 +15,7 @@ use super::prelude::*;
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The stored bytes do not match the declared size or digests.", body = Problem, content_type = "application/problem+json"),
         (status = 416, description = "The range cannot be satisfied.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a URL this server signed, or one that expired.", body = Problem, content_type = "application/problem+json"),
         (status = 507, description = "The store is out of space.", body = Problem, content_type = "application/problem+json"),
     ),
 )]

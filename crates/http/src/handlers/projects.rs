@@ -13,6 +13,8 @@ use super::prelude::*;
         (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -66,6 +68,7 @@ pub async fn list_projects(
     params(("project_id" = Uuid, Path, description = "A project's id.")),
     responses(
         (status = 200, description = "Success.", body = ProjectDto),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -91,6 +94,7 @@ pub async fn get_project(
     params(("project_id" = Uuid, Path, description = "A project's id.")),
     responses(
         (status = 204, description = "Done; no body."),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
@@ -117,6 +121,7 @@ pub async fn delete_project(
     params(("project_id" = Uuid, Path, description = "A project's id.")),
     responses(
         (status = 200, description = "Success.", body = Vec<MembershipDto>),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
     ),
@@ -151,6 +156,8 @@ pub async fn list_members(
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -183,6 +190,7 @@ pub async fn set_member(
     params(("project_id" = Uuid, Path, description = "A project's id."), ("user_id" = Uuid, Path, description = "A user's id.")),
     responses(
         (status = 204, description = "Done; no body."),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),

@@ -30,6 +30,8 @@ pub async fn me(state: State, auth: Auth) -> ApiResult<HttpResponse> {
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflicts with the stored state (e.g. a finalized version).", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -60,6 +62,8 @@ pub async fn create_user(
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -88,6 +92,7 @@ pub async fn create_key(
     params(("user_id" = Uuid, Path, description = "A user's id.")),
     responses(
         (status = 200, description = "Success.", body = Vec<ApiKeyDto>),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
@@ -110,6 +115,7 @@ pub async fn list_keys(state: State, auth: Auth, path: web::Path<Uuid>) -> ApiRe
     params(("user_id" = Uuid, Path, description = "A user's id."), ("key_id" = Uuid, Path, description = "An API key's id.")),
     responses(
         (status = 200, description = "Success.", body = ApiKeyDto),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),

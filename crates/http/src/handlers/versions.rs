@@ -15,6 +15,8 @@ use super::prelude::*;
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -118,6 +120,8 @@ pub async fn get_version(
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
@@ -144,6 +148,7 @@ pub async fn update_version(
     params(("version_id" = Uuid, Path, description = "A version's id.")),
     responses(
         (status = 204, description = "Done; no body."),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
@@ -170,6 +175,7 @@ pub async fn delete_version(
     params(("version_id" = Uuid, Path, description = "A version's id.")),
     responses(
         (status = 200, description = "Success.", body = VersionDto),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
@@ -199,6 +205,7 @@ pub async fn finalize_version(
     params(("version_id" = Uuid, Path, description = "A version's id."), ("other_id" = Uuid, Path, description = "The version to compare with.")),
     responses(
         (status = 200, description = "Success.", body = VersionDiffDto),
+        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
     ),
