@@ -2,7 +2,7 @@
 
 use crate::prelude::*;
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GcDto {
     #[serde(default = "default_grace")]
@@ -29,7 +29,7 @@ fn default_stale_after() -> u64 {
 }
 
 /// What a garbage collection found and (unless a dry run) removed.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GcReportDto {
     /// Unreferenced blobs (and their bytes) removed.
     pub blobs: u64,
@@ -64,7 +64,7 @@ impl From<wanllmdb_domain::service::GcReport> for GcReportDto {
 }
 
 /// `GET /healthz` and `GET /readyz` when all is well.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusDto {
     pub status: String,
 }

@@ -2,7 +2,7 @@
 
 use crate::prelude::*;
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetAliasDto {
     /// `v3`, or give `version_id`.
@@ -10,7 +10,7 @@ pub struct SetAliasDto {
     pub version_id: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AliasHistoryQuery {
@@ -18,7 +18,7 @@ pub struct AliasHistoryQuery {
     pub alias: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AliasDto {
     pub name: String,
     pub version_id: Uuid,
@@ -41,7 +41,7 @@ impl From<Alias> for AliasDto {
 
 /// One move of an alias: from a version (none when it was set) to a version (none when it was
 /// removed).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AliasEventDto {
     pub id: Uuid,
     pub artifact_id: Uuid,

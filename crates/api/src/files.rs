@@ -5,7 +5,7 @@ use crate::prelude::*;
 /// A file's path, size and digests, as the seed's upload-url and register requests carry them
 /// (its `ArtifactFileCreate`: `name` and `storage_key` are accepted when they agree with the
 /// path and with the key the registry derives).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpecDto {
     /// Relative, `/`-separated, no `..`.
@@ -38,13 +38,13 @@ impl FileSpecDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileBatchDto {
     pub files: Vec<FileSpecDto>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileDto {
     pub id: Uuid,
     pub version_id: Uuid,
@@ -77,7 +77,7 @@ impl From<ArtifactFile> for FileDto {
 
 /// `GET .../files`: every file under `prefix`, or with `delimiter=/` the children of the
 /// folder `prefix` (empty or ending in `/`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListFilesQuery {
@@ -91,7 +91,7 @@ pub struct ListFilesQuery {
 }
 
 /// One child in a folder listing: a file, or a folder with the totals of everything below it.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FolderEntryDto {
     File(FileDto),
@@ -127,7 +127,7 @@ impl From<FolderEntry> for FolderEntryDto {
 
 /// The answer to an upload-url request: the bytes are already stored (register the file,
 /// upload nothing), or where and how to PUT them, or (large files) the parts to PUT.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UploadUrlDto {
     pub path: String,
     pub sha256_hash: String,
@@ -140,14 +140,14 @@ pub struct UploadUrlDto {
     pub multipart: Option<MultipartDto>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MultipartDto {
     pub upload_id: String,
     pub part_size: u64,
     pub parts: Vec<PartUrlDto>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PartUrlDto {
     pub part_number: u32,
     pub size: u64,
@@ -179,7 +179,7 @@ impl From<MultipartPlan> for MultipartDto {
 }
 
 /// A file's spec and some part numbers (fresh part URLs).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartUrlsDto {
     #[serde(flatten)]
@@ -188,7 +188,7 @@ pub struct PartUrlsDto {
 }
 
 /// A file's spec and the parts to assemble.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteDto {
     #[serde(flatten)]
@@ -196,7 +196,7 @@ pub struct CompleteDto {
     pub parts: Vec<CompletedPartDto>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompletedPartDto {
     pub part_number: u32,
@@ -204,7 +204,7 @@ pub struct CompletedPartDto {
 }
 
 /// The spec fields, for bodies that carry more (serde cannot deny unknown fields through flatten).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileSpecFields {
     #[schema(min_length = 1, max_length = 1024)]
     pub path: String,
@@ -215,7 +215,7 @@ pub struct FileSpecFields {
     pub sha256_hash: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Sha256Query {
@@ -248,7 +248,7 @@ impl From<UploadPlan> for UploadUrlDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DownloadUrlDto {
     pub file: FileDto,
     pub download_url: String,
@@ -281,7 +281,7 @@ pub struct FilesQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
@@ -295,7 +295,7 @@ pub struct UploadQuery {
 }
 
 /// Bytes now stored under their content address.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredDto {
     pub storage_key: String,
     pub sha256_hash: String,
@@ -303,7 +303,7 @@ pub struct StoredDto {
 }
 
 /// A part of a multipart upload already in the store.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredPartDto {
     pub part_number: u32,
     pub size: u64,
@@ -321,7 +321,7 @@ impl From<wanllmdb_domain::ports::PartInfo> for StoredPartDto {
 }
 
 /// A batch of registered files.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FilesDto {
     pub files: Vec<FileDto>,
 }

@@ -3,7 +3,7 @@
 use crate::prelude::*;
 
 /// `?limit=&cursor=` on every listing. The cursor is opaque: base64url of the last key.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
@@ -13,7 +13,7 @@ pub struct PageQuery {
 }
 
 /// One page of a listing.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PageDto<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

@@ -4,7 +4,7 @@ use crate::prelude::*;
 use crate::{ArtifactDto, VersionDto};
 use wanllmdb_domain::service::{EdgeKind, Lineage};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveQuery {
@@ -14,7 +14,7 @@ pub struct ResolveQuery {
     pub run_id: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRunDto {
     pub project_id: Uuid,
@@ -26,7 +26,7 @@ pub struct CreateRunDto {
     pub metadata: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RunsQuery {
@@ -36,13 +36,13 @@ pub struct RunsQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VersionRefDto {
     pub version_id: Uuid,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LineageQuery {
@@ -51,7 +51,7 @@ pub struct LineageQuery {
     pub depth: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunDto {
     pub id: Uuid,
     pub project_id: Uuid,
@@ -76,7 +76,7 @@ impl From<Run> for RunDto {
 }
 
 /// What a reference names: the artifact and the version.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResolvedDto {
     pub artifact: ArtifactDto,
     pub version: VersionDto,
@@ -92,7 +92,7 @@ pub enum EdgeKindName {
     Used,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LineageEdgeDto {
     pub run: Uuid,
     pub version: Uuid,
@@ -101,7 +101,7 @@ pub struct LineageEdgeDto {
 
 /// The graph around a version: its producer, that run's inputs (upstream), the runs that used
 /// it and what they produced (downstream).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LineageDto {
     pub root: Uuid,
     pub versions: Vec<VersionDto>,
@@ -139,7 +139,7 @@ impl From<Lineage> for LineageDto {
 }
 
 /// One fetch of a whole version (`file_id` empty) or of one file.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DownloadDto {
     pub id: Uuid,
     pub version_id: Uuid,
@@ -160,7 +160,7 @@ impl From<Download> for DownloadDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DownloadStatsDto {
     pub count: u64,
     pub unique_users: u64,

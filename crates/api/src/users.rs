@@ -2,7 +2,7 @@
 
 use crate::prelude::*;
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectDto {
     #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
@@ -11,14 +11,14 @@ pub struct CreateProjectDto {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberDto {
     #[schema(value_type = RoleName)]
     pub role: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserDto {
     #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
@@ -27,7 +27,7 @@ pub struct CreateUserDto {
     pub is_admin: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyDto {
     #[serde(default)]
@@ -35,7 +35,7 @@ pub struct CreateKeyDto {
     pub label: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiKeyDto {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -58,7 +58,7 @@ impl From<ApiKey> for ApiKeyDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserDto {
     pub id: Uuid,
     pub name: String,
@@ -79,13 +79,13 @@ impl From<User> for UserDto {
 }
 
 /// A new API key: `secret` is shown this once.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedKeyDto {
     pub key: ApiKeyDto,
     pub secret: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProjectDto {
     pub id: Uuid,
     pub name: String,
@@ -125,7 +125,7 @@ impl From<Role> for RoleName {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MembershipDto {
     pub project_id: Uuid,
     pub user_id: Uuid,

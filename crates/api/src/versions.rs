@@ -16,7 +16,7 @@ pub struct CreateVersionDto {
     pub run_id: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionDto {
     pub id: Uuid,
     pub artifact_id: Uuid,
@@ -73,7 +73,7 @@ impl From<VersionView> for VersionDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionWithFilesDto {
     #[serde(flatten)]
     pub version: VersionDto,
@@ -82,14 +82,14 @@ pub struct VersionWithFilesDto {
 }
 
 /// A file whose bytes or path changed between two versions.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileChangeDto {
     pub from: FileDto,
     pub to: FileDto,
 }
 
 /// How version `to` differs from version `from`, by digest.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VersionDiffDto {
     /// In `to` only (and not a rename).
     pub added: Vec<FileDto>,

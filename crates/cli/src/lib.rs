@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
+use wanllmdb_api::{EdgeKindName, FileDto, FolderEntryDto};
 use wanllmdb_client::{
     Artifact, ArtifactSearch, Cache, Client, ClientError, LogOptions, VersionSearch,
 };
@@ -378,7 +379,7 @@ type Out = (Value, String);
 async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
     if let Command::Login { url, key } = &cli.command {
         let c = Client::new(url, key);
-        let me: Value = c.me().await.map_err(failure)?;
+        let me = c.me().await.map_err(failure)?;
         let path = credentials_path();
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
@@ -386,11 +387,8 @@ async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
         }
         std::fs::write(&path, json!({ "url": url, "key": key }).to_string())
             .map_err(|e| (exit::FAILED, format!("{}: {e}", path.display())))?;
-        let text = format!(
-            "logged in to {url} as {}",
-            me["name"].as_str().unwrap_or("?")
-        );
-        return Ok((me, text));
+        let text = format!("logged in to {url} as {}", me.name);
+        return Ok((js(&me), text));
     }
     if let Command::Cache { command } = &cli.command {
         let cache = cache();
@@ -432,10 +430,10 @@ async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
             let ps = c.list_projects().await.map_err(failure)?;
             let text = ps
                 .iter()
-                .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+                .map(|p| p.name.clone())
                 .collect::<Vec<_>>()
                 .join("\n");
-            Ok((Value::Array(ps), text))
+            Ok((js(&ps), text))
         }
         Command::Run {
             command: RunCommand::Create { project, name },
@@ -449,16 +447,10 @@ async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
             let runs = c.list_runs(&project).await.map_err(failure)?;
             let text = runs
                 .iter()
-                .map(|r| {
-                    format!(
-                        "{}\t{}",
-                        r["id"].as_str().unwrap_or_default(),
-                        r["name"].as_str().unwrap_or_default()
-                    )
-                })
+                .map(|r| format!("{}\t{}", r.id, r.name))
                 .collect::<Vec<_>>()
                 .join("\n");
-            Ok((Value::Array(runs), text))
+            Ok((js(&runs), text))
         }
         Command::Artifact { command } => artifact(c, command).await,
     }
@@ -552,43 +544,28 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
         }
         ArtifactCommand::Diff { from, to } => {
             let d = c.diff(&from, &to).await.map_err(failure)?;
-            let paths = |k: &str, side: Option<&str>| -> Vec<String> {
-                d[k].as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|f| {
-                        side.map_or(&f["path"], |s| &f[s]["path"])
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned()
-                    })
-                    .collect()
-            };
             let mut text = String::new();
-            for p in paths("added", None) {
-                text.push_str(&format!("+ {p}\n"));
+            for f in &d.added {
+                text.push_str(&format!("+ {}\n", f.path));
             }
-            for p in paths("removed", None) {
-                text.push_str(&format!("- {p}\n"));
+            for f in &d.removed {
+                text.push_str(&format!("- {}\n", f.path));
             }
-            for p in paths("modified", Some("to")) {
-                text.push_str(&format!("M {p}\n"));
+            for c in &d.modified {
+                text.push_str(&format!("M {}\n", c.to.path));
             }
-            for (a, b) in paths("renamed", Some("from"))
-                .into_iter()
-                .zip(paths("renamed", Some("to")))
-            {
-                text.push_str(&format!("R {a} -> {b}\n"));
+            for c in &d.renamed {
+                text.push_str(&format!("R {} -> {}\n", c.from.path, c.to.path));
             }
-            text.push_str(&format!("{} unchanged", d["unchanged"]));
-            Ok((d, text))
+            text.push_str(&format!("{} unchanged", d.unchanged));
+            Ok((js(&d), text))
         }
         ArtifactCommand::Alias {
             command: AliasCommand::Set { reference, alias },
         } => {
             let a = c.set_alias(&reference, &alias).await.map_err(failure)?;
-            let text = format!("{alias} -> {}", a["version"].as_str().unwrap_or_default());
-            Ok((a, text))
+            let text = format!("{alias} -> {}", a.version);
+            Ok((js(&a), text))
         }
         ArtifactCommand::Alias {
             command: AliasCommand::Rm { artifact, alias },
@@ -629,14 +606,14 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
                 .map(|a| {
                     format!(
                         "{}\t{}\t{}",
-                        a["name"].as_str().unwrap_or_default(),
-                        a["type"].as_str().unwrap_or_default(),
-                        a["latest_version"].as_str().unwrap_or("-")
+                        a.name,
+                        a.artifact_type.as_str(),
+                        a.latest_version.as_deref().unwrap_or("-")
                     )
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            Ok((Value::Array(list), text))
+            Ok((js(&list), text))
         }
         ArtifactCommand::Versions {
             name,
@@ -665,89 +642,86 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
                 .map(|v| {
                     format!(
                         "{}\t{} files\t{} bytes\t{}",
-                        v["version"].as_str().unwrap_or_default(),
-                        v["file_count"],
-                        v["total_size"],
-                        v["aliases"]
+                        v.version,
+                        v.file_count,
+                        v.total_size,
+                        v.aliases.join(",")
                     )
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            Ok((Value::Array(list), text))
+            Ok((js(&list), text))
         }
         ArtifactCommand::Files {
             reference,
             prefix,
             folders,
         } => {
-            let files = if folders {
+            let entries: Vec<FolderEntryDto> = if folders {
                 c.list_folder(&reference, prefix.as_deref().unwrap_or_default())
                     .await
+                    .map_err(failure)?
             } else {
-                c.list_files(&reference, prefix.as_deref()).await
-            }
-            .map_err(failure)?;
-            let text = files
+                c.list_files(&reference, prefix.as_deref())
+                    .await
+                    .map_err(failure)?
+                    .into_iter()
+                    .map(FolderEntryDto::File)
+                    .collect()
+            };
+            let text = entries
                 .iter()
-                .map(|f| match f["kind"].as_str() {
-                    Some("folder") => format!(
-                        "{}\t{} files\t{} bytes",
-                        f["path"].as_str().unwrap_or_default(),
-                        f["file_count"],
-                        f["total_size"]
-                    ),
-                    _ => format!(
-                        "{}\t{}\t{}",
-                        f["path"].as_str().unwrap_or_default(),
-                        f["size"],
-                        f["sha256_hash"].as_str().unwrap_or_default()
-                    ),
+                .map(|e| match e {
+                    FolderEntryDto::Folder {
+                        path,
+                        file_count,
+                        total_size,
+                        ..
+                    } => format!("{path}\t{file_count} files\t{total_size} bytes"),
+                    FolderEntryDto::File(f) => file_line(f),
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            Ok((Value::Array(files), text))
+            Ok((js(&entries), text))
         }
         ArtifactCommand::Lineage { reference, depth } => {
             let l = c.lineage(&reference, depth).await.map_err(failure)?;
-            let version_name = |id: &Value| {
-                l["versions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|v| v["id"] == *id)
-                    .map(|v| v["version"].as_str().unwrap_or_default().to_owned())
+            let version_name = |id: &uuid::Uuid| {
+                l.versions
+                    .iter()
+                    .find(|v| v.id == *id)
+                    .map(|v| v.version.clone())
                     .unwrap_or_default()
             };
-            let run_name = |id: &Value| {
-                l["runs"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|r| r["id"] == *id)
-                    .map(|r| r["name"].as_str().unwrap_or_default().to_owned())
+            let run_name = |id: &uuid::Uuid| {
+                l.runs
+                    .iter()
+                    .find(|r| r.id == *id)
+                    .map(|r| r.name.clone())
                     .unwrap_or_default()
             };
-            let text = l["edges"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let text = l
+                .edges
+                .iter()
                 .map(|e| {
+                    let kind = match e.kind {
+                        EdgeKindName::Produced => "produced",
+                        EdgeKindName::Used => "used",
+                    };
                     format!(
-                        "run {} {} {} ({})",
-                        run_name(&e["run"]),
-                        e["kind"].as_str().unwrap_or_default(),
-                        version_name(&e["version"]),
-                        e["version"].as_str().unwrap_or_default()
+                        "run {} {kind} {} ({})",
+                        run_name(&e.run),
+                        version_name(&e.version),
+                        e.version
                     )
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            Ok((l, text))
+            Ok((js(&l), text))
         }
         ArtifactCommand::Info { reference } => {
             let v = c.resolve(&reference).await.map_err(failure)?;
             let detail = c.version_detail(&v).await.map_err(failure)?;
-            let files = detail["files"].as_array().cloned().unwrap_or_default();
             let mut text = format!(
                 "{} {} files {} bytes digest {}\n",
                 v.version,
@@ -755,15 +729,20 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
                 v.total_size,
                 v.digest.clone().unwrap_or_default()
             );
-            for f in &files {
-                text.push_str(&format!(
-                    "  {}\t{}\t{}\n",
-                    f["path"].as_str().unwrap_or_default(),
-                    f["size"],
-                    f["sha256_hash"].as_str().unwrap_or_default()
-                ));
+            for f in &detail.files {
+                text.push_str(&format!("  {}\n", file_line(f)));
             }
-            Ok((detail, text.trim_end().to_owned()))
+            Ok((js(&detail), text.trim_end().to_owned()))
         }
     }
+}
+
+/// A value as the `--json` output shows it.
+fn js<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// A file as the text output lists it: path, size, SHA-256.
+fn file_line(f: &FileDto) -> String {
+    format!("{}\t{}\t{}", f.path, f.size, f.sha256_hash)
 }

@@ -1,9 +1,10 @@
 //! The HTTP client: requests, the server's problem documents, typed answers.
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
+use wanllmdb_api::{CreateProjectDto, CreateRunDto, ProjectDto, ResolvedDto, RunDto, UserDto};
 
 /// A problem document from the server, intact.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -46,19 +47,7 @@ pub enum ClientError {
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
 /// A version as the server describes it.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct VersionInfo {
-    pub id: Uuid,
-    pub artifact_id: Uuid,
-    pub project_id: Uuid,
-    pub version: String,
-    pub digest: Option<String>,
-    pub file_count: u64,
-    pub total_size: u64,
-    pub is_finalized: bool,
-    #[serde(default)]
-    pub aliases: Vec<String>,
-}
+pub type VersionInfo = wanllmdb_api::VersionDto;
 
 /// The client. Cheap to clone.
 #[derive(Clone)]
@@ -241,67 +230,62 @@ impl Client {
     }
 
     /// The caller, as the server knows them.
-    pub async fn me(&self) -> Result<Value> {
+    pub async fn me(&self) -> Result<UserDto> {
         self.get("/me").await
     }
 
     /// The id of the project named `name` the caller can see.
     pub async fn project_id(&self, name: &str) -> Result<Uuid> {
-        let mut cursor: Option<String> = None;
-        loop {
-            let path = match &cursor {
-                Some(c) => format!("/projects?limit=1000&cursor={c}"),
-                None => "/projects?limit=1000".to_owned(),
-            };
-            let page: Value = self.get(&path).await?;
-            for p in page["items"].as_array().into_iter().flatten() {
-                if p["name"] == name {
-                    return uuid_of(p);
-                }
-            }
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => {
-                    return Err(ClientError::Api(ApiProblem {
-                        status: 404,
-                        code: "not_found".into(),
-                        detail: format!("project not found: {name}"),
-                    }))
-                }
-            }
-        }
+        self.list_projects()
+            .await?
+            .into_iter()
+            .find(|p| p.name == name)
+            .map(|p| p.id)
+            .ok_or_else(|| not_found(format!("project not found: {name}")))
     }
 
     /// Creates a project; the caller becomes its admin.
     pub async fn create_project(&self, name: &str) -> Result<Uuid> {
-        uuid_of(
-            &self
-                .post::<Value>("/projects", serde_json::json!({ "name": name }))
-                .await?,
-        )
+        let body = CreateProjectDto {
+            name: name.to_owned(),
+            description: String::new(),
+        };
+        let p: ProjectDto = self.post("/projects", to_body(&body)?).await?;
+        Ok(p.id)
     }
 
     /// Creates a run in a project.
     pub async fn create_run(&self, project: &str, name: &str) -> Result<Uuid> {
-        let project_id = self.project_id(project).await?;
-        uuid_of(
-            &self
-                .post::<Value>(
-                    "/runs",
-                    serde_json::json!({ "project_id": project_id, "name": name }),
-                )
-                .await?,
-        )
+        let body = CreateRunDto {
+            project_id: self.project_id(project).await?,
+            name: name.to_owned(),
+            metadata: serde_json::Value::Null,
+        };
+        let run: RunDto = self.post("/runs", to_body(&body)?).await?;
+        Ok(run.id)
     }
 
     /// Resolves `[project/]name[:vN|alias]` to a version.
     pub async fn resolve(&self, reference: &str) -> Result<VersionInfo> {
-        let v: Value = self
+        let r: ResolvedDto = self
             .get(&format!("/resolve?ref={}", encode(reference)))
             .await?;
-        serde_json::from_value(v["version"].clone())
-            .map_err(|e| ClientError::Invalid(e.to_string()))
+        Ok(r.version)
     }
+}
+
+/// A request body as JSON.
+pub(crate) fn to_body<T: serde::Serialize>(body: &T) -> Result<Value> {
+    serde_json::to_value(body).map_err(|e| ClientError::Invalid(e.to_string()))
+}
+
+/// The error a lookup by name gives when nothing matches, like the server's 404.
+pub(crate) fn not_found(detail: String) -> ClientError {
+    ClientError::Api(ApiProblem {
+        status: 404,
+        code: "not_found".into(),
+        detail,
+    })
 }
 
 /// Where `wanllmdb login` keeps the URL and key: `$WANLLMDB_CONFIG_DIR`, else

@@ -1,8 +1,12 @@
-//! Listings the command line shows.
+//! Listings and searches, typed with the wire contract (`wanllmdb-api`).
 
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use wanllmdb_api::{
+    AliasDto, ArtifactDto, FileDto, FolderEntryDto, LineageDto, PageDto, ProjectDto, RunDto,
+    SetAliasDto, VersionDiffDto, VersionDto, VersionWithFilesDto,
+};
 
-use crate::api::{encode, Client, Result, VersionInfo};
+use crate::api::{encode, not_found, Client, Result, VersionInfo};
 
 /// What `search_artifacts` looks for; every field given must hold.
 #[derive(Debug, Clone, Default)]
@@ -48,12 +52,16 @@ fn push_param(path: &mut String, name: &str, value: Option<&str>) {
 
 impl Client {
     /// Every page of a listing at `path` (which already has a query string).
-    async fn all_pages(&self, path: &str) -> Result<Vec<Value>> {
+    pub(crate) async fn all_pages<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
         self.pages_up_to(path, None).await
     }
 
     /// Pages of a listing at `path` (without `limit`) until `max` items, or all of them.
-    async fn pages_up_to(&self, path: &str, max: Option<usize>) -> Result<Vec<Value>> {
+    async fn pages_up_to<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        max: Option<usize>,
+    ) -> Result<Vec<T>> {
         let page_size = max.map_or(1000, |m| m.clamp(1, 1000));
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
@@ -61,14 +69,14 @@ impl Client {
             let mut url = path.to_owned();
             push_param(&mut url, "limit", Some(&page_size.to_string()));
             push_param(&mut url, "cursor", cursor.as_deref());
-            let page: Value = self.get(&url).await?;
-            out.extend(page["items"].as_array().cloned().unwrap_or_default());
+            let page: PageDto<T> = self.get(&url).await?;
+            out.extend(page.items);
             if max.is_some_and(|m| out.len() >= m) {
                 out.truncate(max.unwrap_or(usize::MAX));
                 return Ok(out);
             }
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
                 None => return Ok(out),
             }
         }
@@ -79,7 +87,7 @@ impl Client {
         &self,
         project: &str,
         search: &ArtifactSearch,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<ArtifactDto>> {
         let id = self.project_id(project).await?;
         let mut path = format!("/artifacts?project_id={id}");
         for t in &search.types {
@@ -98,12 +106,9 @@ impl Client {
         project: &str,
         artifact: &str,
         search: &VersionSearch,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<VersionDto>> {
         let a = self.artifact_in(project, artifact).await?;
-        let mut path = format!(
-            "/artifacts/{}/versions?",
-            a["id"].as_str().unwrap_or_default()
-        );
+        let mut path = format!("/artifacts/{}/versions?", a.id);
         push_param(&mut path, "alias", search.alias.as_deref());
         push_param(
             &mut path,
@@ -121,12 +126,16 @@ impl Client {
     }
 
     /// The projects the caller can see.
-    pub async fn list_projects(&self) -> Result<Vec<Value>> {
+    pub async fn list_projects(&self) -> Result<Vec<ProjectDto>> {
         self.all_pages("/projects?").await
     }
 
     /// A project's artifacts, optionally only those whose name contains `name`.
-    pub async fn list_artifacts(&self, project: &str, name: Option<&str>) -> Result<Vec<Value>> {
+    pub async fn list_artifacts(
+        &self,
+        project: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<ArtifactDto>> {
         let id = self.project_id(project).await?;
         let mut path = format!("/artifacts?project_id={id}");
         push_param(&mut path, "name", name);
@@ -134,28 +143,22 @@ impl Client {
     }
 
     /// An artifact's versions, oldest first.
-    pub async fn list_versions(&self, project: &str, artifact: &str) -> Result<Vec<Value>> {
+    pub async fn list_versions(&self, project: &str, artifact: &str) -> Result<Vec<VersionDto>> {
         self.search_versions(project, artifact, &VersionSearch::default())
             .await
     }
 
     /// The artifact `name` in `project`.
-    async fn artifact_in(&self, project: &str, artifact: &str) -> Result<Value> {
+    pub async fn artifact_in(&self, project: &str, artifact: &str) -> Result<ArtifactDto> {
         let found = self.list_artifacts(project, Some(artifact)).await?;
         found
             .into_iter()
-            .find(|a| a["name"] == artifact)
-            .ok_or_else(|| {
-                crate::ClientError::Api(crate::ApiProblem {
-                    status: 404,
-                    code: "not_found".into(),
-                    detail: format!("artifact not found: {project}/{artifact}"),
-                })
-            })
+            .find(|a| a.name == artifact)
+            .ok_or_else(|| not_found(format!("artifact not found: {project}/{artifact}")))
     }
 
     /// The files of the version `reference` names, by path, optionally under a path prefix.
-    pub async fn list_files(&self, reference: &str, prefix: Option<&str>) -> Result<Vec<Value>> {
+    pub async fn list_files(&self, reference: &str, prefix: Option<&str>) -> Result<Vec<FileDto>> {
         let v = self.resolve(reference).await?;
         let mut path = format!("/artifacts/versions/{}/files?", v.id);
         if let Some(p) = prefix {
@@ -165,34 +168,31 @@ impl Client {
     }
 
     /// What is directly in `folder` (empty, or a path ending in `/`) of the version `reference`
-    /// names: files (`kind: "file"`) and folders with their `file_count` and `total_size`
-    /// (`kind: "folder"`), by path.
-    pub async fn list_folder(&self, reference: &str, folder: &str) -> Result<Vec<Value>> {
+    /// names: its files, and its folders with their file counts and sizes, by path.
+    pub async fn list_folder(&self, reference: &str, folder: &str) -> Result<Vec<FolderEntryDto>> {
         let v = self.resolve(reference).await?;
         let mut path = format!("/artifacts/versions/{}/files?delimiter=%2F", v.id);
-        push_param(&mut path, "prefix", Some(folder));
+        if !folder.is_empty() {
+            push_param(&mut path, "prefix", Some(folder));
+        }
         self.all_pages(&path).await
     }
 
     /// The aliases of the artifact `project/name`, each with the version it points at.
-    pub async fn list_aliases(&self, artifact: &str) -> Result<Vec<Value>> {
-        let a = self.artifact_json(artifact).await?;
-        self.get(&format!(
-            "/artifacts/{}/aliases",
-            a["id"].as_str().unwrap_or_default()
-        ))
-        .await
+    pub async fn list_aliases(&self, artifact: &str) -> Result<Vec<AliasDto>> {
+        let a = self.artifact_named(artifact).await?;
+        self.get(&format!("/artifacts/{}/aliases", a.id)).await
     }
 
     /// A project's runs.
-    pub async fn list_runs(&self, project: &str) -> Result<Vec<Value>> {
+    pub async fn list_runs(&self, project: &str) -> Result<Vec<RunDto>> {
         let id = self.project_id(project).await?;
         self.all_pages(&format!("/runs?project_id={id}")).await
     }
 
     /// The run that produced the version `reference` names, the versions that run used, and the
     /// runs that used this version, `depth` steps out.
-    pub async fn lineage(&self, reference: &str, depth: u32) -> Result<Value> {
+    pub async fn lineage(&self, reference: &str, depth: u32) -> Result<LineageDto> {
         let v = self.resolve(reference).await?;
         self.get(&format!(
             "/artifacts/versions/{}/lineage?depth={depth}",
@@ -202,7 +202,7 @@ impl Client {
     }
 
     /// A version with its first page of files.
-    pub async fn version_detail(&self, version: &VersionInfo) -> Result<Value> {
+    pub async fn version_detail(&self, version: &VersionInfo) -> Result<VersionWithFilesDto> {
         self.get(&format!("/artifacts/versions/{}", version.id))
             .await
     }
@@ -210,7 +210,7 @@ impl Client {
 
 impl Client {
     /// The artifact named by `project/name` (any version selector is ignored).
-    async fn artifact_json(&self, reference: &str) -> Result<Value> {
+    pub async fn artifact_named(&self, reference: &str) -> Result<ArtifactDto> {
         let (project, rest) = reference.split_once('/').ok_or_else(|| {
             crate::ClientError::Invalid(format!("{reference:?}: give project/name"))
         })?;
@@ -219,50 +219,46 @@ impl Client {
     }
 
     /// How version `to` differs from version `from` (references).
-    pub async fn diff(&self, from: &str, to: &str) -> Result<Value> {
+    pub async fn diff(&self, from: &str, to: &str) -> Result<VersionDiffDto> {
         let (a, b) = (self.resolve(from).await?, self.resolve(to).await?);
         self.get(&format!("/artifacts/versions/{}/diff/{}", a.id, b.id))
             .await
     }
 
     /// Points `alias` at the version `reference` names (`project/name:vN`).
-    pub async fn set_alias(&self, reference: &str, alias: &str) -> Result<Value> {
+    pub async fn set_alias(&self, reference: &str, alias: &str) -> Result<AliasDto> {
         let v = self.resolve(reference).await?;
+        let body = SetAliasDto {
+            version: None,
+            version_id: Some(v.id),
+        };
         self.call(
             reqwest::Method::PUT,
             &format!("/artifacts/{}/aliases/{}", v.artifact_id, encode(alias)),
-            Some(&serde_json::json!({ "version_id": v.id })),
+            Some(&crate::api::to_body(&body)?),
         )
         .await
     }
 
     /// Removes an alias from the artifact `project/name`.
     pub async fn remove_alias(&self, artifact: &str, alias: &str) -> Result<()> {
-        let a = self.artifact_json(artifact).await?;
-        let _: Value = self
-            .call(
-                reqwest::Method::DELETE,
-                &format!(
-                    "/artifacts/{}/aliases/{}",
-                    a["id"].as_str().unwrap_or_default(),
-                    encode(alias)
-                ),
-                None,
-            )
-            .await?;
-        Ok(())
+        let a = self.artifact_named(artifact).await?;
+        self.call::<()>(
+            reqwest::Method::DELETE,
+            &format!("/artifacts/{}/aliases/{}", a.id, encode(alias)),
+            None,
+        )
+        .await
     }
 
     /// Deletes the artifact `project/name` with all its versions.
     pub async fn delete_artifact(&self, artifact: &str) -> Result<()> {
-        let a = self.artifact_json(artifact).await?;
-        let _: Value = self
-            .call(
-                reqwest::Method::DELETE,
-                &format!("/artifacts/{}", a["id"].as_str().unwrap_or_default()),
-                None,
-            )
-            .await?;
-        Ok(())
+        let a = self.artifact_named(artifact).await?;
+        self.call::<()>(
+            reqwest::Method::DELETE,
+            &format!("/artifacts/{}", a.id),
+            None,
+        )
+        .await
     }
 }

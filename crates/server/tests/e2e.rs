@@ -1209,41 +1209,34 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
         .lineage(&format!("{project}/twins:latest"), 2)
         .await
         .expect("lineage");
-    let edges: Vec<(String, String)> = lineage["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| {
-            (
-                e["run"].as_str().unwrap_or_default().to_owned(),
-                e["kind"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    use wanllmdb_api::EdgeKindName;
+    let edges: Vec<(uuid::Uuid, EdgeKindName)> =
+        lineage.edges.iter().map(|e| (e.run, e.kind)).collect();
     assert!(
-        edges.contains(&(train.to_string(), "produced".into())),
-        "{lineage}"
+        edges.contains(&(train, EdgeKindName::Produced)),
+        "{lineage:?}"
     );
+    assert!(edges.contains(&(eval, EdgeKindName::Used)), "{lineage:?}");
     assert!(
-        edges.contains(&(eval.to_string(), "used".into())),
-        "{lineage}"
+        lineage.versions.iter().all(|v| v.version.starts_with('v')),
+        "lineage versions carry their labels: {lineage:?}"
     );
     let runs = client.list_runs(&project).await.expect("runs");
-    let mut names: Vec<&str> = runs.iter().filter_map(|r| r["name"].as_str()).collect();
+    let mut names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["eval-1", "train-1"]);
     let aliases = client
         .list_aliases(&format!("{project}/twins"))
         .await
         .expect("aliases");
-    assert!(aliases.iter().any(|a| a["name"] == "latest"), "{aliases:?}");
+    assert!(aliases.iter().any(|a| a.name == "latest"), "{aliases:?}");
     let files = client
         .list_files(&format!("{project}/twins:v0"), Some("b/"))
         .await
         .expect("files");
     assert_eq!(
-        files.iter().map(|f| f["path"].clone()).collect::<Vec<_>>(),
-        [json!("b/a.txt")]
+        files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+        ["b/a.txt"]
     );
 
     let used = client
