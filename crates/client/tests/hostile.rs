@@ -11,7 +11,9 @@ use wanllmdb_client::{Artifact, Client, ClientError, LogOptions};
 use wanllmdb_domain::types::ArtifactType;
 
 const KEY: &str = "wlm_whatever_key_0123456789abcdefghijklmnopq";
-const VERSION: &str = r#"{"id":"01a22500-0000-7000-8000-000000000001","artifact_id":"01a22500-0000-7000-8000-000000000002","project_id":"01a22500-0000-7000-8000-000000000003","version":"v0","digest":null,"file_count":1,"total_size":6,"is_finalized":true,"aliases":[]}"#;
+const VERSION: &str = r#"{"id":"01a22500-0000-7000-8000-000000000001","artifact_id":"01a22500-0000-7000-8000-000000000002","project_id":"01a22500-0000-7000-8000-000000000003","version":"v0","description":"","metadata":{},"file_count":1,"total_size":6,"storage_path":"projects/p/artifacts/a/v0","digest":null,"is_finalized":true,"finalized_at":null,"run_id":null,"created_by":"01a22500-0000-7000-8000-000000000004","created_at":"2026-12-01T00:00:00Z","updated_at":"2026-12-01T00:00:00Z","aliases":[]}"#;
+/// The artifact `VERSION` belongs to.
+const ARTIFACT: &str = r#"{"id":"01a22500-0000-7000-8000-000000000002","project_id":"01a22500-0000-7000-8000-000000000003","name":"a","type":"file","description":"","metadata":{},"created_by":"01a22500-0000-7000-8000-000000000004","version_count":1,"latest_version":"v0","created_at":"2026-12-01T00:00:00Z","updated_at":"2026-12-01T00:00:00Z"}"#;
 const HELLO: &[u8] = b"hello\n";
 
 /// Every request the fake saw: "METHOD path" -> count.
@@ -102,7 +104,10 @@ fn page_of(files: &[(&str, &str)], url: &str) -> String {
 async fn paths_that_climb_out_are_refused() {
     let (base, _) = fake_server(|_, path, me| {
         if path.starts_with("/api/v1/resolve") {
-            (200, format!(r#"{{"artifact":{{}},"version":{VERSION}}}"#))
+            (
+                200,
+                format!(r#"{{"artifact":{ARTIFACT},"version":{VERSION}}}"#),
+            )
         } else if path.ends_with("/download-urls") {
             (
                 200,
@@ -137,7 +142,10 @@ async fn paths_that_climb_out_are_refused() {
 async fn an_expired_download_url_is_renewed_once() {
     let (base, seen) = fake_server(|_, path, me| {
         if path.starts_with("/api/v1/resolve") {
-            (200, format!(r#"{{"artifact":{{}},"version":{VERSION}}}"#))
+            (
+                200,
+                format!(r#"{{"artifact":{ARTIFACT},"version":{VERSION}}}"#),
+            )
         } else if path.ends_with("/download-urls") {
             (
                 200,
@@ -173,8 +181,11 @@ async fn an_expired_download_url_is_renewed_once() {
 
 #[tokio::test]
 async fn an_expired_upload_url_is_renewed_by_negotiating_the_file_again() {
-    let project = r#"{"items":[{"id":"01a22500-0000-7000-8000-000000000003","name":"p"}],"next_cursor":null}"#;
-    let artifact = r#"{"items":[{"id":"01a22500-0000-7000-8000-000000000002","name":"m"}],"next_cursor":null}"#;
+    let project = r#"{"items":[{"id":"01a22500-0000-7000-8000-000000000003","name":"p","description":"","created_by":"01a22500-0000-7000-8000-000000000004","created_at":"2026-12-01T00:00:00Z"}],"next_cursor":null}"#;
+    let artifact = format!(
+        r#"{{"items":[{}],"next_cursor":null}}"#,
+        ARTIFACT.replace(r#""name":"a""#, r#""name":"m""#)
+    );
     let draft = VERSION.replace("\"is_finalized\":true", "\"is_finalized\":false");
     let (base, seen) = fake_server(move |method, path, me| {
         let bare = path.split('?').next().unwrap_or("/");
@@ -185,7 +196,7 @@ async fn an_expired_upload_url_is_renewed_by_negotiating_the_file_again() {
         };
         match (method, bare) {
             ("GET", "/api/v1/projects") => (200, project.to_owned()),
-            ("GET", "/api/v1/artifacts") => (200, artifact.to_owned()),
+            ("GET", "/api/v1/artifacts") => (200, artifact.clone()),
             ("GET", "/api/v1/resolve") => (404, r#"{"status":404,"code":"not_found"}"#.into()),
             ("POST", p) if p.ends_with("/versions") => (201, draft.clone()),
             ("POST", p) if p.ends_with("/upload-urls") => {
@@ -235,7 +246,10 @@ async fn transient_store_failures_are_retried_and_then_reported() {
     let calls = flaky.clone();
     let (base, seen) = fake_server(move |_, path, me| {
         if path.starts_with("/api/v1/resolve") {
-            (200, format!(r#"{{"artifact":{{}},"version":{VERSION}}}"#))
+            (
+                200,
+                format!(r#"{{"artifact":{ARTIFACT},"version":{VERSION}}}"#),
+            )
         } else if path.ends_with("/download-urls") {
             (
                 200,

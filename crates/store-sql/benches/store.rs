@@ -2,7 +2,10 @@
 //! - insert 100,000 file rows into one version (batches of 10,000, as the API takes them);
 //! - page through them 1,000 at a time;
 //! - get a version and its 1,000 files;
-//! - list a page of artifacts among 100,000 (first page, and a page deep in the listing).
+//! - list a page of artifacts among 100,000 (first page, and a page deep in the listing);
+//! - search them: a metadata filter with a sort by a metadata key, first and second page;
+//! - folder pages of the 100,000-file version (the root's 50 folders, 100 files of one folder),
+//!   and the whole listing's rate in files per second.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,6 +69,7 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
         fmt(start.elapsed())
     );
 
+    let started = Instant::now();
     timed("page through 100,000 files, 1,000 a page", 3, || {
         let store = store.clone();
         async move {
@@ -87,6 +91,33 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
         }
     })
     .await;
+    println!(
+        "  {:<54} {:>10}",
+        "  = files per second",
+        format!("{:.0}", 4.0 * 100_000.0 / started.elapsed().as_secs_f64())
+    );
+    let root = timed("folder page: the root (50 folders with totals)", 20, || {
+        let store = store.clone();
+        async move {
+            store
+                .list_folder(v.id, "", PageRequest::first(100))
+                .await
+                .expect("root")
+        }
+    })
+    .await;
+    assert_eq!(root.items.len(), 50);
+    let inner = timed("folder page: 100 of a folder's 2,000 files", 20, || {
+        let store = store.clone();
+        async move {
+            store
+                .list_folder(v.id, "shard-07/", PageRequest::first(100))
+                .await
+                .expect("folder")
+        }
+    })
+    .await;
+    assert_eq!(inner.items.len(), 100);
 
     let small = w.draft(&store).await;
     let files = (0..1000)
@@ -180,13 +211,67 @@ async fn bench(name: &str, store: Arc<dyn MetadataStore>, seed: impl FnOnce(&Wor
         }
     })
     .await;
+
+    let searches = [
+        (
+            r#"metadata.framework = "torch" and metadata.accuracy >= 0.5"#,
+            "-metadata.accuracy",
+        ),
+        (r#"metadata.tags contains "prod""#, "name"),
+        ("metadata.accuracy < 0.1", "-created_at"),
+    ];
+    for (expr, order) in searches {
+        let search = ArtifactFilter {
+            metadata: MetaFilter::parse(expr).expect("filter"),
+            ..filter.clone()
+        };
+        let sort = Sort::<ArtifactSortField>::parse(order).expect("sort");
+        let first = timed(&format!("search {expr:.34} sort {order}"), 10, || {
+            let (store, search, sort) = (store.clone(), search.clone(), sort.clone());
+            async move {
+                store
+                    .list_artifacts(&search, &sort, PageRequest::first(100))
+                    .await
+                    .expect("search")
+            }
+        })
+        .await;
+        assert_eq!(first.items.len(), 100, "{expr}");
+        let cursor = first.next.clone();
+        timed("  its second page (keyset)", 10, || {
+            let (store, search, sort, cursor) =
+                (store.clone(), search.clone(), sort.clone(), cursor.clone());
+            async move {
+                store
+                    .list_artifacts(
+                        &search,
+                        &sort,
+                        PageRequest {
+                            after: cursor,
+                            limit: 100,
+                        },
+                    )
+                    .await
+                    .expect("page 2")
+            }
+        })
+        .await;
+    }
 }
 
-fn insert_artifacts_sql(w: &World, n: usize, uuid_expr: &str, series: &str) -> String {
+/// Artifacts `bulk-1`.. with metadata `{accuracy: (i % 1000) / 1000, framework: torch|jax|tf,
+/// tags: ["prod"] for one in ten, else ["dev"]}` (`meta_expr` spells it in the backend's SQL).
+fn insert_artifacts_sql(
+    w: &World,
+    n: usize,
+    uuid_expr: &str,
+    series: &str,
+    meta_expr: &str,
+) -> String {
     format!(
-        "INSERT INTO artifacts (id, project_id, name, type, created_by, created_at, updated_at) \
+        "INSERT INTO artifacts (id, project_id, name, type, metadata, created_by, created_at, updated_at) \
          SELECT {uuid_expr}, '{p}', 'bulk-' || i, CASE i % 4 WHEN 0 THEN 'model' WHEN 1 THEN 'dataset' WHEN 2 THEN 'file' ELSE 'code' END, \
-                '{u}', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00' FROM {series}",
+                {meta_expr}, '{u}', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00' FROM {series}",
         p = w.project.id,
         u = w.user.id,
         series = series.replace("{n}", &n.to_string()),
@@ -206,6 +291,8 @@ async fn main() {
             n,
             "printf('ffffffff-0000-7000-8000-%012d', i)",
             "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i FROM s)",
+            "json_object('accuracy', (i % 1000) / 1000.0, 'framework', CASE i % 3 WHEN 0 THEN 'torch' WHEN 1 THEN 'jax' ELSE 'tf' END, \
+             'tags', json(CASE WHEN i % 10 = 0 THEN '[\"prod\"]' ELSE '[\"dev\"]' END))",
         );
         seed_artifacts(&sql, |sql| {
             diesel::sql_query(sql).execute(&mut pool.get().expect("conn")).expect("seed");
@@ -226,6 +313,8 @@ async fn main() {
                 n,
                 "('ffffffff-0000-7000-8000-' || lpad(i::text, 12, '0'))::uuid",
                 "generate_series(1, {n}) AS i",
+                "jsonb_build_object('accuracy', (i % 1000) / 1000.0, 'framework', CASE i % 3 WHEN 0 THEN 'torch' WHEN 1 THEN 'jax' ELSE 'tf' END, \
+                 'tags', CASE WHEN i % 10 = 0 THEN '[\"prod\"]'::jsonb ELSE '[\"dev\"]'::jsonb END)",
             );
             seed_artifacts(&sql, |sql| {
                 let mut c = pool.get().expect("conn");
