@@ -153,11 +153,13 @@ pub async fn download_content(
     ))
 }
 
-/// Parses `Range: bytes=a-b`, `bytes=a-` or `bytes=-n` (one range).
+/// The `Range` header (one byte range: `bytes=a-b`, `bytes=a-` or `bytes=-n`), through
+/// actix-web's typed header.
 pub(crate) fn parse_range(req: &HttpRequest) -> ApiResult<Option<ByteRange>> {
-    let Some(value) = req.headers().get(header::RANGE) else {
+    use actix_web::http::header::{ByteRangeSpec, Header, Range};
+    if !req.headers().contains_key(header::RANGE) {
         return Ok(None);
-    };
+    }
     let bad = || {
         ApiError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
@@ -165,28 +167,21 @@ pub(crate) fn parse_range(req: &HttpRequest) -> ApiResult<Option<ByteRange>> {
             "use one range: bytes=START-END, bytes=START- or bytes=-N",
         )
     };
-    let spec = value
-        .to_str()
-        .map_err(|_| bad())?
-        .strip_prefix("bytes=")
-        .ok_or_else(bad)?;
-    if spec.contains(',') {
-        return Err(bad());
+    match Range::parse(req).map_err(|_| bad())? {
+        Range::Bytes(specs) => match specs.as_slice() {
+            [ByteRangeSpec::FromTo(start, end)] => Ok(Some(ByteRange::From {
+                start: *start,
+                end: Some(*end),
+            })),
+            [ByteRangeSpec::From(start)] => Ok(Some(ByteRange::From {
+                start: *start,
+                end: None,
+            })),
+            [ByteRangeSpec::Last(n)] => Ok(Some(ByteRange::Suffix(*n))),
+            _ => Err(bad()),
+        },
+        Range::Unregistered(..) => Err(bad()),
     }
-    let (a, b) = spec.split_once('-').ok_or_else(bad)?;
-    let num = |s: &str| s.trim().parse::<u64>().map_err(|_| bad());
-    Ok(Some(match (a.trim().is_empty(), b.trim().is_empty()) {
-        (true, false) => ByteRange::Suffix(num(b)?),
-        (false, true) => ByteRange::From {
-            start: num(a)?,
-            end: None,
-        },
-        (false, false) => ByteRange::From {
-            start: num(a)?,
-            end: Some(num(b)?),
-        },
-        (true, true) => return Err(bad()),
-    }))
 }
 
 pub(crate) fn stream_response(
@@ -207,27 +202,106 @@ pub(crate) fn stream_response(
         content_type.unwrap_or("application/octet-stream"),
     ));
     if partial {
-        resp.insert_header((
-            header::CONTENT_RANGE,
-            format!("bytes {start}-{}/{}", end.saturating_sub(1), read.meta.size),
-        ));
+        resp.insert_header(header::ContentRange(header::ContentRangeSpec::Bytes {
+            range: Some((start, end.saturating_sub(1))),
+            instance_length: Some(read.meta.size),
+        }));
     }
     if let Some(name) = filename {
-        let safe: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        resp.insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{safe}\""),
-        ));
+        resp.insert_header(attachment(name));
     }
     resp.no_chunking(end - start);
     resp.streaming(read.body)
+}
+
+/// `Content-Disposition: attachment` naming the file: a plain ASCII `filename` (quotes,
+/// backslashes and control characters replaced) for every client, and the exact name as
+/// RFC 5987 `filename*` when it is not plain ASCII.
+fn attachment(name: &str) -> header::ContentDisposition {
+    use actix_web::http::header::{Charset, DispositionParam, DispositionType, ExtendedValue};
+    let plain: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut parameters = vec![DispositionParam::Filename(plain.clone())];
+    if plain != name {
+        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: name.as_bytes().to_vec(),
+        }));
+    }
+    header::ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn range(value: &str) -> ApiResult<Option<ByteRange>> {
+        parse_range(
+            &TestRequest::default()
+                .insert_header((header::RANGE, value))
+                .to_http_request(),
+        )
+    }
+
+    #[test]
+    fn one_byte_range_is_read_and_anything_else_refused() {
+        assert_eq!(
+            parse_range(&TestRequest::default().to_http_request()).ok(),
+            Some(None)
+        );
+        assert_eq!(
+            range("bytes=2-5").ok(),
+            Some(Some(ByteRange::From {
+                start: 2,
+                end: Some(5)
+            }))
+        );
+        assert_eq!(
+            range("bytes=7-").ok(),
+            Some(Some(ByteRange::From {
+                start: 7,
+                end: None
+            }))
+        );
+        assert_eq!(range("bytes=-3").ok(), Some(Some(ByteRange::Suffix(3))));
+        for bad in ["bytes=0-1,4-5", "items=0-1", "bytes=a-b", "bytes=", "0-1"] {
+            let e = range(bad).expect_err(bad);
+            assert_eq!(e.status, StatusCode::RANGE_NOT_SATISFIABLE, "{bad}");
+        }
+    }
+
+    #[test]
+    fn attachments_name_the_file_safely() {
+        let plain = attachment("model.pth").to_string();
+        assert_eq!(plain, "attachment; filename=\"model.pth\"");
+        let hostile = attachment("a\"b\\c\r\nd.txt").to_string();
+        assert!(
+            !hostile.contains('\r') && !hostile.contains('\n'),
+            "{hostile}"
+        );
+        assert!(
+            hostile.starts_with("attachment; filename=\"a_b_c__d.txt\""),
+            "{hostile}"
+        );
+        let unicode = attachment("modèle.bin").to_string();
+        assert!(unicode.contains("filename=\"mod_le.bin\""), "{unicode}");
+        assert!(
+            unicode.contains("filename*=UTF-8''mod%C3%A8le.bin"),
+            "{unicode}"
+        );
+    }
 }
