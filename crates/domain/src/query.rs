@@ -581,7 +581,8 @@ impl SortValue {
     }
 }
 
-/// A row's position in a listing: its sort value, then its id (ascending) to break ties.
+/// A row's position in a listing: its sort value, then its id to break ties (in the same
+/// direction, so a listing by a plain field is one index range: `(field, id) > (v, i)`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SortKey {
     pub value: SortValue,
@@ -590,9 +591,10 @@ pub struct SortKey {
 
 impl SortKey {
     pub fn compare(&self, other: &Self, descending: bool) -> Ordering {
+        let by_id = self.id.cmp(&other.id);
         self.value
             .compare(&other.value, descending)
-            .then_with(|| self.id.cmp(&other.id))
+            .then(if descending { by_id.reverse() } else { by_id })
     }
 }
 
@@ -727,6 +729,13 @@ mod tests {
         let mut desc: Vec<usize> = (0..5).collect();
         desc.sort_by(|a, b| keys[*a].compare(&keys[*b], true));
         assert_eq!(desc, [3, 0, 1, 4, 2]);
+        // Ties break by id, in the listing's direction.
+        let tie = |id| SortKey {
+            value: SortValue::Int(1),
+            id: Uuid::from_u128(id),
+        };
+        assert_eq!(tie(1).compare(&tie(2), false), Ordering::Less);
+        assert_eq!(tie(1).compare(&tie(2), true), Ordering::Greater);
     }
 
     #[test]

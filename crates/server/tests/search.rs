@@ -135,7 +135,8 @@ async fn artifacts_are_searched_filtered_and_sorted(backend: Backend) {
         ["vit"],
         "q matches the description, any case"
     );
-    // Sorted by a metadata key: numbers (descending), then strings, then the rest.
+    // Sorted by a metadata key: numbers (descending), then strings, then the rest; ties by id in
+    // the same direction (the newer first).
     assert_eq!(
         names(&list("sort=-metadata.accuracy".into()).await),
         [
@@ -143,8 +144,8 @@ async fn artifacts_are_searched_filtered_and_sorted(backend: Backend) {
             "vit",
             "resnet-a",
             "notes",
-            "imagenet",
-            "train-code"
+            "train-code",
+            "imagenet"
         ]
     );
     // Pages of two under a metadata sort, each cursor used as given.
@@ -169,8 +170,8 @@ async fn artifacts_are_searched_filtered_and_sorted(backend: Backend) {
             "vit",
             "resnet-a",
             "notes",
-            "imagenet",
-            "train-code"
+            "train-code",
+            "imagenet"
         ]
     );
 

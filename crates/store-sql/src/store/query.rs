@@ -165,10 +165,12 @@ pub(crate) fn meta_condition(col: &'static str, c: &MetaCondition) -> Frag {
     }
 }
 
-/// A sort order as SQL expressions, each with its direction, then the id (ascending).
+/// A sort order as SQL expressions, each with its direction, then the id in the listing's
+/// direction.
 pub(crate) struct Order {
     parts: Vec<(Frag, bool)>,
     id: &'static str,
+    descending: bool,
 }
 
 impl Order {
@@ -176,6 +178,7 @@ impl Order {
         Self {
             parts: vec![(Frag::sql(col), descending)],
             id,
+            descending,
         }
     }
 
@@ -195,6 +198,7 @@ impl Order {
         Self {
             parts: vec![(rank, false), (num, descending), (text, descending)],
             id,
+            descending,
         }
     }
 
@@ -254,18 +258,34 @@ impl Order {
                 .append(expr.clone())
                 .then(if *desc { " DESC, " } else { " ASC, " });
         }
-        f.then(format!("{} ASC", self.id))
+        f.then(format!(
+            "{} {}",
+            self.id,
+            if self.descending { "DESC" } else { "ASC" }
+        ))
     }
 
-    /// Rows strictly after `key` in this order:
-    /// `a > x OR (a = x AND (b > y OR (b = y AND id > i)))`, with `<` for descending parts.
+    /// Rows strictly after `key` in this order. A plain field is one row-value comparison,
+    /// `(a, id) > (x, i)` (`<` descending), which an index on `(.., a, id)` serves; a metadata
+    /// order, whose parts go different ways, expands to
+    /// `a > x OR (a = x AND (b < y OR (b = y AND id < i)))`.
     pub(crate) fn after(&self, key: &SortKey) -> Frag {
         let values = components(&key.value);
         if values.len() != self.parts.len() {
             // A cursor of another order (the service refuses those): nothing follows it.
             return Frag::sql("1 = 0");
         }
-        let mut tail = Frag::sql(format!("{} > ", self.id)).id(key.id);
+        let id_op = if self.descending { " < " } else { " > " };
+        if let ([(expr, _)], [value]) = (self.parts.as_slice(), values.as_slice()) {
+            return Frag::sql("(")
+                .append(expr.clone())
+                .then(format!(", {}){id_op}(", self.id))
+                .append(value.clone())
+                .then(", ")
+                .id(key.id)
+                .then(")");
+        }
+        let mut tail = Frag::sql(format!("{}{id_op}", self.id)).id(key.id);
         for ((expr, desc), value) in self.parts.iter().zip(values).rev() {
             let op = if *desc { " < " } else { " > " };
             tail = Frag::sql("(")
