@@ -53,11 +53,7 @@ impl MetaPath {
             ));
         }
         for k in &keys {
-            let ok = !k.is_empty()
-                && k.len() <= MAX_KEY_BYTES
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            if !ok {
+            if !Self::is_key(k) {
                 return Err(ValidationError::new(
                     "filter",
                     format!(
@@ -70,8 +66,20 @@ impl MetaPath {
         Ok(Self(keys))
     }
 
+    fn is_key(k: &str) -> bool {
+        !k.is_empty()
+            && k.len() <= MAX_KEY_BYTES
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    }
+
     pub fn keys(&self) -> &[String] {
         &self.0
+    }
+
+    /// The keys joined by dots, `train.lr`: unambiguous, since keys hold no dots.
+    pub fn dotted(&self) -> String {
+        self.0.join(".")
     }
 
     /// The value at this path, if every key exists.
@@ -83,6 +91,39 @@ impl MetaPath {
         }
         Some(v)
     }
+}
+
+/// Every number in `metadata` that a sort path can name, as (`a.b`, value): through objects
+/// only, keys a `MetaPath` accepts, at most `MAX_PATH_DEPTH` deep. SQL stores keep these in an
+/// index table, so a listing sorted by a metadata number reads that index in order.
+pub fn number_leaves(metadata: &Metadata) -> Vec<(String, f64)> {
+    fn walk(
+        map: &serde_json::Map<String, Value>,
+        prefix: &str,
+        depth: usize,
+        out: &mut Vec<(String, f64)>,
+    ) {
+        for (k, v) in map {
+            if !MetaPath::is_key(k) {
+                continue;
+            }
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                Value::Number(n) => out.push((path, n.as_f64().unwrap_or(0.0))),
+                Value::Object(inner) if depth < MAX_PATH_DEPTH => {
+                    walk(inner, &path, depth + 1, out)
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(metadata.as_map(), "", 1, &mut out);
+    out
 }
 
 impl fmt::Display for MetaPath {
@@ -646,6 +687,31 @@ mod tests {
 
     fn meta(v: Value) -> Metadata {
         Metadata::parse(v).expect("object")
+    }
+
+    #[test]
+    fn number_leaves_are_what_a_sort_path_can_name() {
+        let deep =
+            (0..MAX_PATH_DEPTH).fold(serde_json::json!(7), |v, _| serde_json::json!({ "d": v }));
+        let m = meta(serde_json::json!({
+            "accuracy": 0.93, "name": "x", "tags": [1, 2], "train": {"lr": 0.001, "ok": true},
+            "bad key": 1, "a.b": 2, "deep": deep, "n": null
+        }));
+        let mut got = number_leaves(&m);
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            got,
+            vec![
+                ("accuracy".to_owned(), 0.93),
+                ("train.lr".to_owned(), 0.001)
+            ],
+            "arrays, strings, invalid keys and paths deeper than {MAX_PATH_DEPTH} are left out"
+        );
+        let seven = MetaPath::parse(&["d"; MAX_PATH_DEPTH - 1].join(".")).expect("path");
+        let within = meta(
+            serde_json::json!({ "d": (0..MAX_PATH_DEPTH - 2).fold(serde_json::json!(3), |v, _| serde_json::json!({ "d": v })) }),
+        );
+        assert_eq!(number_leaves(&within), vec![(seven.dotted(), 3.0)]);
     }
 
     #[test]

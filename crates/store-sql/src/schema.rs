@@ -148,6 +148,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::{Double, Text};
+    use super::sql::Id;
+    artifact_numbers (artifact_id, path) {
+        artifact_id -> Id,
+        project_id -> Id,
+        path -> Text,
+        value -> Double,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::{Integer, Nullable, Text};
     use super::sql::{Id, Instant};
     aliases (artifact_id, name) {
@@ -206,6 +217,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     blobs,
     artifact_files,
     artifact_folders,
+    artifact_numbers,
     aliases,
     alias_events,
     run_inputs,

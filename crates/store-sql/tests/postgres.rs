@@ -162,3 +162,14 @@ async fn the_folders_migration_backfills_existing_files() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_numbers_migration_backfills_existing_artifacts() {
+    let store = Arc::new(pg_store().await);
+    let redo = store.clone();
+    number_backfill(store, async move {
+        while redo.revert_last().await.expect("revert") != NUMBERS_MIGRATION {}
+        redo.migrate().await.expect("migrate");
+    })
+    .await;
+}

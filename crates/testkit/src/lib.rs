@@ -28,7 +28,7 @@ macro_rules! metadata_contract_tests {
             downloads_and_stats, blob_records_and_garbage, stale_drafts_and_their_deletion);
         $crate::metadata_contract_tests!(@search $factory;
             artifact_search_matches_the_reference, version_search_matches_the_reference,
-            folders_list_children_with_totals);
+            folders_list_children_with_totals, sorted_by_metadata_numbers);
     };
     (@search $factory:expr; $($name:ident),* $(,)?) => {
         $(

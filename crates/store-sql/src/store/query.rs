@@ -165,6 +165,22 @@ pub(crate) fn meta_condition(col: &'static str, c: &MetaCondition) -> Frag {
     }
 }
 
+/// Rows after `key` in the index of metadata numbers: `(value, artifact_id) > (x, i)` (`<`
+/// descending), one range of `artifact_numbers_sort_idx`.
+pub(crate) fn number_after(key: &SortKey, descending: bool) -> Frag {
+    let SortValue::Meta(_, x, _) = &key.value else {
+        return Frag::sql("1 = 0");
+    };
+    let op = if descending { "<" } else { ">" };
+    Frag::sql(format!(
+        "(artifact_numbers.value, artifact_numbers.artifact_id) {op} ("
+    ))
+    .float(*x)
+    .then(", ")
+    .id(key.id)
+    .then(")")
+}
+
 /// A sort order as SQL expressions, each with its direction, then the id in the listing's
 /// direction.
 pub(crate) struct Order {

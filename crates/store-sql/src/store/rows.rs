@@ -230,6 +230,16 @@ pub(crate) struct FolderRow {
     pub(crate) total_size: i64,
 }
 
+/// One number in an artifact's metadata, for sorting by it (`query::number_leaves`).
+#[derive(Insertable)]
+#[diesel(table_name = artifact_numbers)]
+pub(crate) struct NumberRow {
+    pub(crate) artifact_id: DbUuid,
+    pub(crate) project_id: DbUuid,
+    pub(crate) path: String,
+    pub(crate) value: f64,
+}
+
 impl TryFrom<FileRow> for ArtifactFile {
     type Error = DbError;
     fn try_from(r: FileRow) -> DbResult<Self> {

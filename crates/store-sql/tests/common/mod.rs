@@ -171,3 +171,21 @@ where
     );
     assert_eq!(after, before, "the backfill recomputes every folder");
 }
+
+/// The migration that indexes metadata numbers, whose backfill `number_backfill` checks.
+pub const NUMBERS_MIGRATION: &str = "20261203000005";
+
+/// `redo` reverts migrations down through the numbers one and migrates up again: the backfill
+/// indexes exactly the numbers the running store indexes, so every number sort still agrees
+/// with the reference.
+pub async fn number_backfill<R>(store: Arc<dyn MetadataStore>, redo: R)
+where
+    R: std::future::Future<Output = ()>,
+{
+    use wanllmdb_testkit::search::{check_number_sorts, number_sort_fixture};
+    let w = World::new(&store).await;
+    let made = number_sort_fixture(&store, &w).await;
+    check_number_sorts(&store, &w, &made).await;
+    redo.await;
+    check_number_sorts(&store, &w, &made).await;
+}

@@ -1,0 +1,1 @@
+DROP TABLE artifact_numbers;
