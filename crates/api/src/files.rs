@@ -140,6 +140,12 @@ pub struct UploadUrlDto {
     pub multipart: Option<MultipartDto>,
 }
 
+/// The answers to a batch of upload-url requests, in the order of the request's files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UploadUrlsDto {
+    pub files: Vec<UploadUrlDto>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MultipartDto {
     pub upload_id: String,

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 use wanllmdb_api::{EdgeKindName, FileDto, FolderEntryDto};
 use wanllmdb_client::{
-    Artifact, ArtifactSearch, Cache, Client, ClientError, LogOptions, VersionSearch,
+    Artifact, ArtifactSearch, Cache, Client, ClientError, Credentials, LogOptions, VersionSearch,
 };
 use wanllmdb_domain::types::ArtifactType;
 
@@ -276,30 +276,15 @@ fn cache() -> Cache {
 }
 
 fn client(url: Option<String>, progress: bool) -> Result<Client, (i32, String)> {
-    let saved: Option<Value> = std::fs::read_to_string(credentials_path())
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let url = url
-        .or_else(|| std::env::var("WANLLMDB_URL").ok())
-        .or_else(|| {
-            saved
-                .as_ref()
-                .and_then(|s| s["url"].as_str().map(str::to_owned))
-        });
-    let key = std::env::var("WANLLMDB_API_KEY").ok().or_else(|| {
-        saved
-            .as_ref()
-            .and_then(|s| s["key"].as_str().map(str::to_owned))
-    });
-    match (url, key) {
-        (Some(u), Some(k)) => {
+    match Credentials::resolve(url) {
+        Some(Credentials { url: u, key: k }) => {
             let c = cache();
             let visible = progress && std::io::IsTerminal::is_terminal(&std::io::stdout());
             Ok(Client::new(&u, &k)
                 .with_cache(c.dir().to_owned(), c.info().max_bytes)
                 .with_progress(std::sync::Arc::new(Bar::new(visible))))
         }
-        _ => Err((exit::NO_LOGIN, "not logged in: run `wanllmdb login --url URL --key KEY` or set WANLLMDB_URL and WANLLMDB_API_KEY".into())),
+        None => Err((exit::NO_LOGIN, "not logged in: run `wanllmdb login --url URL --key KEY` or set WANLLMDB_URL and WANLLMDB_API_KEY".into())),
     }
 }
 
@@ -380,13 +365,16 @@ async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
     if let Command::Login { url, key } = &cli.command {
         let c = Client::new(url, key);
         let me = c.me().await.map_err(failure)?;
-        let path = credentials_path();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| (exit::FAILED, format!("{}: {e}", dir.display())))?;
-        }
-        std::fs::write(&path, json!({ "url": url, "key": key }).to_string())
-            .map_err(|e| (exit::FAILED, format!("{}: {e}", path.display())))?;
+        let saved = Credentials {
+            url: url.clone(),
+            key: key.clone(),
+        };
+        saved.save().map_err(|e| {
+            (
+                exit::FAILED,
+                format!("{}: {e}", credentials_path().display()),
+            )
+        })?;
         let text = format!("logged in to {url} as {}", me.name);
         return Ok((js(&me), text));
     }

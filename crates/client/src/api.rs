@@ -112,23 +112,9 @@ impl Client {
     /// From `WANLLMDB_URL` and `WANLLMDB_API_KEY`, else the credentials `wanllmdb login` saved
     /// (`$WANLLMDB_CONFIG_DIR/credentials.json`, default `~/.config/wanllmdb`).
     pub fn from_env() -> Result<Self> {
-        let saved: Option<Value> = std::fs::read_to_string(credentials_path())
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
-        let from_saved = |k: &str| {
-            saved
-                .as_ref()
-                .and_then(|s| s[k].as_str().map(str::to_owned))
-        };
-        let url = std::env::var("WANLLMDB_URL")
-            .ok()
-            .or_else(|| from_saved("url"));
-        let key = std::env::var("WANLLMDB_API_KEY")
-            .ok()
-            .or_else(|| from_saved("key"));
-        match (url, key) {
-            (Some(u), Some(k)) => Ok(Self::new(&u, &k)),
-            _ => Err(ClientError::Config(
+        match Credentials::resolve(None) {
+            Some(c) => Ok(Self::new(&c.url, &c.key)),
+            None => Err(ClientError::Config(
                 "no server: set WANLLMDB_URL and WANLLMDB_API_KEY, or run `wanllmdb login`".into(),
             )),
         }
@@ -288,6 +274,63 @@ pub(crate) fn not_found(detail: String) -> ClientError {
     })
 }
 
+/// A server and an API key: what `wanllmdb login` saves (`credentials.json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct Credentials {
+    pub url: String,
+    pub key: String,
+}
+
+impl Credentials {
+    /// The saved credentials, if a readable file holds them.
+    pub fn saved() -> Option<Self> {
+        let text = std::fs::read_to_string(credentials_path()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// `url` if given, else `WANLLMDB_URL`, else the saved URL; `WANLLMDB_API_KEY`, else the
+    /// saved key.
+    pub fn resolve(url: Option<String>) -> Option<Self> {
+        let saved = Self::saved();
+        let url = url
+            .or_else(|| std::env::var("WANLLMDB_URL").ok())
+            .or_else(|| saved.as_ref().map(|s| s.url.clone()))?;
+        let key = std::env::var("WANLLMDB_API_KEY")
+            .ok()
+            .or_else(|| saved.map(|s| s.key))?;
+        Some(Self { url, key })
+    }
+
+    /// Saves these credentials for later commands (the file readable by its owner only).
+    pub fn save(&self) -> std::io::Result<std::path::PathBuf> {
+        let path = credentials_path();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let text = serde_json::to_string(self).map_err(std::io::Error::other)?;
+        write_private(&path, text.as_bytes())?;
+        Ok(path)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
 /// Where `wanllmdb login` keeps the URL and key: `$WANLLMDB_CONFIG_DIR`, else
 /// `$XDG_CONFIG_HOME/wanllmdb`, else `~/.config/wanllmdb`.
 pub fn credentials_path() -> std::path::PathBuf {
@@ -298,13 +341,6 @@ pub fn credentials_path() -> std::path::PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/wanllmdb")))
         .unwrap_or_else(|| PathBuf::from(".wanllmdb"));
     dir.join("credentials.json")
-}
-
-pub(crate) fn uuid_of(v: &Value) -> Result<Uuid> {
-    v["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| ClientError::Invalid(format!("no id in {v}")))
 }
 
 /// Percent-encodes a query value.

@@ -21,7 +21,9 @@ mod cache;
 mod listing;
 mod transfer;
 
-pub use api::{credentials_path, ApiProblem, Client, ClientError, Progress, VersionInfo};
+pub use api::{
+    credentials_path, ApiProblem, Client, ClientError, Credentials, Progress, VersionInfo,
+};
 pub use artifact::{Artifact, LogOptions};
 pub use cache::{Cache, CacheInfo};
 pub use listing::{ArtifactSearch, VersionSearch};

@@ -5,14 +5,21 @@ use std::path::{Path, PathBuf};
 
 use futures::{StreamExt, TryStreamExt};
 use md5::Digest as _;
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
+use wanllmdb_api::{
+    CompleteDto, CompletedPartDto, CreateArtifactDto, CreateVersionDto, DownloadDto,
+    DownloadUrlDto, FileBatchDto, FileDto, FileSpecDto, FileSpecFields, FilesDto, FolderEntryDto,
+    MultipartDto, PageDto, PartUrlDto, PartUrlsDto, ResolvedDto, SetAliasDto, StoredDto,
+    StoredPartDto, UploadUrlDto, UploadUrlsDto,
+};
 use wanllmdb_domain::manifest::{manifest_digest, ManifestEntry};
 use wanllmdb_domain::ports::hash_reader;
 use wanllmdb_domain::types::{FilePath, Md5, Sha256};
 
-use crate::api::{encode, uuid_of, Client, ClientError, Result, VersionInfo};
+use crate::api::{encode, to_body, Client, ClientError, Result, VersionInfo};
 use crate::artifact::{Artifact, LogOptions};
 
 /// Files per negotiate or register request.
@@ -74,10 +81,42 @@ struct Hashed {
 }
 
 impl Hashed {
-    fn spec(&self) -> Value {
-        json!({ "path": self.path.as_str(), "size": self.size, "md5_hash": self.md5.as_str(), "sha256_hash": self.sha256.as_str() })
+    fn spec(&self) -> FileSpecDto {
+        FileSpecDto::of(
+            self.path.to_string(),
+            self.size,
+            self.md5.to_string(),
+            self.sha256.to_string(),
+        )
+    }
+
+    fn fields(&self) -> FileSpecFields {
+        FileSpecFields {
+            path: self.path.to_string(),
+            size: self.size,
+            md5_hash: self.md5.to_string(),
+            sha256_hash: self.sha256.to_string(),
+        }
     }
 }
+
+/// A file to download, with its presigned URL unless the cache was expected to hold it.
+struct Fetch {
+    file: FileDto,
+    url: Option<String>,
+}
+
+impl From<DownloadUrlDto> for Fetch {
+    fn from(d: DownloadUrlDto) -> Self {
+        Self {
+            file: d.file,
+            url: Some(d.download_url),
+        }
+    }
+}
+
+/// One page of files to download, and the cursor of the next.
+type FetchPage = (Vec<Fetch>, Option<String>);
 
 fn io(path: &Path, source: std::io::Error) -> ClientError {
     ClientError::Io {
@@ -163,24 +202,36 @@ impl Client {
                 });
             }
         }
-        let mut body = json!({});
-        if let Some(run) = options.run_id {
-            body["run_id"] = json!(run);
-        }
+        let body = CreateVersionDto {
+            description: String::new(),
+            metadata: serde_json::Value::Null,
+            run_id: options.run_id,
+        };
         let version: VersionInfo = self
-            .post(&format!("/artifacts/{artifact_id}/versions"), body)
+            .post(
+                &format!("/artifacts/{artifact_id}/versions"),
+                to_body(&body)?,
+            )
             .await?;
         self.progress_start("upload", hashed.iter().map(|h| h.size).sum());
         let (mut uploaded_files, mut uploaded_bytes) = (0u64, 0u64);
         for batch in hashed.chunks(BATCH) {
-            let specs: Vec<Value> = batch.iter().map(Hashed::spec).collect();
-            let plans: Value = self
+            let specs = FileBatchDto {
+                files: batch.iter().map(Hashed::spec).collect(),
+            };
+            let plans: UploadUrlsDto = self
                 .post(
                     &format!("/artifacts/versions/{}/files/upload-urls", version.id),
-                    json!({ "files": specs }),
+                    to_body(&specs)?,
                 )
                 .await?;
-            let plans: Vec<Value> = plans["files"].as_array().cloned().unwrap_or_default();
+            if plans.files.len() != batch.len() {
+                return Err(ClientError::Invalid(format!(
+                    "asked for {} upload plans, got {}",
+                    batch.len(),
+                    plans.files.len()
+                )));
+            }
             // `buffered`: results in file order, to pair them with the files (see `slot`).
             let large = tokio::sync::Semaphore::new(self.concurrency);
             let large = &large;
@@ -188,22 +239,27 @@ impl Client {
             // one's upload serves them all (registration comes after the whole batch).
             let mut first = std::collections::HashSet::new();
             let mut redundant = Vec::new();
-            let plans: Vec<Value> = batch
+            let plans: Vec<UploadUrlDto> = batch
                 .iter()
-                .zip(plans)
+                .zip(plans.files)
                 .map(|(file, plan)| {
                     if first.insert(file.sha256.clone()) {
                         return plan;
                     }
-                    if let Some(id) = plan["multipart"]["upload_id"].as_str() {
-                        redundant.push((file.sha256.clone(), id.to_owned()));
+                    if let Some(m) = &plan.multipart {
+                        redundant.push((file.sha256.clone(), m.upload_id.clone()));
                     }
-                    json!({ "already_stored": true })
+                    UploadUrlDto {
+                        already_stored: true,
+                        upload_url: None,
+                        multipart: None,
+                        ..plan
+                    }
                 })
                 .collect();
             for (sha, id) in redundant {
                 // Best effort: a failed abort only leaves an unfinished upload behind.
-                let _: Result<Value> = self
+                let _: Result<()> = self
                     .call(
                         reqwest::Method::DELETE,
                         &format!(
@@ -234,17 +290,25 @@ impl Client {
                     uploaded_bytes += *sent;
                 }
             }
-            self.post::<Value>(
-                &format!("/artifacts/versions/{}/files/batch", version.id),
-                json!({ "files": batch.iter().map(Hashed::spec).collect::<Vec<_>>() }),
-            )
-            .await?;
+            let registered: FilesDto = self
+                .post(
+                    &format!("/artifacts/versions/{}/files/batch", version.id),
+                    to_body(&specs)?,
+                )
+                .await?;
+            if registered.files.len() != batch.len() {
+                return Err(ClientError::Invalid(format!(
+                    "registered {} files, the server answered {}",
+                    batch.len(),
+                    registered.files.len()
+                )));
+            }
         }
         self.progress_finish();
         let done: VersionInfo = self
             .post(
                 &format!("/artifacts/versions/{}/finalize", version.id),
-                json!({}),
+                serde_json::json!({}),
             )
             .await?;
         self.set_aliases(artifact_id, &done, &options).await?;
@@ -266,11 +330,15 @@ impl Client {
         version: &VersionInfo,
         options: &LogOptions,
     ) -> Result<()> {
+        let body = to_body(&SetAliasDto {
+            version: None,
+            version_id: Some(version.id),
+        })?;
         for alias in &options.aliases {
-            self.call::<Value>(
+            self.call::<wanllmdb_api::AliasDto>(
                 reqwest::Method::PUT,
                 &format!("/artifacts/{artifact}/aliases/{}", encode(alias)),
-                Some(&json!({ "version_id": version.id })),
+                Some(&body),
             )
             .await?;
         }
@@ -279,82 +347,72 @@ impl Client {
 
     /// The artifact's id, creating it if the project has none by that name.
     async fn artifact_id(&self, project: Uuid, artifact: &Artifact) -> Result<Uuid> {
-        let found: Value = self
+        let found: PageDto<wanllmdb_api::ArtifactDto> = self
             .get(&format!(
                 "/artifacts?project_id={project}&name={}&limit=1000",
                 encode(&artifact.name)
             ))
             .await?;
-        if let Some(a) = found["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|a| a["name"] == artifact.name.as_str())
-        {
-            return uuid_of(a);
+        if let Some(a) = found.items.iter().find(|a| a.name == artifact.name) {
+            return Ok(a.id);
         }
-        let created: Value = self
-            .post(
-                "/artifacts",
-                json!({
-                    "project_id": project, "name": artifact.name, "type": artifact.artifact_type.as_str(),
-                    "description": artifact.description, "metadata": artifact.metadata,
-                }),
-            )
-            .await?;
-        uuid_of(&created)
+        let body = CreateArtifactDto {
+            project_id: project,
+            name: artifact.name.clone(),
+            artifact_type: artifact.artifact_type.as_str().to_owned(),
+            description: artifact.description.clone(),
+            metadata: artifact.metadata.clone(),
+        };
+        let created: wanllmdb_api::ArtifactDto = self.post("/artifacts", to_body(&body)?).await?;
+        Ok(created.id)
     }
 
     /// Sends one file's bytes as its plan says: nothing, one PUT, or parts then complete.
-    async fn upload(&self, version: Uuid, file: &Hashed, plan: Value) -> Result<u64> {
-        if plan["already_stored"].as_bool() == Some(true) {
+    async fn upload(&self, version: Uuid, file: &Hashed, plan: UploadUrlDto) -> Result<u64> {
+        if plan.already_stored {
             return Ok(0);
         }
-        if plan["upload_url"].is_string() {
+        if plan.upload_url.is_some() {
             let resp = self.put_file(file, &plan).await?;
             if !renewable(resp) {
                 return put_outcome(file, resp);
             }
             // The URL expired while other files went up: negotiate this file anew, once.
-            let fresh: Value = self
+            let fresh: UploadUrlDto = self
                 .post(
                     &format!("/artifacts/versions/{version}/files/upload-url"),
-                    file.spec(),
+                    to_body(&file.spec())?,
                 )
                 .await?;
-            if fresh["already_stored"].as_bool() == Some(true) {
+            if fresh.already_stored {
                 return Ok(0);
             }
-            if fresh["upload_url"].is_string() {
+            if fresh.upload_url.is_some() {
                 let resp = self.put_file(file, &fresh).await?;
                 return put_outcome(file, resp);
             }
-            return self
-                .upload_multipart(version, file, &fresh["multipart"])
-                .await;
+            return self.upload_multipart(version, file, fresh.multipart).await;
         }
-        self.upload_multipart(version, file, &plan["multipart"])
-            .await
+        self.upload_multipart(version, file, plan.multipart).await
     }
 
     /// One PUT of a whole file to the plan's URL with the headers it is bound to (transient
     /// failures retried); the store's answer.
-    async fn put_file(&self, file: &Hashed, plan: &Value) -> Result<reqwest::StatusCode> {
+    async fn put_file(&self, file: &Hashed, plan: &UploadUrlDto) -> Result<reqwest::StatusCode> {
         retrying(|| self.put_file_once(file, plan)).await
     }
 
-    async fn put_file_once(&self, file: &Hashed, plan: &Value) -> Result<reqwest::StatusCode> {
-        let mut req = self
+    async fn put_file_once(
+        &self,
+        file: &Hashed,
+        plan: &UploadUrlDto,
+    ) -> Result<reqwest::StatusCode> {
+        let req = self
             .http
-            .put(plan["upload_url"].as_str().unwrap_or_default())
+            .put(plan.upload_url.as_deref().unwrap_or_default())
             .header("content-length", file.size)
             .body(self.file_range(file, 0, file.size).await?);
-        for (k, v) in plan["headers"].as_object().into_iter().flatten() {
-            if k != "content-length" {
-                req = req.header(k, v.as_str().unwrap_or_default());
-            }
-        }
-        let resp = req.send().await?;
+        let resp = signed_headers(req, plan.headers.as_ref()).send().await?;
         if transient_status(resp.status()) {
             return Err(ClientError::Store {
                 path: file.path.to_string(),
@@ -367,59 +425,50 @@ impl Client {
     /// Sends a large file in parts. An upload an earlier, interrupted call left (remembered in
     /// the state directory) is resumed: only its missing parts are sent, and the new upload the
     /// server just started is aborted.
-    async fn upload_multipart(&self, version: Uuid, file: &Hashed, plan: &Value) -> Result<u64> {
-        let fresh_id = plan["upload_id"]
-            .as_str()
-            .ok_or_else(|| ClientError::Invalid(format!("no upload plan for {}", file.path)))?
-            .to_owned();
-        let part_size = plan["part_size"].as_u64().unwrap_or(0);
+    async fn upload_multipart(
+        &self,
+        version: Uuid,
+        file: &Hashed,
+        plan: Option<MultipartDto>,
+    ) -> Result<u64> {
+        let plan =
+            plan.ok_or_else(|| ClientError::Invalid(format!("no upload plan for {}", file.path)))?;
+        let fresh_id = plan.upload_id;
+        let part_size = plan.part_size;
         let sha = file.sha256.as_str();
         let mut upload_id = fresh_id.clone();
-        let mut todo: Vec<Value> = plan["parts"].as_array().cloned().unwrap_or_default();
-        let mut done: Vec<(u64, String)> = Vec::new();
+        let mut todo: Vec<PartUrlDto> = plan.parts;
+        let mut done: Vec<(u32, String)> = Vec::new();
         if let Some(old) = self.remembered_upload(sha) {
-            let listed: Result<Vec<Value>> = self
+            let listed: Result<Vec<StoredPartDto>> = self
                 .get(&format!(
                     "/artifacts/versions/{version}/files/multipart/{old}?sha256_hash={sha}"
                 ))
                 .await;
             if let Ok(listed) = listed {
                 done = listed
-                    .iter()
-                    .filter(|p| p["size"].as_u64().is_some())
-                    .map(|p| {
-                        (
-                            p["part_number"].as_u64().unwrap_or(0),
-                            p["etag"].as_str().unwrap_or_default().to_owned(),
-                        )
-                    })
+                    .into_iter()
+                    .map(|p| (p.part_number, p.etag))
                     .collect();
-                let have: std::collections::BTreeSet<u64> = done.iter().map(|d| d.0).collect();
-                let missing: Vec<u64> = todo
+                let have: std::collections::BTreeSet<u32> = done.iter().map(|d| d.0).collect();
+                let missing: Vec<u32> = todo
                     .iter()
-                    .filter_map(|p| p["part_number"].as_u64())
+                    .map(|p| p.part_number)
                     .filter(|n| !have.contains(n))
                     .collect();
-                let mut body = file.spec();
-                body["parts"] = json!(missing);
-                let renewed: Value = if missing.is_empty() {
-                    json!({ "parts": [] })
+                todo = if missing.is_empty() {
+                    Vec::new()
                 } else {
-                    self.post(
-                        &format!("/artifacts/versions/{version}/files/multipart/{old}/part-urls"),
-                        body,
-                    )
-                    .await?
+                    self.part_urls(version, file, &old, missing).await?
                 };
-                todo = renewed["parts"].as_array().cloned().unwrap_or_default();
-                let _: Result<Value> = self
+                let _: Result<()> = self
                     .call(reqwest::Method::DELETE, &format!("/artifacts/versions/{version}/files/multipart/{fresh_id}?sha256_hash={sha}"), None)
                     .await;
                 upload_id = old;
             }
         }
         self.remember_upload(sha, &upload_id);
-        let sent: Vec<(u64, String)> = futures::stream::iter(
+        let sent: Vec<(u32, String)> = futures::stream::iter(
             todo.into_iter()
                 .map(|part| self.upload_part(version, file, &upload_id, part_size, part)),
         )
@@ -428,26 +477,49 @@ impl Client {
         .await?;
         let sent_bytes: u64 = sent
             .iter()
-            .map(|(n, _)| part_size.min(file.size.saturating_sub((n - 1) * part_size)))
+            .map(|(n, _)| part_size.min(file.size.saturating_sub(u64::from(*n - 1) * part_size)))
             .sum();
         let mut etags = done;
         etags.extend(sent);
         etags.sort();
-        let mut body = file.spec();
-        body["parts"] = json!(etags
-            .iter()
-            .map(|(n, e)| json!({ "part_number": n, "etag": e }))
-            .collect::<Vec<_>>());
-        let completed: Result<Value> = self
+        let body = CompleteDto {
+            file: file.fields(),
+            parts: etags
+                .into_iter()
+                .map(|(part_number, etag)| CompletedPartDto { part_number, etag })
+                .collect(),
+        };
+        let completed: Result<StoredDto> = self
             .post(
                 &format!("/artifacts/versions/{version}/files/multipart/{upload_id}/complete"),
-                body,
+                to_body(&body)?,
             )
             .await;
         // Finished or refused, this upload is not one to resume.
         self.forget_upload(sha);
         completed?;
         Ok(sent_bytes)
+    }
+
+    /// Fresh URLs for some parts of a multipart upload.
+    async fn part_urls(
+        &self,
+        version: Uuid,
+        file: &Hashed,
+        upload_id: &str,
+        parts: Vec<u32>,
+    ) -> Result<Vec<PartUrlDto>> {
+        let body = PartUrlsDto {
+            file: file.fields(),
+            parts,
+        };
+        let renewed: MultipartDto = self
+            .post(
+                &format!("/artifacts/versions/{version}/files/multipart/{upload_id}/part-urls"),
+                to_body(&body)?,
+            )
+            .await?;
+        Ok(renewed.parts)
     }
 
     fn state_file(&self, sha256: &str) -> Option<PathBuf> {
@@ -482,23 +554,23 @@ impl Client {
         file: &Hashed,
         upload_id: &str,
         part_size: u64,
-        part: Value,
-    ) -> Result<(u64, String)> {
-        let n = part["part_number"].as_u64().unwrap_or(0);
-        let size = part["size"].as_u64().unwrap_or(0);
-        let offset = n.saturating_sub(1) * part_size;
-        let mut url = part["url"].as_str().unwrap_or_default().to_owned();
+        part: PartUrlDto,
+    ) -> Result<(u32, String)> {
+        let n = part.part_number;
+        let size = part.size;
+        let offset = u64::from(n.saturating_sub(1)) * part_size;
+        let mut headers = part.headers;
+        let mut url = part.url;
         for attempt in 0..2 {
             // Streamed from the file: parts never sit whole in memory.
             let resp = retrying(|| async {
                 let body = self.file_range(file, offset, size).await?;
-                let resp = self
+                let req = self
                     .http
                     .put(&url)
                     .header("content-length", size)
-                    .body(body)
-                    .send()
-                    .await?;
+                    .body(body);
+                let resp = signed_headers(req, Some(&headers)).send().await?;
                 if transient_status(resp.status()) {
                     return Err(ClientError::Store {
                         path: format!("{} (part {n})", file.path),
@@ -518,20 +590,15 @@ impl Client {
                 return Ok((n, etag));
             }
             if attempt == 0 && renewable(resp.status()) {
-                let mut body = file.spec();
-                body["parts"] = json!([n]);
-                let renewed: Value = self
-                    .post(
-                        &format!(
-                            "/artifacts/versions/{version}/files/multipart/{upload_id}/part-urls"
-                        ),
-                        body,
-                    )
-                    .await?;
-                url = renewed["parts"][0]["url"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
+                let renewed = self
+                    .part_urls(version, file, upload_id, vec![n])
+                    .await?
+                    .into_iter()
+                    .find(|p| p.part_number == n)
+                    .ok_or_else(|| {
+                        ClientError::Invalid(format!("{}: no fresh URL for part {n}", file.path))
+                    })?;
+                (url, headers) = (renewed.url, renewed.headers);
                 continue;
             }
             return Err(ClientError::Store {
@@ -565,12 +632,10 @@ impl Client {
         if let Some(r) = run {
             path.push_str(&format!("&run_id={r}"));
         }
-        let v: Value = self.get(&path).await?;
-        let version: VersionInfo = serde_json::from_value(v["version"].clone())
-            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let resolved: ResolvedDto = self.get(&path).await?;
         Ok(UsedArtifact {
             client: self.clone(),
-            version,
+            version: resolved.version,
         })
     }
 }
@@ -614,15 +679,10 @@ impl UsedArtifact {
         let recorded = std::sync::atomic::AtomicBool::new(false);
         let mut page = self.download_page(prefix, None, &recorded).await?;
         loop {
-            let items: Vec<Value> = page["items"].as_array().cloned().unwrap_or_default();
-            let next = page["next_cursor"].as_str().map(str::to_owned);
+            let (items, next) = page;
             if !known_total {
-                self.client.progress_grow(
-                    items
-                        .iter()
-                        .filter_map(|i| i["file"]["size"].as_u64())
-                        .sum(),
-                );
+                self.client
+                    .progress_grow(items.iter().map(|i| i.file.size).sum());
             }
             let files = self.fetch_all(&dir, items);
             let (outcomes, following) = match &next {
@@ -654,11 +714,11 @@ impl UsedArtifact {
 
     /// Downloads a page's items: small files many at once (a small transfer is all latency),
     /// larger ones `concurrency` at a time.
-    async fn fetch_all(&self, dir: &Path, items: Vec<Value>) -> Result<Vec<Option<u64>>> {
+    async fn fetch_all(&self, dir: &Path, items: Vec<Fetch>) -> Result<Vec<Option<u64>>> {
         let large = tokio::sync::Semaphore::new(self.client.concurrency);
         let large = &large;
         futures::stream::iter(items.into_iter().map(|item| async move {
-            let size = item["file"]["size"].as_u64().unwrap_or(0);
+            let size = item.file.size;
             let _slot = slot(large, size).await?;
             let got = self.fetch(dir, item).await?;
             self.client.progress_advance(size);
@@ -669,7 +729,7 @@ impl UsedArtifact {
         .await
     }
 
-    /// A page of files as `{file, download_url}` items. Without a cache, one request both lists
+    /// A page of files with their URLs. Without a cache, one request both lists
     /// and presigns (the server records one download per listing, on its first page). With a
     /// cache, the page is listed first and URLs are asked for only when some file is not cached,
     /// so a download served wholly from the cache costs the registry no transfer and no record;
@@ -679,15 +739,13 @@ impl UsedArtifact {
         prefix: Option<&str>,
         cursor: Option<&str>,
         recorded: &std::sync::atomic::AtomicBool,
-    ) -> Result<Value> {
+    ) -> Result<FetchPage> {
         use std::sync::atomic::Ordering;
-        let mut body = json!({ "limit": 1000 });
-        if let Some(p) = prefix {
-            body["prefix"] = json!(p);
-        }
-        if let Some(c) = cursor {
-            body["cursor"] = json!(c);
-        }
+        let body = wanllmdb_api::FilesQuery {
+            prefix: prefix.map(str::to_owned),
+            limit: Some(1000),
+            cursor: cursor.map(str::to_owned),
+        };
         if let Some(cache) = &self.client.cache {
             let mut path = format!("/artifacts/versions/{}/files?limit=1000", self.version.id);
             if let Some(p) = prefix {
@@ -696,27 +754,34 @@ impl UsedArtifact {
             if let Some(c) = cursor {
                 path.push_str(&format!("&cursor={c}"));
             }
-            let listed: Value = self.client.get(&path).await?;
-            let all_cached = listed["items"].as_array().into_iter().flatten().all(|f| {
-                Sha256::parse(f["sha256_hash"].as_str().unwrap_or_default())
+            let listed: PageDto<FolderEntryDto> = self.client.get(&path).await?;
+            let files: Vec<FileDto> = listed
+                .items
+                .into_iter()
+                .filter_map(|e| match e {
+                    FolderEntryDto::File(f) => Some(f),
+                    // Only a listing with a delimiter names folders.
+                    FolderEntryDto::Folder { .. } => None,
+                })
+                .collect();
+            let all_cached = files.iter().all(|f| {
+                Sha256::parse(&f.sha256_hash)
                     .ok()
-                    .and_then(|sha| cache.get(&sha, f["size"].as_u64().unwrap_or(0)))
+                    .and_then(|sha| cache.get(&sha, f.size))
                     .is_some()
             });
             if all_cached {
-                let items: Vec<Value> = listed["items"]
-                    .as_array()
+                let items = files
                     .into_iter()
-                    .flatten()
-                    .map(|f| json!({ "file": f }))
+                    .map(|file| Fetch { file, url: None })
                     .collect();
-                return Ok(json!({ "items": items, "next_cursor": listed["next_cursor"] }));
+                return Ok((items, listed.next_cursor));
             }
             if cursor.is_some() && !recorded.swap(true, Ordering::SeqCst) {
                 self.client
-                    .post::<Value>(
+                    .post::<DownloadDto>(
                         &format!("/artifacts/versions/{}/downloads", self.version.id),
-                        json!({}),
+                        serde_json::json!({}),
                     )
                     .await?;
             }
@@ -724,24 +789,29 @@ impl UsedArtifact {
         if cursor.is_none() {
             recorded.store(true, Ordering::SeqCst);
         }
-        self.client
+        let page: PageDto<DownloadUrlDto> = self
+            .client
             .post(
                 &format!("/artifacts/versions/{}/download-urls", self.version.id),
-                body,
+                to_body(&body)?,
             )
-            .await
+            .await?;
+        Ok((
+            page.items.into_iter().map(Fetch::from).collect(),
+            page.next_cursor,
+        ))
     }
 
     /// One file into place; `Some(bytes)` when fetched from the registry, `None` from the cache.
-    async fn fetch(&self, dir: &Path, item: Value) -> Result<Option<u64>> {
-        let file = &item["file"];
-        let raw = file["path"].as_str().unwrap_or_default();
+    async fn fetch(&self, dir: &Path, item: Fetch) -> Result<Option<u64>> {
+        let file = &item.file;
+        let raw = file.path.as_str();
         // The server's word is not trusted for where a file goes.
         let path = FilePath::parse(raw)
             .map_err(|e| ClientError::Invalid(format!("refusing to write {raw:?}: {e}")))?;
-        let expected = Sha256::parse(file["sha256_hash"].as_str().unwrap_or_default())
+        let expected = Sha256::parse(&file.sha256_hash)
             .map_err(|e| ClientError::Invalid(format!("{path}: {e}")))?;
-        let size = file["size"].as_u64().unwrap_or(0);
+        let size = file.size;
         let target = dir.join(path.as_str());
         if !target.starts_with(dir) {
             return Err(ClientError::Invalid(format!(
@@ -769,22 +839,17 @@ impl UsedArtifact {
                     None
                 }
                 None => {
-                    let id = file["id"].as_str().unwrap_or_default();
+                    let id = file.id;
                     let fresh_url = || async move {
-                        let fresh: Value = self
+                        let fresh: DownloadUrlDto = self
                             .client
                             .get(&format!("/artifacts/files/{id}/download-url"))
                             .await?;
-                        Ok::<String, ClientError>(
-                            fresh["download_url"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .to_owned(),
-                        )
+                        Ok::<String, ClientError>(fresh.download_url)
                     };
                     // No URL: the file left the cache after its page was listed.
-                    let url = match item["download_url"].as_str() {
-                        Some(u) => u.to_owned(),
+                    let url = match &item.url {
+                        Some(u) => u.clone(),
                         None => fresh_url().await?,
                     };
                     // Renewed at most once; kept for the retries after that.
@@ -828,6 +893,19 @@ impl UsedArtifact {
         }
         result
     }
+}
+
+/// Adds the headers a presigned request is bound to (the length is set from the body).
+fn signed_headers(
+    mut req: reqwest::RequestBuilder,
+    headers: Option<&BTreeMap<String, String>>,
+) -> reqwest::RequestBuilder {
+    for (k, v) in headers.into_iter().flatten() {
+        if !k.eq_ignore_ascii_case("content-length") {
+            req = req.header(k, v);
+        }
+    }
+    req
 }
 
 /// Whether a store's refusal may be an expired presigned URL (S3 answers 403, the server's own

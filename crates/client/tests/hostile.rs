@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use sha2::Digest as _;
+use wanllmdb_api::{DownloadUrlDto, FileDto, FilesDto, PageDto, UploadUrlDto, UploadUrlsDto};
 use wanllmdb_client::{Artifact, Client, ClientError, LogOptions};
 use wanllmdb_domain::types::ArtifactType;
 
@@ -86,18 +87,49 @@ fn scratch(name: &str) -> std::path::PathBuf {
     dir
 }
 
-/// One download page listing `files` as (id, path), each pointing at `url`.
-fn page_of(files: &[(&str, &str)], url: &str) -> String {
-    let sha = sha_hex(HELLO);
-    let items: Vec<String> = files
-        .iter()
-        .map(|(id, path)| {
-            format!(
-                r#"{{"file":{{"id":"{id}","path":"{path}","size":6,"sha256_hash":"{sha}"}},"download_url":"{url}"}}"#
-            )
-        })
-        .collect();
-    format!(r#"{{"items":[{}],"next_cursor":null}}"#, items.join(","))
+/// The id of fake file `n`.
+fn file_id(n: u8) -> uuid::Uuid {
+    format!("01a22500-0000-7000-8000-0000000001{n:02x}")
+        .parse()
+        .expect("uuid")
+}
+
+/// A file of `HELLO` at `path` (unchecked: the server's word).
+fn file_dto(n: u8, path: &str) -> FileDto {
+    FileDto {
+        id: file_id(n),
+        version_id: file_id(0),
+        path: path.to_owned(),
+        name: path.rsplit('/').next().unwrap_or(path).to_owned(),
+        size: HELLO.len() as u64,
+        storage_key: "projects/p/blobs/sha256/x".into(),
+        md5_hash: "b1946ac92492d2347c6235b4d2611184".into(),
+        sha256_hash: sha_hex(HELLO),
+        content_type: "text/plain".into(),
+        created_at: chrono::DateTime::UNIX_EPOCH,
+    }
+}
+
+fn download_url(file: FileDto, url: &str) -> DownloadUrlDto {
+    DownloadUrlDto {
+        file,
+        download_url: url.to_owned(),
+        method: "GET".into(),
+        headers: BTreeMap::new(),
+        expires_at: chrono::DateTime::UNIX_EPOCH,
+    }
+}
+
+/// One download page listing `files` as (number, path), each pointing at `url`.
+fn page_of(files: &[(u8, &str)], url: &str) -> String {
+    let page = PageDto {
+        items: files
+            .iter()
+            .map(|(n, path)| download_url(file_dto(*n, path), url))
+            .collect(),
+        next_cursor: None,
+    };
+    serde_json::to_string(&page).expect("json")
 }
 
 #[tokio::test]
@@ -112,7 +144,7 @@ async fn paths_that_climb_out_are_refused() {
             (
                 200,
                 page_of(
-                    &[("f1", "../escaped.txt"), ("f2", "/etc/owned")],
+                    &[(1, "../escaped.txt"), (2, "/etc/owned")],
                     &format!("{me}/blob"),
                 ),
             )
@@ -149,10 +181,11 @@ async fn an_expired_download_url_is_renewed_once() {
         } else if path.ends_with("/download-urls") {
             (
                 200,
-                page_of(&[("f1", "a/hello.txt")], &format!("{me}/expired")),
+                page_of(&[(1, "a/hello.txt")], &format!("{me}/expired")),
             )
-        } else if path == "/api/v1/artifacts/files/f1/download-url" {
-            (200, format!(r#"{{"download_url":"{me}/fresh"}}"#))
+        } else if path == format!("/api/v1/artifacts/files/{}/download-url", file_id(1)) {
+            let fresh = download_url(file_dto(1, "a/hello.txt"), &format!("{me}/fresh"));
+            (200, serde_json::to_string(&fresh).expect("json"))
         } else if path == "/expired" {
             (
                 403,
@@ -173,7 +206,10 @@ async fn an_expired_download_url_is_renewed_once() {
     );
     assert_eq!(count(&seen, "GET /expired"), 1);
     assert_eq!(
-        count(&seen, "GET /api/v1/artifacts/files/f1/download-url"),
+        count(
+            &seen,
+            &format!("GET /api/v1/artifacts/files/{}/download-url", file_id(1))
+        ),
         1
     );
     assert_eq!(count(&seen, "GET /fresh"), 1);
@@ -189,10 +225,16 @@ async fn an_expired_upload_url_is_renewed_by_negotiating_the_file_again() {
     let draft = VERSION.replace("\"is_finalized\":true", "\"is_finalized\":false");
     let (base, seen) = fake_server(move |method, path, me| {
         let bare = path.split('?').next().unwrap_or("/");
-        let plan = |url: &str| {
-            format!(
-                r#"{{"path":"hello.txt","already_stored":false,"upload_url":"{me}{url}","headers":{{}}}}"#
-            )
+        let plan = |url: &str| UploadUrlDto {
+            path: "hello.txt".into(),
+            sha256_hash: sha_hex(HELLO),
+            storage_key: "projects/p/blobs/sha256/x".into(),
+            already_stored: false,
+            upload_url: Some(format!("{me}{url}")),
+            method: Some("PUT".into()),
+            headers: Some(BTreeMap::new()),
+            expires_at: Some(chrono::DateTime::UNIX_EPOCH),
+            multipart: None,
         };
         match (method, bare) {
             ("GET", "/api/v1/projects") => (200, project.to_owned()),
@@ -200,12 +242,22 @@ async fn an_expired_upload_url_is_renewed_by_negotiating_the_file_again() {
             ("GET", "/api/v1/resolve") => (404, r#"{"status":404,"code":"not_found"}"#.into()),
             ("POST", p) if p.ends_with("/versions") => (201, draft.clone()),
             ("POST", p) if p.ends_with("/upload-urls") => {
-                (200, format!(r#"{{"files":[{}]}}"#, plan("/expired")))
+                let plans = UploadUrlsDto {
+                    files: vec![plan("/expired")],
+                };
+                (200, serde_json::to_string(&plans).expect("json"))
             }
-            ("POST", p) if p.ends_with("/upload-url") => (200, plan("/fresh")),
+            ("POST", p) if p.ends_with("/upload-url") => {
+                (200, serde_json::to_string(&plan("/fresh")).expect("json"))
+            }
             ("PUT", "/expired") => (403, "Request has expired".into()),
             ("PUT", "/fresh") => (200, String::new()),
-            ("POST", p) if p.ends_with("/files/batch") => (201, "[]".into()),
+            ("POST", p) if p.ends_with("/files/batch") => {
+                let files = FilesDto {
+                    files: vec![file_dto(1, "hello.txt")],
+                };
+                (201, serde_json::to_string(&files).expect("json"))
+            }
             _ => (200, VERSION.to_owned()),
         }
     });
@@ -254,7 +306,7 @@ async fn transient_store_failures_are_retried_and_then_reported() {
             (
                 200,
                 page_of(
-                    &[("f1", "flaky.txt"), ("f2", "down.txt")],
+                    &[(1, "flaky.txt"), (2, "down.txt")],
                     &format!("{me}/PLACEHOLDER"),
                 )
                 .replacen("PLACEHOLDER", "flaky", 1)

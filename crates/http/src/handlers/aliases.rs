@@ -19,12 +19,9 @@ use super::prelude::*;
 pub async fn list_aliases(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<ArtifactId>,
 ) -> ApiResult<HttpResponse> {
-    let aliases = state
-        .registry
-        .list_aliases(&auth.0, ArtifactId::from_uuid(*path))
-        .await?;
+    let aliases = state.registry.list_aliases(&auth.0, *path).await?;
     ok(&aliases.into_iter().map(AliasDto::from).collect::<Vec<_>>())
 }
 
@@ -51,7 +48,7 @@ pub async fn list_aliases(
 pub async fn set_alias(
     state: State,
     auth: Auth,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(ArtifactId, String)>,
     body: Json<SetAliasDto>,
 ) -> ApiResult<HttpResponse> {
     let (artifact, alias) = path.into_inner();
@@ -70,7 +67,7 @@ pub async fn set_alias(
     };
     let (a, _) = state
         .registry
-        .set_alias(&auth.0, ArtifactId::from_uuid(artifact), &alias, target)
+        .set_alias(&auth.0, artifact, &alias, target)
         .await?;
     ok(&AliasDto::from(a))
 }
@@ -95,13 +92,13 @@ pub async fn set_alias(
 pub async fn remove_alias(
     state: State,
     auth: Auth,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(ArtifactId, String)>,
 ) -> ApiResult<HttpResponse> {
     let (artifact, alias) = path.into_inner();
     let alias = valid(AliasName::parse(alias))?;
     state
         .registry
-        .remove_alias(&auth.0, ArtifactId::from_uuid(artifact), &alias)
+        .remove_alias(&auth.0, artifact, &alias)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -124,7 +121,7 @@ pub async fn remove_alias(
 pub async fn alias_history(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<ArtifactId>,
     q: web::Query<AliasHistoryQuery>,
 ) -> ApiResult<HttpResponse> {
     let alias = q
@@ -135,7 +132,7 @@ pub async fn alias_history(
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let events = state
         .registry
-        .alias_history(&auth.0, ArtifactId::from_uuid(*path), alias.as_ref())
+        .alias_history(&auth.0, *path, alias.as_ref())
         .await?;
     ok(&events
         .into_iter()

@@ -84,13 +84,10 @@ pub async fn list_artifacts(
 pub async fn get_artifact(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<ArtifactId>,
 ) -> ApiResult<HttpResponse> {
     ok(&ArtifactDto::from(
-        state
-            .registry
-            .get_artifact(&auth.0, ArtifactId::from_uuid(*path))
-            .await?,
+        state.registry.get_artifact(&auth.0, *path).await?,
     ))
 }
 
@@ -116,14 +113,14 @@ pub async fn get_artifact(
 pub async fn update_artifact(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<ArtifactId>,
     body: Json<PatchDto>,
 ) -> ApiResult<HttpResponse> {
     let patch = body.into_inner().into_patch()?;
     ok(&ArtifactDto::from(
         state
             .registry
-            .update_artifact(&auth.0, ArtifactId::from_uuid(*path), patch)
+            .update_artifact(&auth.0, *path, patch)
             .await?,
     ))
 }
@@ -146,11 +143,8 @@ pub async fn update_artifact(
 pub async fn delete_artifact(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<ArtifactId>,
 ) -> ApiResult<HttpResponse> {
-    state
-        .registry
-        .delete_artifact(&auth.0, ArtifactId::from_uuid(*path))
-        .await?;
+    state.registry.delete_artifact(&auth.0, *path).await?;
     Ok(HttpResponse::NoContent().finish())
 }

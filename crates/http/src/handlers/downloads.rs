@@ -19,12 +19,9 @@ use super::prelude::*;
 pub async fn download_stats(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
 ) -> ApiResult<HttpResponse> {
-    let stats = state
-        .registry
-        .download_stats(&auth.0, VersionId::from_uuid(*path))
-        .await?;
+    let stats = state.registry.download_stats(&auth.0, *path).await?;
     ok(&DownloadStatsDto::from(stats))
 }
 
@@ -45,11 +42,11 @@ pub async fn download_stats(
 pub async fn record_download(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
 ) -> ApiResult<HttpResponse> {
     let d: Download = state
         .registry
-        .record_version_download(&auth.0, VersionId::from_uuid(*path))
+        .record_version_download(&auth.0, *path)
         .await?;
     created(&DownloadDto::from(d))
 }
@@ -71,12 +68,9 @@ pub async fn record_download(
 pub async fn download_url(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<FileId>,
 ) -> ApiResult<HttpResponse> {
-    let t = state
-        .registry
-        .download_file(&auth.0, FileId::from_uuid(*path))
-        .await?;
+    let t = state.registry.download_file(&auth.0, *path).await?;
     ok(&DownloadUrlDto::from(t))
 }
 
@@ -101,18 +95,13 @@ pub async fn download_url(
 pub async fn download_urls(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
     body: Json<FilesQuery>,
 ) -> ApiResult<HttpResponse> {
     let (q, req) = (&body, body.page_request()?);
     let p = state
         .registry
-        .download_files(
-            &auth.0,
-            VersionId::from_uuid(*path),
-            q.prefix.as_deref(),
-            req,
-        )
+        .download_files(&auth.0, *path, q.prefix.as_deref(), req)
         .await?;
     ok(&page(p, DownloadUrlDto::from, |k| k.to_string()))
 }
@@ -137,14 +126,11 @@ pub async fn download_urls(
 pub async fn download_content(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<FileId>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let range = parse_range(&req)?;
-    let (file, read) = state
-        .registry
-        .read_file(&auth.0, FileId::from_uuid(*path), range)
-        .await?;
+    let (file, read) = state.registry.read_file(&auth.0, *path, range).await?;
     Ok(stream_response(
         read,
         range.is_some(),

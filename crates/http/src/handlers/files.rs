@@ -26,13 +26,13 @@ use super::prelude::*;
 pub async fn upload_url(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
     body: Json<FileSpecDto>,
 ) -> ApiResult<HttpResponse> {
     let spec = body.into_inner().into_spec()?;
     let plan = state
         .registry
-        .negotiate_upload(&auth.0, VersionId::from_uuid(*path), spec)
+        .negotiate_upload(&auth.0, *path, spec)
         .await?;
     ok(&UploadUrlDto::from(plan))
 }
@@ -45,7 +45,7 @@ pub async fn upload_url(
     params(("version_id" = Uuid, Path, description = "A version's id.")),
     request_body = FileBatchDto,
     responses(
-        (status = 200, description = "Success.", body = Vec<UploadUrlDto>),
+        (status = 200, description = "Success.", body = UploadUrlsDto),
         (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
@@ -61,17 +61,17 @@ pub async fn upload_url(
 pub async fn upload_urls(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
     body: Json<FileBatchDto>,
 ) -> ApiResult<HttpResponse> {
     let specs = body.into_inner().into_specs()?;
     let plans = state
         .registry
-        .negotiate_uploads(&auth.0, VersionId::from_uuid(*path), specs)
+        .negotiate_uploads(&auth.0, *path, specs)
         .await?;
-    ok(
-        &serde_json::json!({ "files": plans.into_iter().map(UploadUrlDto::from).collect::<Vec<_>>() }),
-    )
+    ok(&UploadUrlsDto {
+        files: plans.into_iter().map(UploadUrlDto::from).collect(),
+    })
 }
 
 #[utoipa::path(
@@ -99,14 +99,11 @@ pub async fn upload_urls(
 pub async fn register_file(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
     body: Json<FileSpecDto>,
 ) -> ApiResult<HttpResponse> {
     let spec = body.into_inner().into_spec()?;
-    let file = state
-        .registry
-        .register_file(&auth.0, VersionId::from_uuid(*path), spec)
-        .await?;
+    let file = state.registry.register_file(&auth.0, *path, spec).await?;
     created(&FileDto::from(file))
 }
 
@@ -135,14 +132,11 @@ pub async fn register_file(
 pub async fn register_files(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
     body: Json<FileBatchDto>,
 ) -> ApiResult<HttpResponse> {
     let specs = body.into_inner().into_specs()?;
-    let files = state
-        .registry
-        .register_files(&auth.0, VersionId::from_uuid(*path), specs)
-        .await?;
+    let files = state.registry.register_files(&auth.0, *path, specs).await?;
     created(&FilesDto {
         files: files.into_iter().map(FileDto::from).collect(),
     })
@@ -166,11 +160,11 @@ pub async fn register_files(
 pub async fn list_files(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
     q: web::Query<ListFilesQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let version = VersionId::from_uuid(*path);
+    let version = *path;
     match q.delimiter.as_deref() {
         None => {
             let files = FilesQuery {
@@ -237,7 +231,7 @@ pub async fn list_files(
 pub async fn upload_content(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
     q: web::Query<UploadQuery>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
@@ -245,12 +239,7 @@ pub async fn upload_content(
     let spec = FileSpecDto::of(q.path, q.size, q.md5_hash, q.sha256_hash).into_spec()?;
     let key = state
         .registry
-        .upload_bytes(
-            &auth.0,
-            VersionId::from_uuid(*path),
-            &spec,
-            body_stream(payload),
-        )
+        .upload_bytes(&auth.0, *path, &spec, body_stream(payload))
         .await?;
     created(&stored(key, &spec))
 }
@@ -274,11 +263,8 @@ pub async fn upload_content(
 pub async fn delete_file(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<FileId>,
 ) -> ApiResult<HttpResponse> {
-    state
-        .registry
-        .delete_file(&auth.0, FileId::from_uuid(*path))
-        .await?;
+    state.registry.delete_file(&auth.0, *path).await?;
     Ok(HttpResponse::NoContent().finish())
 }

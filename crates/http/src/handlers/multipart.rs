@@ -23,14 +23,14 @@ use super::prelude::*;
 pub async fn multipart_parts(
     state: State,
     auth: Auth,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(VersionId, String)>,
     q: web::Query<Sha256Query>,
 ) -> ApiResult<HttpResponse> {
     let (version, upload) = path.into_inner();
     let sha = valid(Sha256::parse(q.into_inner().sha256_hash))?;
     let parts = state
         .registry
-        .multipart_parts(&auth.0, VersionId::from_uuid(version), &sha, &upload)
+        .multipart_parts(&auth.0, version, &sha, &upload)
         .await?;
     ok(&parts
         .into_iter()
@@ -62,7 +62,7 @@ pub async fn multipart_parts(
 pub async fn multipart_part_urls(
     state: State,
     auth: Auth,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(VersionId, String)>,
     body: Json<PartUrlsDto>,
 ) -> ApiResult<HttpResponse> {
     let (version, upload) = path.into_inner();
@@ -70,13 +70,7 @@ pub async fn multipart_part_urls(
     let spec = b.file.into_spec()?;
     let plan = state
         .registry
-        .multipart_part_urls(
-            &auth.0,
-            VersionId::from_uuid(version),
-            &spec,
-            &upload,
-            &b.parts,
-        )
+        .multipart_part_urls(&auth.0, version, &spec, &upload, &b.parts)
         .await?;
     ok(&MultipartDto::from(plan))
 }
@@ -106,7 +100,7 @@ pub async fn multipart_part_urls(
 pub async fn multipart_complete(
     state: State,
     auth: Auth,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(VersionId, String)>,
     body: Json<CompleteDto>,
 ) -> ApiResult<HttpResponse> {
     let (version, upload) = path.into_inner();
@@ -122,13 +116,7 @@ pub async fn multipart_complete(
         .collect();
     let key = state
         .registry
-        .complete_multipart(
-            &auth.0,
-            VersionId::from_uuid(version),
-            &spec,
-            &upload,
-            &parts,
-        )
+        .complete_multipart(&auth.0, version, &spec, &upload, &parts)
         .await?;
     ok(&stored(key, &spec))
 }
@@ -154,14 +142,14 @@ pub async fn multipart_complete(
 pub async fn multipart_abort(
     state: State,
     auth: Auth,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(VersionId, String)>,
     q: web::Query<Sha256Query>,
 ) -> ApiResult<HttpResponse> {
     let (version, upload) = path.into_inner();
     let sha = valid(Sha256::parse(q.into_inner().sha256_hash))?;
     state
         .registry
-        .abort_multipart(&auth.0, VersionId::from_uuid(version), &sha, &upload)
+        .abort_multipart(&auth.0, version, &sha, &upload)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

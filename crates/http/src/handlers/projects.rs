@@ -77,12 +77,9 @@ pub async fn list_projects(
 pub async fn get_project(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<ProjectId>,
 ) -> ApiResult<HttpResponse> {
-    let p = state
-        .registry
-        .get_project(&auth.0, ProjectId::from_uuid(*path))
-        .await?;
+    let p = state.registry.get_project(&auth.0, *path).await?;
     ok(&ProjectDto::from(p))
 }
 
@@ -104,12 +101,9 @@ pub async fn get_project(
 pub async fn delete_project(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<ProjectId>,
 ) -> ApiResult<HttpResponse> {
-    state
-        .registry
-        .delete_project(&auth.0, ProjectId::from_uuid(*path))
-        .await?;
+    state.registry.delete_project(&auth.0, *path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -130,12 +124,9 @@ pub async fn delete_project(
 pub async fn list_members(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<ProjectId>,
 ) -> ApiResult<HttpResponse> {
-    let members = state
-        .registry
-        .list_members(&auth.0, ProjectId::from_uuid(*path))
-        .await?;
+    let members = state.registry.list_members(&auth.0, *path).await?;
     ok(&members
         .into_iter()
         .map(MembershipDto::from)
@@ -165,19 +156,14 @@ pub async fn list_members(
 pub async fn set_member(
     state: State,
     auth: Auth,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(ProjectId, UserId)>,
     body: Json<MemberDto>,
 ) -> ApiResult<HttpResponse> {
     let (project, user) = path.into_inner();
     let role: Role = valid(body.role.parse())?;
     let m = state
         .registry
-        .set_member(
-            &auth.0,
-            ProjectId::from_uuid(project),
-            UserId::from_uuid(user),
-            role,
-        )
+        .set_member(&auth.0, project, user, role)
         .await?;
     ok(&MembershipDto::from(m))
 }
@@ -201,16 +187,9 @@ pub async fn set_member(
 pub async fn remove_member(
     state: State,
     auth: Auth,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(ProjectId, UserId)>,
 ) -> ApiResult<HttpResponse> {
     let (project, user) = path.into_inner();
-    state
-        .registry
-        .remove_member(
-            &auth.0,
-            ProjectId::from_uuid(project),
-            UserId::from_uuid(user),
-        )
-        .await?;
+    state.registry.remove_member(&auth.0, project, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -20,12 +20,12 @@ use super::prelude::*;
 pub async fn lineage(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
     q: web::Query<LineageQuery>,
 ) -> ApiResult<HttpResponse> {
     let l = state
         .registry
-        .lineage(&auth.0, VersionId::from_uuid(*path), q.depth.unwrap_or(3))
+        .lineage(&auth.0, *path, q.depth.unwrap_or(3))
         .await?;
     ok(&LineageDto::from(l))
 }
@@ -113,11 +113,8 @@ pub async fn list_runs(
     ),
     security(("bearer" = [])),
 )]
-pub async fn get_run(state: State, auth: Auth, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    let run = state
-        .registry
-        .get_run(&auth.0, RunId::from_uuid(*path))
-        .await?;
+pub async fn get_run(state: State, auth: Auth, path: web::Path<RunId>) -> ApiResult<HttpResponse> {
+    let run = state.registry.get_run(&auth.0, *path).await?;
     ok(&RunDto::from(run))
 }
 
@@ -144,16 +141,12 @@ pub async fn get_run(state: State, auth: Auth, path: web::Path<Uuid>) -> ApiResu
 pub async fn run_input(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<RunId>,
     body: Json<VersionRefDto>,
 ) -> ApiResult<HttpResponse> {
     state
         .registry
-        .mark_used(
-            &auth.0,
-            RunId::from_uuid(*path),
-            VersionId::from_uuid(body.version_id),
-        )
+        .mark_used(&auth.0, *path, VersionId::from_uuid(body.version_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -181,16 +174,12 @@ pub async fn run_input(
 pub async fn run_output(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<RunId>,
     body: Json<VersionRefDto>,
 ) -> ApiResult<HttpResponse> {
     let v = state
         .registry
-        .mark_produced(
-            &auth.0,
-            RunId::from_uuid(*path),
-            VersionId::from_uuid(body.version_id),
-        )
+        .mark_produced(&auth.0, *path, VersionId::from_uuid(body.version_id))
         .await?;
     ok(&VersionDto::new(v, vec![]))
 }

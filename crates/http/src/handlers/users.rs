@@ -71,12 +71,12 @@ pub async fn create_user(
 pub async fn create_key(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<UserId>,
     body: Json<CreateKeyDto>,
 ) -> ApiResult<HttpResponse> {
     let key = state
         .registry
-        .create_api_key(&auth.0, UserId::from_uuid(*path), &body.label)
+        .create_api_key(&auth.0, *path, &body.label)
         .await?;
     created(&CreatedKeyDto {
         key: key.key.into(),
@@ -99,11 +99,12 @@ pub async fn create_key(
     ),
     security(("bearer" = [])),
 )]
-pub async fn list_keys(state: State, auth: Auth, path: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    let keys = state
-        .registry
-        .list_api_keys(&auth.0, UserId::from_uuid(*path))
-        .await?;
+pub async fn list_keys(
+    state: State,
+    auth: Auth,
+    path: web::Path<UserId>,
+) -> ApiResult<HttpResponse> {
+    let keys = state.registry.list_api_keys(&auth.0, *path).await?;
     ok(&keys.into_iter().map(ApiKeyDto::from).collect::<Vec<_>>())
 }
 
@@ -125,12 +126,9 @@ pub async fn list_keys(state: State, auth: Auth, path: web::Path<Uuid>) -> ApiRe
 pub async fn revoke_key(
     state: State,
     auth: Auth,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(UserId, ApiKeyId)>,
 ) -> ApiResult<HttpResponse> {
     let (user, key) = path.into_inner();
-    let key = state
-        .registry
-        .revoke_api_key(&auth.0, UserId::from_uuid(user), ApiKeyId::from_uuid(key))
-        .await?;
+    let key = state.registry.revoke_api_key(&auth.0, user, key).await?;
     ok(&ApiKeyDto::from(key))
 }

@@ -24,7 +24,7 @@ use super::prelude::*;
 pub async fn create_version(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<ArtifactId>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     // The body is optional: an empty POST makes a version with no description or metadata.
@@ -38,10 +38,7 @@ pub async fn create_version(
         metadata: metadata(b.metadata)?,
         run_id: b.run_id.map(RunId::from_uuid),
     };
-    let v = state
-        .registry
-        .create_version(&auth.0, ArtifactId::from_uuid(*path), req)
-        .await?;
+    let v = state.registry.create_version(&auth.0, *path, req).await?;
     created(&VersionDto::new(v, vec![]))
 }
 
@@ -63,13 +60,13 @@ pub async fn create_version(
 pub async fn list_versions(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<ArtifactId>,
     q: Query<VersionQuery>,
 ) -> ApiResult<HttpResponse> {
     let (filter, sort, req) = q.into_inner().into_parts()?;
     let p = state
         .registry
-        .list_versions(&auth.0, ArtifactId::from_uuid(*path), &filter, &sort, req)
+        .list_versions(&auth.0, *path, &filter, &sort, req)
         .await?;
     ok(&page(p, VersionDto::from, sort_key_cursor))
 }
@@ -92,13 +89,13 @@ pub async fn list_versions(
 pub async fn get_version(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let req = q.request(|s| FilePath::parse(s).ok())?;
     let v = state
         .registry
-        .get_version_with_files(&auth.0, VersionId::from_uuid(*path), req)
+        .get_version_with_files(&auth.0, *path, req)
         .await?;
     ok(&VersionWithFilesDto {
         next_files_cursor: v.files.next.as_ref().map(|p| encode_cursor(p.as_str())),
@@ -129,11 +126,11 @@ pub async fn get_version(
 pub async fn update_version(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
     body: Json<PatchDto>,
 ) -> ApiResult<HttpResponse> {
     let patch = body.into_inner().into_patch()?;
-    let id = VersionId::from_uuid(*path);
+    let id = *path;
     state.registry.update_version(&auth.0, id, patch).await?;
     ok(&VersionDto::from(
         state.registry.get_version(&auth.0, id).await?,
@@ -158,12 +155,9 @@ pub async fn update_version(
 pub async fn delete_version(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
 ) -> ApiResult<HttpResponse> {
-    state
-        .registry
-        .delete_version(&auth.0, VersionId::from_uuid(*path))
-        .await?;
+    state.registry.delete_version(&auth.0, *path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -188,9 +182,9 @@ pub async fn delete_version(
 pub async fn finalize_version(
     state: State,
     auth: Auth,
-    path: web::Path<Uuid>,
+    path: web::Path<VersionId>,
 ) -> ApiResult<HttpResponse> {
-    let id = VersionId::from_uuid(*path);
+    let id = *path;
     state.registry.finalize_version(&auth.0, id).await?;
     ok(&VersionDto::from(
         state.registry.get_version(&auth.0, id).await?,
@@ -214,12 +208,9 @@ pub async fn finalize_version(
 pub async fn diff(
     state: State,
     auth: Auth,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(VersionId, VersionId)>,
 ) -> ApiResult<HttpResponse> {
     let (a, b) = path.into_inner();
-    let d = state
-        .registry
-        .diff_versions(&auth.0, VersionId::from_uuid(a), VersionId::from_uuid(b))
-        .await?;
+    let d = state.registry.diff_versions(&auth.0, a, b).await?;
     ok(&VersionDiffDto::from(d))
 }
