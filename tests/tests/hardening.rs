@@ -2,11 +2,8 @@
 //! that are not objects, overlong URLs, bytes uploaded and never registered, servers started
 //! together on a fresh database. Each runs on both backends where the behaviour is the store's.
 
-#[macro_use]
-mod common;
-
-use common::*;
 use md5::Digest as _;
+use wanllmdb_e2e::*;
 
 /// A problem document with `status` and `code`, and the nosniff header every answer carries.
 async fn expect_problem(resp: reqwest::Response, status: u16, code: &str) -> Value {
@@ -310,7 +307,7 @@ async fn bytes_never_registered_are_collected(backend: Backend) {
 fn migrate_together(vars: &[(String, String)], dir: &std::path::Path, n: usize) {
     let children: Vec<_> = (0..n)
         .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_wanllmdb-server"))
+            Command::new(server_bin())
                 .arg("migrate")
                 .envs(vars.iter().cloned())
                 .current_dir(dir)

@@ -1,6 +1,7 @@
-//! The end-to-end harness: the real `wanllmdb-server` binary on a free port, on the embedded
-//! default (SQLite + filesystem) or on PostgreSQL + Garage (S3), and a raw HTTP client for it.
-#![allow(dead_code, unused_imports)] // each test binary uses a part of it
+//! The end-to-end harness: the real server (`e2e-server`, which is `wanllmdb_server::main`) on
+//! a free port, on the embedded default (SQLite + filesystem) or on PostgreSQL + Garage (S3), a
+//! raw HTTP client for it, and `on_both_backends!`. The scenarios in `tests/` and the benchmarks
+//! in `benches/` share it.
 
 pub use std::io::{BufRead, BufReader};
 pub use std::process::{Child, Command, Stdio};
@@ -9,6 +10,23 @@ pub use std::time::Duration;
 use md5::Digest as _;
 pub use reqwest::{Method, StatusCode};
 pub use serde_json::{json, Value};
+
+/// The server binary this package builds (cargo builds a package's binaries before its tests
+/// and benchmarks run): beside the `deps` folder the running test or bench executable is in.
+pub fn server_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("tests run from target/<profile>/deps");
+    let bin = profile_dir.join(format!("e2e-server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run the scenarios with `cargo test -p wanllmdb-e2e` (or `make test`), which builds it",
+        bin.display()
+    );
+    bin
+}
 
 pub const KEY: &str = "wlm_e2e_bootstrap_key_0123456789abcdefghijklmnop";
 
@@ -26,6 +44,15 @@ pub struct Server {
     pub vars: Vec<(String, String)>,
     /// Its own PostgreSQL database, dropped after the server stops.
     pub db: Option<wanllmdb_store_sql::testing::TestDatabase>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("pid", &self.child.id())
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Server {
@@ -110,7 +137,17 @@ pub fn start_with(
     dir: std::path::PathBuf,
     db: Option<wanllmdb_store_sql::testing::TestDatabase>,
 ) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wanllmdb-server"))
+    start_binary(&server_bin(), vars, dir, db)
+}
+
+/// `start_with` for another build of the server (a benchmark comparing an older commit's).
+pub fn start_binary(
+    bin: &std::path::Path,
+    vars: Vec<(String, String)>,
+    dir: std::path::PathBuf,
+    db: Option<wanllmdb_store_sql::testing::TestDatabase>,
+) -> Server {
+    let mut child = Command::new(bin)
         .arg("serve")
         .envs(vars.clone())
         .current_dir(&dir)
@@ -160,6 +197,7 @@ pub fn start_extra(backend: Backend, extra: &[(&str, &str)]) -> Server {
     start_with(vars, dir, db)
 }
 
+#[derive(Debug)]
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
@@ -332,13 +370,15 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Expands to one test per scenario and backend: `sqlite_fs::NAME` and `postgres_s3::NAME`.
+#[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite_fs {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::common::Backend::SqliteFs).await;
+                    super::$name($crate::Backend::SqliteFs).await;
                 }
             )*
         }
@@ -346,7 +386,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::common::Backend::PostgresS3).await;
+                    super::$name($crate::Backend::PostgresS3).await;
                 }
             )*
         }

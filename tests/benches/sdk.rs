@@ -3,93 +3,23 @@
 //! file. Hashing and verification stay on. Targets on the 2-core machine: 1.5 s, 0.5 s, 1.5 s,
 //! 1.5 s and 1.5 s.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use wanllmdb_client::{Artifact, Client, LogOptions};
 use wanllmdb_domain::types::ArtifactType;
-
-const KEY: &str = "wlm_bench_bootstrap_key_0123456789abcdefghijklmnop";
-
-struct Server(
-    Child,
-    String,
-    /// Dropped after the server stops: its database goes with it.
-    #[allow(dead_code)]
-    Option<wanllmdb_store_sql::testing::TestDatabase>,
-);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run `make bench`, which starts PostgreSQL and Garage")
-    })
-}
-
-fn start(dir: &std::path::Path, postgres_s3: bool) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wanllmdb-server"));
-    let mut db = None;
-    cmd.arg("serve")
-        .env("WANLLMDB__SERVER__BIND", "127.0.0.1:0")
-        .env("WANLLMDB__AUTH__BOOTSTRAP_KEY", KEY)
-        .env("RUST_LOG", "warn")
-        .current_dir(dir)
-        .stdout(Stdio::piped());
-    if postgres_s3 {
-        let pg = db.insert(wanllmdb_store_sql::testing::TestDatabase::postgres());
-        cmd.env("WANLLMDB__DATABASE__URL", pg.url())
-            .env("WANLLMDB__STORAGE__BACKEND", "s3")
-            .env("WANLLMDB__STORAGE__S3__ENDPOINT", env("TEST_S3_ENDPOINT"))
-            .env("WANLLMDB__STORAGE__S3__REGION", env("TEST_S3_REGION"))
-            .env("WANLLMDB__STORAGE__S3__BUCKET", env("TEST_S3_BUCKET"))
-            .env(
-                "WANLLMDB__STORAGE__S3__ACCESS_KEY",
-                env("TEST_S3_ACCESS_KEY"),
-            )
-            .env(
-                "WANLLMDB__STORAGE__S3__SECRET_KEY",
-                env("TEST_S3_SECRET_KEY"),
-            );
-    } else {
-        cmd.env(
-            "WANLLMDB__DATABASE__URL",
-            format!("sqlite://{}/db.sqlite", dir.display()),
-        )
-        .env(
-            "WANLLMDB__STORAGE__FS__ROOT",
-            format!("{}/blobs", dir.display()),
-        );
-    }
-    let mut child = cmd.spawn().expect("start wanllmdb-server");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = lines.next().expect("address").expect("stdout");
-        if let Some(rest) = line.strip_prefix("wanllmdb-server listening on ") {
-            break rest.split_whitespace().next().expect("address").to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server(child, base, db)
-}
+use wanllmdb_e2e::{start, Backend, KEY};
 
 fn secs(t: Instant) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-async fn run(label: &str, postgres_s3: bool) {
+async fn run(label: &str, backend: Backend) {
     let dir = std::env::temp_dir()
         .join("wanllmdb-bench-sdk")
         .join(uuid::Uuid::now_v7().simple().to_string());
     std::fs::create_dir_all(&dir).expect("dir");
-    let server = start(&dir, postgres_s3);
-    let client = Client::new(&server.1, KEY).with_state_dir(None);
+    let server = start(backend);
+    let client = Client::new(&server.base, KEY).with_state_dir(None);
     let project = format!("bench-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
     client.create_project(&project).await.expect("project");
     let small = dir.join("small");
@@ -179,6 +109,6 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(run("SQLite + filesystem", false));
-    rt.block_on(run("PostgreSQL + Garage", true));
+    rt.block_on(run("SQLite + filesystem", Backend::SqliteFs));
+    rt.block_on(run("PostgreSQL + Garage", Backend::PostgresS3));
 }

@@ -10,88 +10,34 @@
 //! `WANLLMDB_BENCH_SERVER=/path/to/wanllmdb-server` measures another build (e.g. an older
 //! commit's) the same way; `WANLLMDB_BENCH_FILES=N` changes the file count.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use md5::Digest as _;
 use serde_json::{json, Value};
+use wanllmdb_e2e::{hex, server_bin, server_env, start_binary, Backend, Server, KEY};
+use wanllmdb_store_sql::testing::TestDatabase;
 
-const KEY: &str = "wlm_bench_bootstrap_key_0123456789abcdefghijklmnop";
 /// Distinct contents the files cycle through (finalize checks each distinct blob once a page).
 const CONTENTS: usize = 8;
 const BATCH: usize = 10_000;
 
-struct Server {
-    child: Child,
-    base: String,
-    _db: Option<wanllmdb_store_sql::testing::TestDatabase>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run `make bench`, which starts PostgreSQL and Garage")
-    })
-}
-
-fn start(dir: &std::path::Path, postgres_s3: bool) -> Server {
-    let bin = std::env::var("WANLLMDB_BENCH_SERVER")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_wanllmdb-server").to_owned());
-    let mut cmd = Command::new(bin);
-    let mut db = None;
-    cmd.arg("serve")
-        .env("WANLLMDB__SERVER__BIND", "127.0.0.1:0")
-        .env("WANLLMDB__AUTH__BOOTSTRAP_KEY", KEY)
-        .env("RUST_LOG", "warn")
-        .current_dir(dir)
-        .stdout(Stdio::piped());
-    if postgres_s3 {
-        let pg = db.insert(wanllmdb_store_sql::testing::TestDatabase::postgres());
+/// The server under test (`WANLLMDB_BENCH_SERVER`, else this package's build), on its own data;
+/// on S3 with a bucket of its own, so finalize checks only this run's blobs.
+fn start(backend: Backend) -> Server {
+    let dir = std::env::temp_dir()
+        .join("wanllmdb-bench-finalize-server")
+        .join(uuid::Uuid::now_v7().simple().to_string());
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = (backend == Backend::PostgresS3).then(TestDatabase::postgres);
+    let mut vars = server_env(backend, &dir, db.as_ref().map(|d| d.url()));
+    if backend == Backend::PostgresS3 {
         let bucket = format!("fin-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-        cmd.env("WANLLMDB__DATABASE__URL", pg.url())
-            .env("WANLLMDB__STORAGE__BACKEND", "s3")
-            .env("WANLLMDB__STORAGE__S3__ENDPOINT", env("TEST_S3_ENDPOINT"))
-            .env("WANLLMDB__STORAGE__S3__REGION", env("TEST_S3_REGION"))
-            .env("WANLLMDB__STORAGE__S3__BUCKET", bucket)
-            .env(
-                "WANLLMDB__STORAGE__S3__ACCESS_KEY",
-                env("TEST_S3_ACCESS_KEY"),
-            )
-            .env(
-                "WANLLMDB__STORAGE__S3__SECRET_KEY",
-                env("TEST_S3_SECRET_KEY"),
-            );
-    } else {
-        cmd.env(
-            "WANLLMDB__DATABASE__URL",
-            format!("sqlite://{}/db.sqlite", dir.display()),
-        )
-        .env(
-            "WANLLMDB__STORAGE__FS__ROOT",
-            format!("{}/blobs", dir.display()),
-        );
+        vars.push(("WANLLMDB__STORAGE__S3__BUCKET".into(), bucket));
     }
-    let mut child = cmd.spawn().expect("start wanllmdb-server");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let base = loop {
-        let line = lines.next().expect("address").expect("stdout");
-        if let Some(rest) = line.strip_prefix("wanllmdb-server listening on ") {
-            break rest.split_whitespace().next().expect("address").to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base,
-        _db: db,
-    }
+    let bin = std::env::var("WANLLMDB_BENCH_SERVER")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| server_bin());
+    start_binary(&bin, vars, dir, db)
 }
 
 /// A field of /proc/PID/status, in KiB.
@@ -102,10 +48,6 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct Api {
@@ -130,12 +72,12 @@ impl Api {
     }
 }
 
-async fn run(label: &str, postgres_s3: bool, files: usize) {
+async fn run(label: &str, backend: Backend, files: usize) {
     let dir = std::env::temp_dir()
         .join("wanllmdb-bench-finalize")
         .join(uuid::Uuid::now_v7().simple().to_string());
     std::fs::create_dir_all(&dir).expect("dir");
-    let server = start(&dir, postgres_s3);
+    let server = start(backend);
     let api = Api {
         http: reqwest::Client::new(),
         base: server.base.clone(),
@@ -269,6 +211,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(run("SQLite + filesystem (embedded default)", false, files));
-    rt.block_on(run("PostgreSQL + Garage (S3)", true, files));
+    rt.block_on(run(
+        "SQLite + filesystem (embedded default)",
+        Backend::SqliteFs,
+        files,
+    ));
+    rt.block_on(run("PostgreSQL + Garage (S3)", Backend::PostgresS3, files));
 }

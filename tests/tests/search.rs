@@ -2,10 +2,7 @@
 //! errors a bad filter gets, and the CLI's `artifact ls`, `artifact versions` and
 //! `artifact files --folders`, on both backends.
 
-#[macro_use]
-mod common;
-
-use common::*;
+use wanllmdb_e2e::*;
 
 fn enc(s: &str) -> String {
     wanllmdb_domain::signed_url::percent_encode(s)

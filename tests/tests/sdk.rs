@@ -1,0 +1,279 @@
+//! The Rust SDK against the real server on both backends: log a tree, use it back, change one
+//! file, log again.
+
+use md5::Digest as _;
+use wanllmdb_e2e::*;
+
+/// The SDK against the real server: log a tree, use it back, change one file, log again.
+async fn sdk_logs_and_uses_artifacts(backend: Backend) {
+    use wanllmdb_client::{Artifact, Client, ClientError, LogOptions};
+    use wanllmdb_domain::types::ArtifactType;
+    let server = start(backend);
+    let client = Client::new(&server.base, KEY);
+    let project = format!("sdk-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
+    client.create_project(&project).await.expect("project");
+    let src = server._dir.join("src");
+    for i in 0..500 {
+        let path = src.join(format!("shard-{}/sub-{}/file-{i:03}.txt", i % 7, i % 3));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(&path, format!("content of file {i}\n").repeat(i % 5 + 1)).expect("write");
+    }
+    let artifact = Artifact::new("corpus", ArtifactType::Dataset)
+        .description("500 files")
+        .add_dir(&src)
+        .expect("add dir");
+    let v0 = client
+        .log_artifact(&project, &artifact, LogOptions::default().alias("golden"))
+        .await
+        .expect("log");
+    assert_eq!((v0.version.as_str(), v0.file_count), ("v0", 500));
+    assert!(v0.aliases.contains(&"golden".to_owned()));
+
+    let again = client
+        .log_artifact(&project, &artifact, LogOptions::default())
+        .await
+        .expect("log unchanged");
+    assert_eq!(again.id, v0.id, "unchanged files make no new version");
+
+    // Files repeating each other's bytes in one call send them once.
+    let twins = server._dir.join("twins");
+    std::fs::create_dir_all(twins.join("b")).expect("dirs");
+    for (path, text) in [("a.txt", "same"), ("b/a.txt", "same"), ("c.txt", "other")] {
+        std::fs::write(twins.join(path), text).expect("write");
+    }
+    let train = client.create_run(&project, "train-1").await.expect("run");
+    let logged = client
+        .log_artifact_detailed(
+            &project,
+            &Artifact::new("twins", ArtifactType::Dataset)
+                .add_dir(&twins)
+                .expect("add dir"),
+            LogOptions::default().run(train),
+        )
+        .await
+        .expect("log twins");
+    assert_eq!(
+        (
+            logged.uploaded_files,
+            logged.uploaded_bytes,
+            logged.reused_files
+        ),
+        (2, 9, 1)
+    );
+    assert_eq!(logged.version.file_count, 3);
+    let twins_out = server._dir.join("twins-out");
+    client
+        .use_artifact(&format!("{project}/twins:latest"), None)
+        .await
+        .expect("use twins")
+        .download(&twins_out)
+        .await
+        .expect("download twins");
+    assert_eq!(
+        std::fs::read_to_string(twins_out.join("b/a.txt")).expect("twin"),
+        "same"
+    );
+    // Listings and lineage through the SDK.
+    let eval = client.create_run(&project, "eval-1").await.expect("run");
+    client
+        .use_artifact(&format!("{project}/twins:latest"), Some(eval))
+        .await
+        .expect("use as an input");
+    let lineage = client
+        .lineage(&format!("{project}/twins:latest"), 2)
+        .await
+        .expect("lineage");
+    use wanllmdb_api::EdgeKindName;
+    let edges: Vec<(uuid::Uuid, EdgeKindName)> =
+        lineage.edges.iter().map(|e| (e.run, e.kind)).collect();
+    assert!(
+        edges.contains(&(train, EdgeKindName::Produced)),
+        "{lineage:?}"
+    );
+    assert!(edges.contains(&(eval, EdgeKindName::Used)), "{lineage:?}");
+    assert!(
+        lineage.versions.iter().all(|v| v.version.starts_with('v')),
+        "lineage versions carry their labels: {lineage:?}"
+    );
+    let runs = client.list_runs(&project).await.expect("runs");
+    let mut names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["eval-1", "train-1"]);
+    let aliases = client
+        .list_aliases(&format!("{project}/twins"))
+        .await
+        .expect("aliases");
+    assert!(aliases.iter().any(|a| a.name == "latest"), "{aliases:?}");
+    let files = client
+        .list_files(&format!("{project}/twins:v0"), Some("b/"))
+        .await
+        .expect("files");
+    assert_eq!(
+        files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+        ["b/a.txt"]
+    );
+
+    let used = client
+        .use_artifact(&format!("{project}/corpus:golden"), None)
+        .await
+        .expect("use");
+    let out = server._dir.join("out");
+    used.download(&out).await.expect("download");
+    for i in [0usize, 137, 499] {
+        let rel = format!("shard-{}/sub-{}/file-{i:03}.txt", i % 7, i % 3);
+        assert_eq!(
+            std::fs::read(out.join(&rel)).expect("restored"),
+            std::fs::read(src.join(&rel)).expect("source"),
+            "{rel}"
+        );
+    }
+
+    std::fs::write(src.join("shard-0/sub-0/file-000.txt"), "changed").expect("change");
+    let artifact = Artifact::new("corpus", ArtifactType::Dataset)
+        .add_dir(&src)
+        .expect("add dir");
+    let logged = client
+        .log_artifact_detailed(&project, &artifact, LogOptions::default())
+        .await
+        .expect("log changed");
+    assert!(logged.created);
+    assert_eq!(
+        (
+            logged.uploaded_files,
+            logged.uploaded_bytes,
+            logged.reused_files
+        ),
+        (1, 7, 499),
+        "only the changed file's bytes cross the wire"
+    );
+    let v1 = logged.version;
+    assert_eq!(v1.version, "v1");
+
+    // With a cache, a second download of the same version moves no bytes.
+    let cached = client
+        .clone()
+        .with_cache(server._dir.join("cache"), 1 << 30);
+    let used = cached
+        .use_artifact(&format!("{project}/corpus:v1"), None)
+        .await
+        .expect("use");
+    let first = used
+        .download_with(&server._dir.join("c1"), None)
+        .await
+        .expect("first download");
+    assert_eq!(
+        (first.files, first.fetched_files, first.cached_files),
+        (500, 500, 0)
+    );
+    let stats_before = Api::new(&server)
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{}/downloads", v1.id),
+            None,
+        )
+        .await;
+    assert!(
+        stats_before["count"].as_u64() > Some(0),
+        "the first download was recorded: {stats_before}"
+    );
+    let second = used
+        .download_with(&server._dir.join("c2"), None)
+        .await
+        .expect("second download");
+    assert_eq!(
+        (
+            second.fetched_files,
+            second.fetched_bytes,
+            second.cached_files
+        ),
+        (0, 0, 500)
+    );
+    let stats_after = Api::new(&server)
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{}/downloads", v1.id),
+            None,
+        )
+        .await;
+    assert_eq!(
+        stats_before["count"], stats_after["count"],
+        "the registry served nothing the second time"
+    );
+    assert_eq!(
+        std::fs::read(server._dir.join("c2/shard-0/sub-0/file-000.txt")).expect("from cache"),
+        b"changed"
+    );
+    let part = used
+        .download_with(&server._dir.join("c3"), Some("shard-3/"))
+        .await
+        .expect("prefix download");
+    assert_eq!(part.files, (0..500).filter(|i| i % 7 == 3).count() as u64);
+    assert!(!server._dir.join("c3/shard-2").exists());
+    let api = Api::new(&server);
+    let diff = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{}/diff/{}", v0.id, v1.id),
+            None,
+        )
+        .await;
+    assert_eq!(diff["modified"].as_array().map(Vec::len), Some(1));
+    assert_eq!(diff["unchanged"], json!(499));
+
+    // Corrupt the stored bytes of one file: the download names it and leaves nothing behind.
+    {
+        let sha = hex(&sha2::Sha256::digest(b"changed"));
+        match backend {
+            Backend::SqliteFs => {
+                let stored = walk(&server._dir.join("blobs/objects"))
+                    .into_iter()
+                    .find(|p| p.ends_with(&sha))
+                    .expect("the blob on disk");
+                std::fs::write(&stored, "tampered").expect("corrupt");
+            }
+            Backend::PostgresS3 => {
+                use wanllmdb_domain::ports::{BlobStore, ExpectedContent};
+                let store = wanllmdb_blob_s3::S3BlobStore::connect(wanllmdb_blob_s3::S3Config {
+                    endpoint: env("TEST_S3_ENDPOINT"),
+                    region: env("TEST_S3_REGION"),
+                    bucket: env("TEST_S3_BUCKET"),
+                    access_key: env("TEST_S3_ACCESS_KEY"),
+                    secret_key: env("TEST_S3_SECRET_KEY"),
+                    path_style: true,
+                    part_size: 5 << 20,
+                })
+                .await
+                .expect("reach Garage");
+                let key = wanllmdb_domain::keys::ObjectKey::blob(
+                    wanllmdb_domain::ids::ProjectId::from_uuid(v1.project_id),
+                    &wanllmdb_domain::types::Sha256::parse(&sha).expect("sha"),
+                );
+                let body: wanllmdb_domain::ports::ByteStream =
+                    Box::pin(futures::stream::once(async {
+                        Ok(bytes::Bytes::from_static(b"tampered"))
+                    }));
+                store
+                    .put(&key, body, &ExpectedContent::default())
+                    .await
+                    .expect("overwrite the object behind the registry's back");
+            }
+        }
+        let used = client
+            .use_artifact(&format!("{project}/corpus:latest"), None)
+            .await
+            .expect("use");
+        let bad = server._dir.join("bad");
+        match used.download(&bad).await {
+            Err(ClientError::Integrity { path, .. }) => {
+                assert_eq!(path, "shard-0/sub-0/file-000.txt")
+            }
+            other => panic!("expected an integrity error, got {other:?}"),
+        }
+        assert!(
+            !bad.join("shard-0/sub-0/file-000.txt").exists(),
+            "no corrupt file is left in the target"
+        );
+    }
+}
+
+on_both_backends!(sdk_logs_and_uses_artifacts,);
