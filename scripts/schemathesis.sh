@@ -10,12 +10,16 @@
 # contradicts its path), which a JSON schema cannot express.
 #
 # Usage: scripts/schemathesis.sh [path/to/wanllmdb-server]   (default: target/debug/wanllmdb-server)
+# Environment: SCHEMATHESIS_EXAMPLES (20), SCHEMATHESIS_SEED (1), SCHEMATHESIS_PHASES of the first
+# run (examples,coverage,fuzzing), SCHEMATHESIS_STATEFUL_SECONDS of the stateful run (120; 0: none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 EXAMPLES=${SCHEMATHESIS_EXAMPLES:-20}
 SEED=${SCHEMATHESIS_SEED:-1}
+PHASES=${SCHEMATHESIS_PHASES:-examples,coverage,fuzzing}
+STATEFUL_SECONDS=${SCHEMATHESIS_STATEFUL_SECONDS:-120}
 SERVER=${1:-target/debug/wanllmdb-server}
 VENV=target/venv-schemathesis
 KEY=wlm_schemathesis_key_0123456789abcdefghijklmnopqrstuv
@@ -60,10 +64,21 @@ if [ -z "$BASE" ]; then
   echo "schemathesis: the server did not say where it listens:" >&2; cat "$DIR/server.out" "$DIR/server.err" >&2; exit 1
 fi
 
-echo "schemathesis $SCHEMATHESIS_VERSION against $BASE ($EXAMPLES examples per operation, seed $SEED)"
+echo "schemathesis $SCHEMATHESIS_VERSION against $BASE ($EXAMPLES examples per operation, seed $SEED, phases $PHASES)"
 "$VENV/bin/st" run "$BASE/api/v1/openapi.json" \
   --header "Authorization: Bearer $KEY" \
   --checks all --exclude-checks positive_data_acceptance \
   --max-examples "$EXAMPLES" --seed "$SEED" \
-  --phases examples,coverage,fuzzing \
+  --phases "$PHASES" \
   --no-color --report junit --report-dir target/schemathesis
+
+# The stateful phase follows the document's links (a new project's id into its artifacts, an
+# artifact's into its versions, ...) through chains of real calls, for a time budget.
+if [ "$STATEFUL_SECONDS" -gt 0 ]; then
+  echo "schemathesis stateful phase for $STATEFUL_SECONDS s (seed $SEED)"
+  "$VENV/bin/st" run "$BASE/api/v1/openapi.json" \
+    --header "Authorization: Bearer $KEY" \
+    --checks all --exclude-checks positive_data_acceptance \
+    --seed "$SEED" --phases stateful --max-time "$STATEFUL_SECONDS" \
+    --no-color --report junit --report-dir target/schemathesis
+fi

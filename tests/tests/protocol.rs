@@ -481,7 +481,78 @@ async fn system_endpoints(backend: Backend) {
     assert_eq!(resp.headers()["x-request-id"], "trace-me-42");
 }
 
+/// A version named in a body that does not exist is invalid input (422 naming the field), not
+/// a missing target: the run or artifact the path names was found.
+async fn body_references_to_missing_versions_are_invalid(backend: Backend) {
+    let server = start(backend);
+    let api = Api::new(&server);
+    let p = api.project().await;
+    let a = api.artifact(&p, "m").await;
+    let run = id(&api
+        .ok(
+            Method::POST,
+            "/api/v1/runs",
+            Some(json!({ "project_id": p, "name": "r" })),
+        )
+        .await);
+    let nowhere = uuid::Uuid::now_v7().to_string();
+    for (method, path, body) in [
+        (
+            Method::POST,
+            format!("/api/v1/runs/{run}/inputs"),
+            json!({ "version_id": nowhere }),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/runs/{run}/outputs"),
+            json!({ "version_id": nowhere }),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/artifacts/{a}/aliases/best"),
+            json!({ "version_id": nowhere }),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/artifacts/{a}/aliases/best"),
+            json!({ "version": "v7" }),
+        ),
+    ] {
+        let (status, problem) = api.call(method, &path, Some(body.clone())).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path} {body}: {problem}"
+        );
+        assert_eq!(problem["code"], "unknown_reference", "{problem}");
+        let field = body
+            .as_object()
+            .and_then(|o| o.keys().next().cloned())
+            .unwrap_or_default();
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with(&field),
+            "the detail names {field}: {problem}"
+        );
+    }
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/runs/{nowhere}/inputs"),
+            Some(json!({ "version_id": nowhere })),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a missing run is the missing target"
+    );
+}
+
 on_both_backends!(
+    body_references_to_missing_versions_are_invalid,
     auth_and_roles,
     malformed_requests_get_problem_documents,
     system_endpoints,

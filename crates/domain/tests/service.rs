@@ -1432,6 +1432,8 @@ async fn sizes_above_the_maximum_are_refused_before_anything_is_planned() {
 }
 
 #[tokio::test]
+/// A version names a run of its own project: another project's run is unknown to it (as one
+/// the caller cannot see would be), and a run cannot produce another project's version.
 async fn a_run_of_another_project_is_not_found_like_an_unknown_one() {
     let e = env().await;
     let p = e.project(&e.admin, "mine").await;
@@ -1450,7 +1452,7 @@ async fn a_run_of_another_project_is_not_found_like_an_unknown_one() {
     let (draft, _) = e.draft(&e.admin, a.id, &[]).await;
     assert_err(
         e.reg.mark_produced(&e.admin, foreign.id, draft.id).await,
-        "not_found",
+        "invalid_input",
     );
     assert_err(
         e.reg

@@ -285,11 +285,72 @@ pub fn allowed_methods(path: &str) -> Vec<&'static str> {
     methods
 }
 
-/// The document as served.
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
+/// The document as served: utoipa's, with its version and the links between operations.
+pub fn openapi_document() -> serde_json::Value {
     let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    // utoipa 5.5 spells a link's fields in snake case (`operation_id`), so links are added to
+    // the JSON rather than through its `Link` type.
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
+    link_resources(&mut doc);
     doc
+}
+
+/// The operations that create a resource and the id parameter their answer's `id` fills.
+const PRODUCERS: [(&str, &str); 5] = [
+    ("/api/v1/projects", "project_id"),
+    ("/api/v1/artifacts", "artifact_id"),
+    ("/api/v1/artifacts/{artifact_id}/versions", "version_id"),
+    ("/api/v1/artifacts/versions/{version_id}/files", "file_id"),
+    ("/api/v1/runs", "run_id"),
+];
+
+/// OpenAPI links from each operation that creates a resource (its 201) to every operation that
+/// takes that resource's id in its path or query, and from a new project to the bodies that
+/// create an artifact and a run in it: clients, and schemathesis's stateful phase, follow real
+/// ids instead of guessing them.
+fn link_resources(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let mut links: Vec<(&str, String, Value)> = Vec::new();
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    for (producer, param) in PRODUCERS {
+        for item in paths.values() {
+            for op in item.as_object().into_iter().flat_map(|m| m.values()) {
+                let Some(id) = op["operationId"].as_str() else {
+                    continue;
+                };
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let place = p["in"].as_str().unwrap_or_default();
+                    if p["name"] == param && (place == "path" || place == "query") {
+                        let link = json!({
+                            "operationId": id,
+                            "parameters": { format!("{place}.{param}"): "$response.body#/id" },
+                        });
+                        links.push((producer, id.to_owned(), link));
+                    }
+                }
+            }
+        }
+    }
+    for (operation, body) in [
+        (
+            "create_artifact",
+            json!({ "project_id": "$response.body#/id", "name": "linked-model", "type": "model" }),
+        ),
+        (
+            "create_run",
+            json!({ "project_id": "$response.body#/id", "name": "linked-run" }),
+        ),
+    ] {
+        let link = json!({ "operationId": operation, "requestBody": body });
+        links.push(("/api/v1/projects", operation.to_owned(), link));
+    }
+    for (producer, name, link) in links {
+        let created = &mut doc["paths"][producer]["post"]["responses"]["201"];
+        if created.is_object() {
+            created["links"][name] = link;
+        }
+    }
 }
 
 #[utoipa::path(
@@ -308,6 +369,57 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+
+    #[test]
+    fn links_name_real_operations_and_parameters() {
+        let doc = openapi_document();
+        let mut operations = std::collections::BTreeMap::new();
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for op in item.as_object().expect("item").values() {
+                if let Some(id) = op["operationId"].as_str() {
+                    operations.insert(id.to_owned(), op.clone());
+                }
+            }
+        }
+        let mut count = 0;
+        for (producer, param) in PRODUCERS {
+            let links = doc["paths"][producer]["post"]["responses"]["201"]["links"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{producer} links its 201"));
+            for (name, link) in links {
+                count += 1;
+                let target = link["operationId"].as_str().expect("operationId");
+                let op = operations
+                    .get(target)
+                    .unwrap_or_else(|| panic!("{name}: no operation {target}"));
+                for key in link["parameters"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                {
+                    let (place, wanted) = key.split_once('.').expect("place.name");
+                    assert_eq!(wanted, param, "{producer} -> {target}");
+                    let declared = op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|p| p["in"] == place && p["name"] == wanted);
+                    assert!(declared, "{target} takes no {key}");
+                }
+            }
+        }
+        assert!(count > 40, "links: {count}");
+        let body = &doc["paths"]["/api/v1/projects"]["post"]["responses"]["201"]["links"]
+            ["create_artifact"]["requestBody"];
+        assert_eq!(body["project_id"], "$response.body#/id");
+        let version = &doc["paths"]["/api/v1/artifacts/{artifact_id}/versions"]["post"]
+            ["responses"]["201"]["links"]["finalize_version"];
+        assert_eq!(
+            version["parameters"]["path.version_id"],
+            "$response.body#/id"
+        );
+    }
 
     #[test]
     fn the_document_lists_exactly_the_routes_served() {

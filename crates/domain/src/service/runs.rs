@@ -152,8 +152,15 @@ impl Registry {
         version: VersionId,
     ) -> Result<ArtifactVersion> {
         let v = self.version_for(actor, version, Role::Editor).await?;
-        self.run_for(actor, run, Role::Editor).await?;
-        self.run_in_project(run, v.project_id).await?;
+        let r = self.run_for(actor, run, Role::Editor).await?;
+        if r.project_id != v.project_id {
+            // The caller may edit both; the run exists, it just cannot produce this version.
+            return Err(ValidationError::new(
+                "version_id",
+                format!("version {version} is in another project than run {run}"),
+            )
+            .into());
+        }
         Ok(self.meta.set_version_run(version, run).await?)
     }
 

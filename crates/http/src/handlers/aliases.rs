@@ -53,6 +53,11 @@ pub async fn set_alias(
 ) -> ApiResult<HttpResponse> {
     let (artifact, alias) = path.into_inner();
     let alias = valid(AliasName::parse(alias))?;
+    let field = if body.version_id.is_some() {
+        "version_id"
+    } else {
+        "version"
+    };
     let target = match (&body.version, body.version_id) {
         (Some(v), None) => VersionTarget::Index(
             VersionIndex::parse_label(v)
@@ -68,7 +73,8 @@ pub async fn set_alias(
     let (a, _) = state
         .registry
         .set_alias(&auth.0, artifact, &alias, target)
-        .await?;
+        .await
+        .map_err(|e| referenced(e, wanllmdb_domain::error::Entity::Version, field))?;
     ok(&AliasDto::from(a))
 }
 

@@ -27,7 +27,7 @@ mod prelude {
     pub use wanllmdb_domain::types::*;
 
     pub(crate) use super::downloads::{parse_range, stream_response};
-    pub(crate) use super::{body_stream, created, metadata, ok, stored, State};
+    pub(crate) use super::{body_stream, created, metadata, ok, referenced, stored, State};
     pub use crate::auth::Auth;
     pub use crate::dto::*;
     pub use crate::error::{ApiError, ApiResult};
@@ -57,6 +57,26 @@ pub(super) fn ok<T: serde::Serialize>(body: &T) -> ApiResult<HttpResponse> {
 
 pub(super) fn created<T: serde::Serialize>(body: &T) -> ApiResult<HttpResponse> {
     Ok(json(StatusCode::CREATED, body))
+}
+
+/// An entity named in a request's body that does not exist (or is not visible) is invalid
+/// input, 422 naming the field: the request's own target, named by its path, was found.
+pub(super) fn referenced(
+    e: wanllmdb_domain::Error,
+    entity: wanllmdb_domain::error::Entity,
+    field: &str,
+) -> crate::error::ApiError {
+    match e {
+        wanllmdb_domain::Error::NotFound {
+            entity: missing,
+            key,
+        } if missing == entity => crate::error::ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_reference",
+            format!("{field}: no such {entity}: {key}"),
+        ),
+        other => other.into(),
+    }
 }
 
 pub(super) fn metadata(v: serde_json::Value) -> ApiResult<Metadata> {

@@ -147,7 +147,8 @@ pub async fn run_input(
     state
         .registry
         .mark_used(&auth.0, *path, VersionId::from_uuid(body.version_id))
-        .await?;
+        .await
+        .map_err(|e| referenced(e, wanllmdb_domain::error::Entity::Version, "version_id"))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -180,6 +181,7 @@ pub async fn run_output(
     let v = state
         .registry
         .mark_produced(&auth.0, *path, VersionId::from_uuid(body.version_id))
-        .await?;
+        .await
+        .map_err(|e| referenced(e, wanllmdb_domain::error::Entity::Version, "version_id"))?;
     ok(&VersionDto::new(v, vec![]))
 }

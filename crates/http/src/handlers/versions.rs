@@ -38,7 +38,11 @@ pub async fn create_version(
         metadata: metadata(b.metadata)?,
         run_id: b.run_id.map(RunId::from_uuid),
     };
-    let v = state.registry.create_version(&auth.0, *path, req).await?;
+    let v = state
+        .registry
+        .create_version(&auth.0, *path, req)
+        .await
+        .map_err(|e| referenced(e, wanllmdb_domain::error::Entity::Run, "run_id"))?;
     created(&VersionDto::new(v, vec![]))
 }
 
