@@ -7,6 +7,7 @@ mod dto;
 pub mod error;
 mod handlers;
 mod json;
+mod problems;
 pub mod metrics;
 mod query;
 

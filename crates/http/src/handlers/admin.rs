@@ -10,12 +10,12 @@ use super::prelude::*;
     request_body = GcDto,
     responses(
         (status = 200, description = "Success.", body = GcReportDto),
-        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+        problems::Malformed,
+        problems::Unauthenticated,
+        problems::Forbidden,
+        problems::TooLarge,
+        problems::NotJson,
+        problems::Invalid,
     ),
     security(("bearer" = [])),
 )]

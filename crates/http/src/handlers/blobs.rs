@@ -10,13 +10,13 @@ use super::prelude::*;
     responses(
         (status = 200, description = "The bytes.", body = Binary, content_type = "application/octet-stream"),
         (status = 206, description = "The requested range of the bytes.", body = Binary, content_type = "application/octet-stream"),
-        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller's role does not allow it.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The stored bytes do not match the declared size or digests.", body = Problem, content_type = "application/problem+json"),
-        (status = 416, description = "The range cannot be satisfied.", body = Problem, content_type = "application/problem+json"),
+        problems::Malformed,
+        problems::Forbidden,
+        problems::NotFound,
+        problems::BytesMismatch,
+        problems::BadRange,
         (status = 422, description = "Not a URL this server signed, or one that expired.", body = Problem, content_type = "application/problem+json"),
-        (status = 507, description = "The store is out of space.", body = Problem, content_type = "application/problem+json"),
+        problems::OutOfSpace,
     ),
 )]
 pub async fn signed(

@@ -10,9 +10,9 @@ use super::prelude::*;
     params(("version_id" = Uuid, Path, description = "A version's id.")),
     responses(
         (status = 200, description = "Success.", body = DownloadStatsDto),
-        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        problems::Malformed,
+        problems::Unauthenticated,
+        problems::NotFound,
     ),
     security(("bearer" = [])),
 )]
@@ -33,9 +33,9 @@ pub async fn download_stats(
     params(("version_id" = Uuid, Path, description = "A version's id.")),
     responses(
         (status = 201, description = "Success.", body = DownloadDto),
-        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        problems::Malformed,
+        problems::Unauthenticated,
+        problems::NotFound,
     ),
     security(("bearer" = [])),
 )]
@@ -59,9 +59,9 @@ pub async fn record_download(
     params(("file_id" = Uuid, Path, description = "A file's id.")),
     responses(
         (status = 200, description = "Success.", body = DownloadUrlDto),
-        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
+        problems::Malformed,
+        problems::Unauthenticated,
+        problems::NotFound,
     ),
     security(("bearer" = [])),
 )]
@@ -83,12 +83,12 @@ pub async fn download_url(
     request_body = FilesQuery,
     responses(
         (status = 200, description = "Success.", body = PageDto<DownloadUrlDto>),
-        (status = 400, description = "Malformed request: JSON, query string or cursor.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; the problem names the field.", body = Problem, content_type = "application/problem+json"),
+        problems::Malformed,
+        problems::Unauthenticated,
+        problems::NotFound,
+        problems::TooLarge,
+        problems::NotJson,
+        problems::Invalid,
     ),
     security(("bearer" = [])),
 )]
@@ -115,10 +115,10 @@ pub async fn download_urls(
     responses(
         (status = 200, description = "The bytes.", body = Binary, content_type = "application/octet-stream"),
         (status = 206, description = "The requested range of the bytes.", body = Binary, content_type = "application/octet-stream"),
-        (status = 400, description = "Malformed request: JSON, query string, path id or cursor.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller.", body = Problem, content_type = "application/problem+json"),
-        (status = 416, description = "The range cannot be satisfied.", body = Problem, content_type = "application/problem+json"),
+        problems::Malformed,
+        problems::Unauthenticated,
+        problems::NotFound,
+        problems::BadRange,
     ),
     security(("bearer" = [])),
 )]

@@ -31,6 +31,7 @@ mod prelude {
     pub use crate::auth::Auth;
     pub use crate::dto::*;
     pub use crate::error::{ApiError, ApiResult};
+    pub(crate) use crate::problems;
     pub use crate::json::{from_object_slice, Json};
     pub use crate::query::Query;
 }

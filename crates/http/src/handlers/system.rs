@@ -24,7 +24,7 @@ pub async fn healthz() -> HttpResponse {
     summary = "Readiness: the database and the blob store answer.",
     responses(
         (status = 200, description = "Success.", body = StatusDto),
-        (status = 503, description = "The database or the blob store does not answer; retry.", body = Problem, content_type = "application/problem+json"),
+        problems::Unavailable,
     ),
 )]
 pub async fn readyz(state: State) -> HttpResponse {
