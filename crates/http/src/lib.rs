@@ -7,8 +7,8 @@ mod dto;
 pub mod error;
 mod handlers;
 mod json;
-mod problems;
 pub mod metrics;
+mod problems;
 mod query;
 
 use std::sync::Arc;

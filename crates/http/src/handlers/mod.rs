@@ -31,8 +31,8 @@ mod prelude {
     pub use crate::auth::Auth;
     pub use crate::dto::*;
     pub use crate::error::{ApiError, ApiResult};
-    pub(crate) use crate::problems;
     pub use crate::json::{from_object_slice, Json};
+    pub(crate) use crate::problems;
     pub use crate::query::Query;
 }
 
