@@ -168,7 +168,9 @@ async fn every_answer_is_hardened(backend: Backend) {
         .as_str()
         .is_some_and(|d| d.contains("16384")));
 
-    // Another project's run is as unknown as a run that does not exist.
+    // A version names a run of its own project: another project's run is refused like a run
+    // that does not exist (422 naming `run_id`); a run cannot produce another project's version
+    // (422), and a run that does not exist is the missing target (404).
     let mine = api.project().await;
     let theirs = api.project().await;
     let run = id(&api
@@ -181,7 +183,10 @@ async fn every_answer_is_hardened(backend: Backend) {
     let a = api.artifact(&mine, "m").await;
     let v = api.version(&a).await;
     let unknown = uuid::Uuid::now_v7().to_string();
-    for run_id in [&run, &unknown] {
+    for (run_id, outputs) in [
+        (&run, StatusCode::UNPROCESSABLE_ENTITY),
+        (&unknown, StatusCode::NOT_FOUND),
+    ] {
         let (status, body) = api
             .call(
                 Method::POST,
@@ -189,7 +194,7 @@ async fn every_answer_is_hardened(backend: Backend) {
                 Some(json!({ "version_id": v })),
             )
             .await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(status, outputs, "{body}");
         let (status, body) = api
             .call(
                 Method::POST,
@@ -197,8 +202,8 @@ async fn every_answer_is_hardened(backend: Backend) {
                 Some(json!({ "run_id": run_id })),
             )
             .await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-        assert_eq!(body["code"], json!("not_found"));
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["code"], "unknown_reference", "{body}");
     }
 }
 

@@ -1,0 +1,333 @@
+//! Using an artifact: resolve, record the run, download page by page through presigned URLs or
+//! the cache, verifying every file's SHA-256 while it streams.
+
+use super::*;
+
+/// A file to download, with its presigned URL unless the cache was expected to hold it.
+struct Fetch {
+    file: FileDto,
+    url: Option<String>,
+}
+
+impl From<DownloadUrlDto> for Fetch {
+    fn from(d: DownloadUrlDto) -> Self {
+        Self {
+            file: d.file,
+            url: Some(d.download_url),
+        }
+    }
+}
+
+/// One page of files to download, and the cursor of the next.
+type FetchPage = (Vec<Fetch>, Option<String>);
+
+impl Client {
+    /// Resolves a reference and, with a run, records the run as a user of that version.
+    pub async fn use_artifact(&self, reference: &str, run: Option<Uuid>) -> Result<UsedArtifact> {
+        let mut path = format!("/resolve?ref={}", encode(reference));
+        if let Some(r) = run {
+            path.push_str(&format!("&run_id={r}"));
+        }
+        let resolved: ResolvedDto = self.get(&path).await?;
+        Ok(UsedArtifact {
+            client: self.clone(),
+            version: resolved.version,
+        })
+    }
+}
+
+/// A resolved version, ready to download.
+#[derive(Debug, Clone)]
+pub struct UsedArtifact {
+    client: Client,
+    pub version: VersionInfo,
+}
+
+impl UsedArtifact {
+    /// Downloads every file into `dir` (created), verifying each file's SHA-256 while it
+    /// streams; a file that fails is removed and the download fails naming it. Paths from the
+    /// server are re-validated, so nothing is ever written outside `dir`. Returns `dir`.
+    pub async fn download(&self, dir: impl AsRef<Path>) -> Result<PathBuf> {
+        self.download_with(dir.as_ref(), None).await?;
+        Ok(dir.as_ref().to_owned())
+    }
+
+    /// Downloads the files whose path starts with `prefix` (all with `None`), taking what the
+    /// client's cache holds from the cache; tells what moved. Files come a page at a time with
+    /// their presigned URLs (one request per 1,000 files), and the next page is asked for while
+    /// the current one downloads.
+    pub async fn download_with(&self, dir: &Path, prefix: Option<&str>) -> Result<DownloadStats> {
+        let dir = dir.to_owned();
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| io(&dir, e))?;
+        // Without a prefix the total is known; with one, it grows page by page.
+        let known_total = prefix.is_none();
+        self.client.progress_start(
+            "download",
+            if known_total {
+                self.version.total_size
+            } else {
+                0
+            },
+        );
+        let mut stats = DownloadStats::default();
+        let recorded = std::sync::atomic::AtomicBool::new(false);
+        let mut page = self.download_page(prefix, None, &recorded).await?;
+        loop {
+            let (items, next) = page;
+            if !known_total {
+                self.client
+                    .progress_grow(items.iter().map(|i| i.file.size).sum());
+            }
+            let files = self.fetch_all(&dir, items);
+            let (outcomes, following) = match &next {
+                Some(c) => {
+                    let (o, f) =
+                        futures::join!(files, self.download_page(prefix, Some(c), &recorded));
+                    (o?, Some(f?))
+                }
+                None => (files.await?, None),
+            };
+            for o in outcomes {
+                stats.files += 1;
+                match o {
+                    Some(bytes) => {
+                        stats.fetched_files += 1;
+                        stats.fetched_bytes += bytes;
+                    }
+                    None => stats.cached_files += 1,
+                }
+            }
+            match following {
+                Some(p) => page = p,
+                None => break,
+            }
+        }
+        self.client.progress_finish();
+        Ok(stats)
+    }
+
+    /// Downloads a page's items: small files many at once (a small transfer is all latency),
+    /// larger ones `concurrency` at a time.
+    async fn fetch_all(&self, dir: &Path, items: Vec<Fetch>) -> Result<Vec<Option<u64>>> {
+        let large = tokio::sync::Semaphore::new(self.client.concurrency);
+        let large = &large;
+        futures::stream::iter(items.into_iter().map(|item| async move {
+            let size = item.file.size;
+            let _slot = slot(large, size).await?;
+            let got = self.fetch(dir, item).await?;
+            self.client.progress_advance(size);
+            Ok::<Option<u64>, ClientError>(got)
+        }))
+        .buffer_unordered(self.client.concurrency * SMALL_FILE_FACTOR)
+        .try_collect()
+        .await
+    }
+
+    /// A page of files with their URLs. Without a cache, one request both lists
+    /// and presigns (the server records one download per listing, on its first page). With a
+    /// cache, the page is listed first and URLs are asked for only when some file is not cached,
+    /// so a download served wholly from the cache costs the registry no transfer and no record;
+    /// `recorded` makes sure a download that did fetch is recorded once.
+    async fn download_page(
+        &self,
+        prefix: Option<&str>,
+        cursor: Option<&str>,
+        recorded: &std::sync::atomic::AtomicBool,
+    ) -> Result<FetchPage> {
+        use std::sync::atomic::Ordering;
+        let body = wanllmdb_api::FilesQuery {
+            prefix: prefix.map(str::to_owned),
+            limit: Some(1000),
+            cursor: cursor.map(str::to_owned),
+        };
+        if let Some(cache) = &self.client.cache {
+            let mut path = format!("/artifacts/versions/{}/files?limit=1000", self.version.id);
+            if let Some(p) = prefix {
+                path.push_str(&format!("&prefix={}", encode(p)));
+            }
+            if let Some(c) = cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let listed: PageDto<FolderEntryDto> = self.client.get(&path).await?;
+            let files: Vec<FileDto> = listed
+                .items
+                .into_iter()
+                .filter_map(|e| match e {
+                    FolderEntryDto::File(f) => Some(f),
+                    // Only a listing with a delimiter names folders.
+                    FolderEntryDto::Folder { .. } => None,
+                })
+                .collect();
+            let all_cached = files.iter().all(|f| {
+                Sha256::parse(&f.sha256_hash)
+                    .ok()
+                    .and_then(|sha| cache.get(&sha, f.size))
+                    .is_some()
+            });
+            if all_cached {
+                let items = files
+                    .into_iter()
+                    .map(|file| Fetch { file, url: None })
+                    .collect();
+                return Ok((items, listed.next_cursor));
+            }
+            if cursor.is_some() && !recorded.swap(true, Ordering::SeqCst) {
+                self.client
+                    .post::<DownloadDto>(
+                        &format!("/artifacts/versions/{}/downloads", self.version.id),
+                        serde_json::json!({}),
+                    )
+                    .await?;
+            }
+        }
+        if cursor.is_none() {
+            recorded.store(true, Ordering::SeqCst);
+        }
+        let page: PageDto<DownloadUrlDto> = self
+            .client
+            .post(
+                &format!("/artifacts/versions/{}/download-urls", self.version.id),
+                to_body(&body)?,
+            )
+            .await?;
+        Ok((
+            page.items.into_iter().map(Fetch::from).collect(),
+            page.next_cursor,
+        ))
+    }
+
+    /// One file into place; `Some(bytes)` when fetched from the registry, `None` from the cache.
+    async fn fetch(&self, dir: &Path, item: Fetch) -> Result<Option<u64>> {
+        let file = &item.file;
+        let raw = file.path.as_str();
+        // The server's word is not trusted for where a file goes.
+        let path = FilePath::parse(raw)
+            .map_err(|e| ClientError::Invalid(format!("refusing to write {raw:?}: {e}")))?;
+        let expected = Sha256::parse(&file.sha256_hash)
+            .map_err(|e| ClientError::Invalid(format!("{path}: {e}")))?;
+        let size = file.size;
+        let target = dir.join(path.as_str());
+        if !target.starts_with(dir) {
+            return Err(ClientError::Invalid(format!(
+                "refusing to write {raw:?} outside {}",
+                dir.display()
+            )));
+        }
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| io(parent, e))?;
+        }
+        let tmp = target.with_extension(format!("wanllmdb-part-{}", Uuid::now_v7().simple()));
+        let cached = self
+            .client
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(&expected, size));
+        let result = async {
+            let fetched = match &cached {
+                Some(copy) => {
+                    let f = tokio::fs::File::open(copy).await.map_err(|e| io(copy, e))?;
+                    let body = tokio_util::io::ReaderStream::new(f).map_err(|e| io(copy, e));
+                    write_verified(&tmp, &path, &expected, body).await?;
+                    None
+                }
+                None => {
+                    let id = file.id;
+                    let fresh_url = || async move {
+                        let fresh: DownloadUrlDto = self
+                            .client
+                            .get(&format!("/artifacts/files/{id}/download-url"))
+                            .await?;
+                        Ok::<String, ClientError>(fresh.download_url)
+                    };
+                    // No URL: the file left the cache after its page was listed.
+                    let url = match &item.url {
+                        Some(u) => u.clone(),
+                        None => fresh_url().await?,
+                    };
+                    // Renewed at most once; kept for the retries after that.
+                    let url = std::sync::Mutex::new(url);
+                    retrying(|| async {
+                        let current = url.lock().map(|u| u.clone()).unwrap_or_default();
+                        let mut resp = self.client.http.get(&current).send().await?;
+                        if renewable(resp.status()) {
+                            // The URL expired while earlier files downloaded: ask anew.
+                            let fresh = fresh_url().await?;
+                            resp = self.client.http.get(&fresh).send().await?;
+                            if let Ok(mut u) = url.lock() {
+                                *u = fresh;
+                            }
+                        }
+                        let resp = refused(resp, &path)?;
+                        write_verified(
+                            &tmp,
+                            &path,
+                            &expected,
+                            resp.bytes_stream().map_err(ClientError::from),
+                        )
+                        .await
+                    })
+                    .await?;
+                    if let Some(cache) = &self.client.cache {
+                        // A cache that cannot keep a copy only costs a later transfer.
+                        let _ = cache.put(&expected, &tmp);
+                    }
+                    Some(size)
+                }
+            };
+            tokio::fs::rename(&tmp, &target)
+                .await
+                .map_err(|e| io(&target, e))?;
+            Ok(fetched)
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        result
+    }
+}
+
+/// The response if it is a success; the store's refusal as an error otherwise.
+fn refused(resp: reqwest::Response, path: &FilePath) -> Result<reqwest::Response> {
+    if resp.status().is_success() {
+        Ok(resp)
+    } else {
+        Err(ClientError::Store {
+            path: path.to_string(),
+            status: resp.status().as_u16(),
+        })
+    }
+}
+
+/// Writes a stream to `tmp`, failing with an integrity error unless it hashes to `expected`.
+async fn write_verified<S>(
+    tmp: &Path,
+    path: &FilePath,
+    expected: &Sha256,
+    mut body: S,
+) -> Result<()>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes>> + Unpin,
+{
+    let mut out = tokio::fs::File::create(tmp).await.map_err(|e| io(tmp, e))?;
+    let mut sha = sha2::Sha256::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        sha.update(&chunk);
+        out.write_all(&chunk).await.map_err(|e| io(tmp, e))?;
+    }
+    out.flush().await.map_err(|e| io(tmp, e))?;
+    let actual = Sha256::from_bytes(sha.finalize().into());
+    if actual != *expected {
+        return Err(ClientError::Integrity {
+            path: path.to_string(),
+            expected: expected.to_string(),
+            actual: actual.into_string(),
+        });
+    }
+    Ok(())
+}
