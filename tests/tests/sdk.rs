@@ -203,6 +203,50 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
         std::fs::read(server._dir.join("c2/shard-0/sub-0/file-000.txt")).expect("from cache"),
         b"changed"
     );
+    // Cached copies that no longer hold their bytes are fetched anew, never returned: one
+    // edited with a new modification time (the index notices), one edited with its old time
+    // put back (the digest check while copying notices).
+    let original = std::fs::read(server._dir.join("c2/shard-1/sub-1/file-001.txt")).expect("read");
+    let mut touched = 0;
+    for (i, rel) in ["shard-1/sub-1/file-001.txt", "shard-1/sub-2/file-008.txt"]
+        .into_iter()
+        .enumerate()
+    {
+        let bytes = std::fs::read(server._dir.join("c2").join(rel)).expect("downloaded");
+        let sha = wanllmdb_domain::types::Sha256::of(&bytes);
+        let entry = server
+            ._dir
+            .join("cache/sha256")
+            .join(&sha.as_str()[..2])
+            .join(sha.as_str());
+        let mtime = std::fs::metadata(&entry)
+            .and_then(|m| m.modified())
+            .expect("cached entry");
+        let mut evil = bytes.clone();
+        evil.iter_mut().for_each(|b| *b = b'!');
+        std::fs::write(&entry, &evil).expect("edit the cached copy");
+        if i == 1 {
+            std::fs::File::options()
+                .write(true)
+                .open(&entry)
+                .and_then(|f| f.set_modified(mtime))
+                .expect("restore its time");
+        }
+        touched += 1;
+    }
+    let third = used
+        .download_with(&server._dir.join("c4"), None)
+        .await
+        .expect("third download");
+    assert_eq!(
+        (third.fetched_files, third.cached_files),
+        (touched, 500 - touched),
+        "the two spoiled copies came from the registry"
+    );
+    assert_eq!(
+        std::fs::read(server._dir.join("c4/shard-1/sub-1/file-001.txt")).expect("read"),
+        original
+    );
     let part = used
         .download_with(&server._dir.join("c3"), Some("shard-3/"))
         .await

@@ -1,7 +1,19 @@
-//! A local content cache: files by SHA-256, bounded in size, least recently used evicted first.
+//! A local content cache: files by SHA-256 under `dir/sha256/aa/{sha}`, bounded in size, least
+//! recently used evicted first. An index (SQLite, `dir/index.sqlite`) knows every entry's size,
+//! modification time and last use and the total, so no operation walks the folder, and two
+//! processes sharing the cache take turns through SQLite's locks.
+//!
+//! The index heals itself where it and the files disagree: an entry whose file was deleted, or
+//! whose size or modification time moved (edited in place), is dropped (and the file with it)
+//! the next time it is asked for; a file without an entry (an older cache, or a crash between
+//! storing it and recording it) is adopted when its size matches; copies a crash left half
+//! written sit in `dir/tmp` and are removed after an hour.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use wanllmdb_domain::types::Sha256;
 
 /// The cache's contents.
@@ -12,17 +24,104 @@ pub struct CacheInfo {
     pub max_bytes: u64,
 }
 
-/// Files keyed by SHA-256 under `dir/sha256/aa/{sha}`. Using a file refreshes its modification
-/// time, which orders eviction.
-#[derive(Debug, Clone)]
+/// Half-written copies older than this are a crash's leftovers.
+const STALE_TMP: Duration = Duration::from_secs(3600);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS entries (
+    sha256    TEXT PRIMARY KEY,
+    size      INTEGER NOT NULL,
+    mtime_ns  INTEGER NOT NULL,
+    used      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_used ON entries (used);
+CREATE TABLE IF NOT EXISTS totals (
+    id     INTEGER PRIMARY KEY CHECK (id = 0),
+    bytes  INTEGER NOT NULL
+);
+";
+
+/// See the module documentation. Clones share one connection to the index.
+#[derive(Clone)]
 pub struct Cache {
     dir: PathBuf,
     max_bytes: u64,
+    index: Arc<Mutex<Option<Connection>>>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("dir", &self.dir)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+fn other(e: rusqlite::Error) -> std::io::Error {
+    std::io::Error::other(format!("cache index: {e}"))
+}
+
+fn ns(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified().map(ns).unwrap_or(0)
+}
+
+fn size_i64(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
+}
+
+/// Records an entry (new or replacing one), keeping the total.
+fn record(
+    tx: &Transaction<'_>,
+    sha: &str,
+    size: u64,
+    mtime: i64,
+    used: i64,
+) -> rusqlite::Result<()> {
+    let old: Option<i64> = tx
+        .query_row("SELECT size FROM entries WHERE sha256 = ?1", [sha], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    tx.execute(
+        "INSERT INTO entries (sha256, size, mtime_ns, used) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (sha256) DO UPDATE SET size = ?2, mtime_ns = ?3, used = ?4",
+        params![sha, size_i64(size), mtime, used],
+    )?;
+    tx.execute(
+        "UPDATE totals SET bytes = bytes + ?1 WHERE id = 0",
+        [size_i64(size) - old.unwrap_or(0)],
+    )?;
+    Ok(())
+}
+
+/// Drops an entry, keeping the total.
+fn forget(tx: &Transaction<'_>, sha: &str) -> rusqlite::Result<()> {
+    let old: Option<i64> = tx
+        .query_row("SELECT size FROM entries WHERE sha256 = ?1", [sha], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(size) = old {
+        tx.execute("DELETE FROM entries WHERE sha256 = ?1", [sha])?;
+        tx.execute("UPDATE totals SET bytes = bytes - ?1 WHERE id = 0", [size])?;
+    }
+    Ok(())
 }
 
 impl Cache {
     pub fn new(dir: PathBuf, max_bytes: u64) -> Self {
-        Self { dir, max_bytes }
+        Self {
+            dir,
+            max_bytes,
+            index: Arc::default(),
+        }
     }
 
     /// `$WANLLMDB_CACHE_DIR`, else `$XDG_CACHE_HOME/wanllmdb`, else `~/.cache/wanllmdb`.
@@ -47,72 +146,263 @@ impl Cache {
             .join(sha.as_str())
     }
 
-    /// The cached copy of these bytes, if present (and marks it used).
-    pub fn get(&self, sha: &Sha256, size: u64) -> Option<PathBuf> {
-        let p = self.path_of(sha);
-        let meta = std::fs::metadata(&p).ok()?;
-        if meta.len() != size {
-            let _ = std::fs::remove_file(&p);
-            return None;
+    /// Runs `f` in one transaction of the index, opened (and created) on first use.
+    fn with_index<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> std::io::Result<T> {
+        let mut guard = self
+            .index
+            .lock()
+            .map_err(|_| std::io::Error::other("cache index: a thread panicked holding it"))?;
+        if guard.is_none() {
+            *guard = Some(self.open()?);
         }
-        let _ = std::fs::File::options()
-            .append(true)
-            .open(&p)
-            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
-        Some(p)
+        let Some(conn) = guard.as_mut() else {
+            return Err(std::io::Error::other("cache index: not open"));
+        };
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(other)?;
+        let out = f(&tx).map_err(other)?;
+        tx.commit().map_err(other)?;
+        Ok(out)
     }
 
-    /// Copies a verified file into the cache, then evicts down to the size bound.
-    pub fn put(&self, sha: &Sha256, verified: &Path) -> std::io::Result<()> {
-        let dest = self.path_of(sha);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)?;
+    fn open(&self) -> std::io::Result<Connection> {
+        std::fs::create_dir_all(self.dir.join("tmp"))?;
+        self.remove_stale_tmp();
+        let mut conn = Connection::open(self.dir.join("index.sqlite")).map_err(other)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(other)?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(other)?;
+        // Losing the last commits in a power cut only forgets entries; `get` re-adopts them.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(other)?;
+        conn.execute_batch(SCHEMA).map_err(other)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(other)?;
+        let fresh = tx
+            .execute("INSERT OR IGNORE INTO totals (id, bytes) VALUES (0, 0)", [])
+            .map_err(other)?
+            == 1;
+        if fresh {
+            // A cache from before the index: adopt its files once.
+            for (sha, meta) in self.files_on_disk() {
+                let mtime = mtime_ns(&meta);
+                record(&tx, &sha, meta.len(), mtime, mtime).map_err(other)?;
+            }
         }
-        let tmp = dest.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::copy(verified, &tmp)?;
-        std::fs::rename(&tmp, &dest)?;
-        self.evict()
+        tx.commit().map_err(other)?;
+        Ok(conn)
     }
 
-    fn entries(&self) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    fn remove_stale_tmp(&self) {
+        let cutoff = SystemTime::now() - STALE_TMP;
+        for e in std::fs::read_dir(self.dir.join("tmp"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let stale = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < cutoff);
+            if stale {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
+    /// Every `sha256/aa/{sha}` file (walked only when the index is created).
+    fn files_on_disk(&self) -> Vec<(String, std::fs::Metadata)> {
         let mut out = Vec::new();
-        let mut stack = vec![self.dir.join("sha256")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let Ok(meta) = e.metadata() else { continue };
-                if meta.is_dir() {
-                    stack.push(e.path());
-                } else {
-                    out.push((
-                        e.path(),
-                        meta.len(),
-                        meta.modified().unwrap_or(std::time::UNIX_EPOCH),
-                    ));
+        for shard in std::fs::read_dir(self.dir.join("sha256"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for e in std::fs::read_dir(shard.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if Sha256::parse(&name).is_err() {
+                    continue;
+                }
+                if let Ok(meta) = e.metadata() {
+                    if meta.is_file() {
+                        out.push((name, meta));
+                    }
                 }
             }
         }
         out
     }
 
-    fn evict(&self) -> std::io::Result<()> {
-        let mut entries = self.entries();
-        let mut total: u64 = entries.iter().map(|e| e.1).sum();
-        entries.sort_by_key(|e| e.2);
-        for (path, size, _) in entries {
-            if total <= self.max_bytes {
-                break;
+    /// Whether these bytes are cached, without marking them used.
+    pub fn has(&self, sha: &Sha256, size: u64) -> bool {
+        let path = self.path_of(sha);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return false;
+        };
+        let entry = self.with_index(|tx| {
+            tx.query_row(
+                "SELECT size, mtime_ns FROM entries WHERE sha256 = ?1",
+                [sha.as_str()],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()
+        });
+        match entry {
+            Ok(Some((s, m))) => s == size_i64(size) && meta.len() == size && mtime_ns(&meta) == m,
+            // Not recorded: `get` will adopt it when its size matches.
+            Ok(None) => meta.len() == size,
+            Err(_) => false,
+        }
+    }
+
+    /// The cached copy of these bytes, if present and untouched since it was stored (marks it
+    /// used). A copy whose size or modification time moved is dropped.
+    pub fn get(&self, sha: &Sha256, size: u64) -> Option<PathBuf> {
+        let path = self.path_of(sha);
+        let meta = std::fs::metadata(&path).ok();
+        let sha = sha.as_str();
+        let kept = self.with_index(|tx| {
+            let entry: Option<(i64, i64)> = tx
+                .query_row(
+                    "SELECT size, mtime_ns FROM entries WHERE sha256 = ?1",
+                    [sha],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let intact = match (&entry, &meta) {
+                (Some((s, m)), Some(meta)) => {
+                    *s == size_i64(size) && meta.len() == size && mtime_ns(meta) == *m
+                }
+                (None, Some(meta)) => meta.len() == size,
+                _ => false,
+            };
+            match (&meta, intact) {
+                (Some(meta), true) => {
+                    record(tx, sha, size, mtime_ns(meta), ns(SystemTime::now()))?;
+                }
+                _ => forget(tx, sha)?,
             }
-            std::fs::remove_file(&path)?;
-            total -= size;
+            Ok(intact)
+        });
+        match kept {
+            Ok(true) => Some(path),
+            Ok(false) => {
+                if meta.is_some() {
+                    let _ = std::fs::remove_file(&path);
+                }
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Drops these bytes from the cache (e.g. a copy that failed its digest check).
+    pub fn remove(&self, sha: &Sha256) -> std::io::Result<()> {
+        let path = self.path_of(sha);
+        self.with_index(|tx| forget(tx, sha.as_str()))?;
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Copies a verified file into the cache, then evicts the least recently used entries
+    /// down to the size bound (the index knows the total: nothing is walked).
+    pub fn put(&self, sha: &Sha256, verified: &Path) -> std::io::Result<()> {
+        let dest = self.path_of(sha);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::create_dir_all(self.dir.join("tmp"))?;
+        let tmp = self
+            .dir
+            .join("tmp")
+            .join(uuid::Uuid::now_v7().simple().to_string());
+        if let Err(e) = std::fs::copy(verified, &tmp) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let max = size_i64(self.max_bytes);
+        let io_error = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
+        // Moved into place under the index's write lock, so two processes storing the same
+        // bytes cannot record one's modification time for the other's file.
+        let stored = self.with_index(|tx| {
+            std::fs::rename(&tmp, &dest).map_err(io_error)?;
+            let meta = std::fs::metadata(&dest).map_err(io_error)?;
+            record(
+                tx,
+                sha.as_str(),
+                meta.len(),
+                mtime_ns(&meta),
+                ns(SystemTime::now()),
+            )?;
+            let mut evicted = Vec::new();
+            loop {
+                let total: i64 =
+                    tx.query_row("SELECT bytes FROM totals WHERE id = 0", [], |r| r.get(0))?;
+                if total <= max {
+                    break;
+                }
+                let oldest: Vec<String> = tx
+                    .prepare("SELECT sha256 FROM entries ORDER BY used LIMIT 256")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                if oldest.is_empty() {
+                    break;
+                }
+                let mut remaining = total;
+                for victim in oldest {
+                    if remaining <= max {
+                        break;
+                    }
+                    let size: i64 = tx.query_row(
+                        "SELECT size FROM entries WHERE sha256 = ?1",
+                        [&victim],
+                        |r| r.get(0),
+                    )?;
+                    forget(tx, &victim)?;
+                    remaining -= size;
+                    evicted.push(victim);
+                }
+            }
+            Ok(evicted)
+        });
+        let evicted = match stored {
+            Ok(evicted) => evicted,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        for victim in evicted {
+            if let Ok(sha) = Sha256::parse(&victim) {
+                let _ = std::fs::remove_file(self.path_of(&sha));
+            }
         }
         Ok(())
     }
 
     pub fn info(&self) -> CacheInfo {
-        let entries = self.entries();
+        let counted = self.with_index(|tx| {
+            tx.query_row(
+                "SELECT (SELECT count(*) FROM entries), (SELECT bytes FROM totals WHERE id = 0)",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+        });
+        let (files, bytes) = counted.unwrap_or((0, 0));
         CacheInfo {
-            files: entries.len() as u64,
-            bytes: entries.iter().map(|e| e.1).sum(),
+            files: u64::try_from(files).unwrap_or(0),
+            bytes: u64::try_from(bytes).unwrap_or(0),
             max_bytes: self.max_bytes,
         }
     }
@@ -120,6 +410,11 @@ impl Cache {
     /// Empties the cache.
     pub fn clean(&self) -> std::io::Result<CacheInfo> {
         let before = self.info();
+        self.with_index(|tx| {
+            tx.execute("DELETE FROM entries", [])?;
+            tx.execute("UPDATE totals SET bytes = 0 WHERE id = 0", [])?;
+            Ok(())
+        })?;
         match std::fs::remove_dir_all(self.dir.join("sha256")) {
             Ok(()) => Ok(before),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(before),

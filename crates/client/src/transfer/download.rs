@@ -163,8 +163,7 @@ impl UsedArtifact {
             let all_cached = files.iter().all(|f| {
                 Sha256::parse(&f.sha256_hash)
                     .ok()
-                    .and_then(|sha| cache.get(&sha, f.size))
-                    .is_some()
+                    .is_some_and(|sha| cache.has(&sha, f.size))
             });
             if all_cached {
                 let items = files
@@ -227,14 +226,27 @@ impl UsedArtifact {
             .as_ref()
             .and_then(|c| c.get(&expected, size));
         let result = async {
-            let fetched = match &cached {
+            let from_cache = match &cached {
                 Some(copy) => {
-                    let f = tokio::fs::File::open(copy).await.map_err(|e| io(copy, e))?;
-                    let body = tokio_util::io::ReaderStream::new(f).map_err(|e| io(copy, e));
-                    write_verified(&tmp, &path, &expected, body).await?;
-                    None
+                    let copied = async {
+                        let f = tokio::fs::File::open(copy).await.map_err(|e| io(copy, e))?;
+                        let body = tokio_util::io::ReaderStream::new(f).map_err(|e| io(copy, e));
+                        write_verified(&tmp, &path, &expected, body).await
+                    }
+                    .await;
+                    // A copy that no longer holds its bytes is dropped and fetched anew.
+                    if copied.is_err() {
+                        if let Some(cache) = &self.client.cache {
+                            let _ = cache.remove(&expected);
+                        }
+                    }
+                    copied.is_ok()
                 }
-                None => {
+                None => false,
+            };
+            let fetched = match from_cache {
+                true => None,
+                false => {
                     let id = file.id;
                     let fresh_url = || async move {
                         let fresh: DownloadUrlDto = self
