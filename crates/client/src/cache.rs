@@ -146,9 +146,25 @@ impl Cache {
             .join(sha.as_str())
     }
 
-    /// Runs `f` in one transaction of the index, opened (and created) on first use.
+    /// Runs `f` in one write transaction of the index, opened (and created) on first use.
     fn with_index<T>(
         &self,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> std::io::Result<T> {
+        self.in_index(rusqlite::TransactionBehavior::Immediate, f)
+    }
+
+    /// Runs `f` in one transaction that only reads (other processes keep writing meanwhile).
+    fn read_index<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> std::io::Result<T> {
+        self.in_index(rusqlite::TransactionBehavior::Deferred, f)
+    }
+
+    fn in_index<T>(
+        &self,
+        behavior: rusqlite::TransactionBehavior,
         f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
     ) -> std::io::Result<T> {
         let mut guard = self
@@ -161,9 +177,7 @@ impl Cache {
         let Some(conn) = guard.as_mut() else {
             return Err(std::io::Error::other("cache index: not open"));
         };
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(other)?;
+        let tx = conn.transaction_with_behavior(behavior).map_err(other)?;
         let out = f(&tx).map_err(other)?;
         tx.commit().map_err(other)?;
         Ok(out)
@@ -248,7 +262,7 @@ impl Cache {
         let Ok(meta) = std::fs::metadata(&path) else {
             return false;
         };
-        let entry = self.with_index(|tx| {
+        let entry = self.read_index(|tx| {
             tx.query_row(
                 "SELECT size, mtime_ns FROM entries WHERE sha256 = ?1",
                 [sha.as_str()],
@@ -285,8 +299,14 @@ impl Cache {
                 (None, Some(meta)) => meta.len() == size,
                 _ => false,
             };
-            match (&meta, intact) {
-                (Some(meta), true) => {
+            match (&meta, intact, entry.is_some()) {
+                (_, true, true) => {
+                    tx.execute(
+                        "UPDATE entries SET used = ?1 WHERE sha256 = ?2",
+                        params![ns(SystemTime::now()), sha],
+                    )?;
+                }
+                (Some(meta), true, false) => {
                     record(tx, sha, size, mtime_ns(meta), ns(SystemTime::now()))?;
                 }
                 _ => forget(tx, sha)?,
@@ -392,7 +412,7 @@ impl Cache {
     }
 
     pub fn info(&self) -> CacheInfo {
-        let counted = self.with_index(|tx| {
+        let counted = self.read_index(|tx| {
             tx.query_row(
                 "SELECT (SELECT count(*) FROM entries), (SELECT bytes FROM totals WHERE id = 0)",
                 [],
