@@ -197,6 +197,7 @@ TEST_S3_REGION=garage
 TEST_S3_BUCKET=wanllmdb-test
 TEST_S3_ACCESS_KEY=$key_id
 TEST_S3_SECRET_KEY=$secret_key
+TEST_S3_DATA_DIR=$gdir/data
 ENV
   touch "$gdir/started-by-us"
   cat "$gdir/env" >>"$envfile"

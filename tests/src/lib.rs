@@ -14,12 +14,21 @@ pub use serde_json::{json, Value};
 /// The server binary this package builds (cargo builds a package's binaries before its tests
 /// and benchmarks run): beside the `deps` folder the running test or bench executable is in.
 pub fn server_bin() -> std::path::PathBuf {
+    own_bin("e2e-server")
+}
+
+/// The command line (`e2e-cli`, which is `wanllmdb`'s `main`), found like `server_bin`.
+pub fn cli_bin() -> std::path::PathBuf {
+    own_bin("e2e-cli")
+}
+
+fn own_bin(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("the test's own path");
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("tests run from target/<profile>/deps");
-    let bin = profile_dir.join(format!("e2e-server{}", std::env::consts::EXE_SUFFIX));
+    let bin = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
         "{} is missing: run the scenarios with `cargo test -p wanllmdb-e2e` (or `make test`), which builds it",

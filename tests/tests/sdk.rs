@@ -224,6 +224,7 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
             .expect("cached entry");
         let mut evil = bytes.clone();
         evil.iter_mut().for_each(|b| *b = b'!');
+        writable(&entry);
         std::fs::write(&entry, &evil).expect("edit the cached copy");
         if i == 1 {
             std::fs::File::options()
@@ -321,3 +322,206 @@ async fn sdk_logs_and_uses_artifacts(backend: Backend) {
 }
 
 on_both_backends!(sdk_logs_and_uses_artifacts,);
+
+/// Cached copies and files linked to them are read-only; a user editing one by hand makes it
+/// writable first.
+fn writable(path: &std::path::Path) {
+    let mut p = std::fs::metadata(path).expect("stat").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    p.set_readonly(false);
+    std::fs::set_permissions(path, p).expect("chmod");
+}
+
+/// Sets a file's modification time `ago` in the past (a dataset written a while before it
+/// is logged).
+fn age(path: &std::path::Path, ago: std::time::Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now() - ago))
+        .expect("set the modification time");
+}
+
+/// The hash cache: re-logging an unchanged folder reads none of its files; a file whose
+/// contents, modification time or inode moved is read again, and only that one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relogging_an_unchanged_folder_reads_no_file() {
+    use std::time::Duration;
+    use wanllmdb_client::{Artifact, Client, LogOptions};
+    use wanllmdb_domain::types::ArtifactType;
+    let server = start(Backend::SqliteFs);
+    let client = Client::new(&server.base, KEY).with_cache(server._dir.join("cache"), 1 << 30);
+    let project = "hashes";
+    client.create_project(project).await.expect("project");
+    let src = server._dir.join("src");
+    let mut total = 0u64;
+    for i in 0..200u64 {
+        let path = src.join(format!("d{}/f{i}.bin", i % 4));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        let bytes = format!("file {i} ").repeat(i as usize + 1);
+        total += bytes.len() as u64;
+        std::fs::write(&path, bytes).expect("write");
+        age(&path, Duration::from_secs(3600));
+    }
+    let log = |options: LogOptions| {
+        let (client, src) = (client.clone(), src.clone());
+        async move {
+            let artifact = Artifact::new("data", ArtifactType::Dataset)
+                .add_dir(&src)
+                .expect("add dir");
+            client
+                .log_artifact_detailed(project, &artifact, options)
+                .await
+                .expect("log")
+        }
+    };
+    let first = log(LogOptions::default()).await;
+    assert_eq!((first.hashed_files, first.hashed_bytes), (200, total));
+    let again = log(LogOptions::default()).await;
+    assert_eq!(
+        (again.created, again.hashed_files, again.hashed_bytes),
+        (false, 0, 0),
+        "nothing read, the same version"
+    );
+    assert_eq!(again.version.id, first.version.id);
+
+    // New contents (same size), an hour-old time of its own: read again, and a new version.
+    let edited = src.join("d1/f5.bin");
+    let mut bytes = std::fs::read(&edited).expect("read");
+    bytes[0] = b'F';
+    std::fs::write(&edited, &bytes).expect("edit");
+    age(&edited, Duration::from_secs(3000));
+    let changed = log(LogOptions::default()).await;
+    assert_eq!(
+        (
+            changed.created,
+            changed.hashed_files,
+            changed.uploaded_files
+        ),
+        (true, 1, 1)
+    );
+    assert_eq!(changed.hashed_bytes, bytes.len() as u64);
+    // Touched: read again, but the same bytes make the same version.
+    age(&src.join("d2/f6.bin"), Duration::from_secs(2000));
+    let touched = log(LogOptions::default()).await;
+    assert_eq!((touched.created, touched.hashed_files), (false, 1));
+    // Replaced by a copy with the same size and time: another inode, read again.
+    let replaced = src.join("d3/f7.bin");
+    let meta = std::fs::metadata(&replaced).expect("stat");
+    let copy = src.join("d3/f7.tmp");
+    std::fs::copy(&replaced, &copy).expect("copy");
+    std::fs::File::options()
+        .write(true)
+        .open(&copy)
+        .and_then(|f| f.set_modified(meta.modified().expect("mtime")))
+        .expect("same time");
+    std::fs::rename(&copy, &replaced).expect("replace");
+    let relinked = log(LogOptions::default()).await;
+    assert_eq!((relinked.created, relinked.hashed_files), (false, 1));
+    // Asked to, or told to leave the cache alone: every file is read.
+    let forced = log(LogOptions::default().rehash()).await;
+    assert_eq!((forced.hashed_files, forced.hashed_bytes), (200, total));
+    let skipped = log(LogOptions::default().skip_cache()).await;
+    assert_eq!(skipped.hashed_files, 200);
+    let after = log(LogOptions::default()).await;
+    assert_eq!(after.hashed_files, 0);
+    // A file written just now is not remembered (a later write could keep its time): read
+    // each time until it has settled.
+    let fresh = src.join("d0/new.bin");
+    std::fs::write(&fresh, b"fresh").expect("write");
+    assert_eq!(log(LogOptions::default()).await.hashed_files, 1);
+    assert_eq!(log(LogOptions::default()).await.hashed_files, 1);
+}
+
+/// A user editing or truncating downloaded files in place never changes what a later
+/// download returns, though the download and the cache share bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloaded_files_edited_in_place_never_change_a_later_download() {
+    use wanllmdb_client::{Artifact, Client, LogOptions};
+    use wanllmdb_domain::types::ArtifactType;
+    let server = start(Backend::SqliteFs);
+    let client = Client::new(&server.base, KEY).with_cache(server._dir.join("cache"), 1 << 30);
+    client.create_project("edits").await.expect("project");
+    let src = server._dir.join("src");
+    std::fs::create_dir_all(&src).expect("dir");
+    let files: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|i| {
+            (
+                format!("f{i}.txt"),
+                format!(
+                    "original {i}
+"
+                )
+                .repeat(50)
+                .into_bytes(),
+            )
+        })
+        .collect();
+    for (name, bytes) in &files {
+        std::fs::write(src.join(name), bytes).expect("write");
+    }
+    let artifact = Artifact::new("e", ArtifactType::File)
+        .add_dir(&src)
+        .expect("add dir");
+    client
+        .log_artifact("edits", &artifact, LogOptions::default())
+        .await
+        .expect("log");
+    let used = client
+        .use_artifact("edits/e:latest", None)
+        .await
+        .expect("use");
+    let first = server._dir.join("first");
+    let stats = used.download_with(&first, None).await.expect("download");
+    assert_eq!(stats.fetched_files, 3);
+    // Edited in place with its old modification time put back, and truncated.
+    let edited = first.join("f0.txt");
+    let mtime = std::fs::metadata(&edited)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    writable(&edited);
+    let mut evil = files[0].1.clone();
+    evil.iter_mut().for_each(|b| *b = b'#');
+    std::fs::write(&edited, &evil).expect("edit in place");
+    std::fs::File::options()
+        .write(true)
+        .open(&edited)
+        .and_then(|f| f.set_modified(mtime))
+        .expect("restore the time");
+    let truncated = first.join("f1.txt");
+    writable(&truncated);
+    std::fs::File::options()
+        .write(true)
+        .open(&truncated)
+        .and_then(|f| f.set_len(3))
+        .expect("truncate in place");
+    let second = server._dir.join("second");
+    let again = used.download_with(&second, None).await.expect("download");
+    for (name, bytes) in &files {
+        assert_eq!(
+            &std::fs::read(second.join(name)).expect("read"),
+            bytes,
+            "{name} as logged"
+        );
+    }
+    assert_eq!(
+        (again.fetched_files, again.cached_files),
+        (2, 1),
+        "the two spoiled files came from the registry, the third from the cache"
+    );
+    // Without the cache, nothing is taken from it or put in it.
+    let before = wanllmdb_client::Cache::new(server._dir.join("cache"), 1 << 30).info();
+    let third = server._dir.join("third");
+    let plain = used
+        .clone()
+        .skip_cache()
+        .download_with(&third, None)
+        .await
+        .expect("download");
+    assert_eq!((plain.fetched_files, plain.cached_files), (3, 0));
+    let after = wanllmdb_client::Cache::new(server._dir.join("cache"), 1 << 30).info();
+    assert_eq!(before, after);
+    for (name, bytes) in &files {
+        assert_eq!(&std::fs::read(third.join(name)).expect("read"), bytes);
+    }
+}

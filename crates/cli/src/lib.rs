@@ -129,6 +129,12 @@ enum ArtifactCommand {
         /// The run that produced it.
         #[arg(long)]
         run: Option<uuid::Uuid>,
+        /// Read every file to hash it, even those the hash cache knows unchanged.
+        #[arg(long)]
+        rehash: bool,
+        /// Leave the local cache alone: hash every file and remember nothing.
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Download a version: project/name[:vN|alias].
     Get {
@@ -141,6 +147,9 @@ enum ArtifactCommand {
         /// Only files whose path starts with this.
         #[arg(long)]
         prefix: Option<String>,
+        /// Neither take files from the local cache nor keep them there.
+        #[arg(long)]
+        no_cache: bool,
     },
     /// How the second version differs from the first.
     Diff { from: String, to: String },
@@ -455,6 +464,8 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
             description,
             metadata,
             run,
+            rehash,
+            no_cache,
         } => {
             let t: ArtifactType = artifact_type
                 .parse()
@@ -478,6 +489,12 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
             if let Some(r) = run {
                 options = options.run(r);
             }
+            if rehash {
+                options = options.rehash();
+            }
+            if no_cache {
+                options = options.skip_cache();
+            }
             let logged = c
                 .log_artifact_detailed(&project, &a, options)
                 .await
@@ -492,17 +509,21 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
                 "unchanged: the same files as this version".to_owned()
             };
             let text = format!(
-                "{project}/{name}:{} ({} files, {} bytes, digest {}; {what})",
+                "{project}/{name}:{} ({} files, {} bytes, digest {}; {what}; hashed {} files, {} bytes)",
                 v.version,
                 v.file_count,
                 v.total_size,
-                v.digest.clone().unwrap_or_default()
+                v.digest.clone().unwrap_or_default(),
+                logged.hashed_files,
+                logged.hashed_bytes
             );
             let mut out = serde_json::to_value(v).unwrap_or_default();
             out["created"] = json!(logged.created);
             out["uploaded_files"] = json!(logged.uploaded_files);
             out["uploaded_bytes"] = json!(logged.uploaded_bytes);
             out["reused_files"] = json!(logged.reused_files);
+            out["hashed_files"] = json!(logged.hashed_files);
+            out["hashed_bytes"] = json!(logged.hashed_bytes);
             Ok((out, text))
         }
         ArtifactCommand::Get {
@@ -510,8 +531,12 @@ async fn artifact(c: Client, command: ArtifactCommand) -> Result<Out, (i32, Stri
             output,
             run,
             prefix,
+            no_cache,
         } => {
-            let used = c.use_artifact(&reference, run).await.map_err(failure)?;
+            let mut used = c.use_artifact(&reference, run).await.map_err(failure)?;
+            if no_cache {
+                used = used.skip_cache();
+            }
             let stats = used
                 .download_with(&output, prefix.as_deref())
                 .await

@@ -37,7 +37,12 @@ pub enum ClientError {
     /// The object store refused a transfer (after renewing an expired URL and retrying
     /// transient failures).
     #[error("{path}: the store answered {status}")]
-    Store { path: String, status: u16 },
+    Store {
+        path: String,
+        status: u16,
+        /// The pause the store asked for before another try.
+        retry_after: Option<std::time::Duration>,
+    },
     #[error("invalid: {0}")]
     Invalid(String),
     #[error("configuration: {0}")]
@@ -59,6 +64,8 @@ pub struct Client {
     pub(crate) concurrency: usize,
     /// The local content cache, if any.
     pub(crate) cache: Option<crate::cache::Cache>,
+    /// Digests of local files by path and stamp, if kept.
+    pub(crate) hashes: Option<crate::hashes::HashCache>,
     /// Where unfinished multipart uploads are remembered, to resume them.
     pub(crate) state_dir: Option<std::path::PathBuf>,
     /// Told how transfers advance.
@@ -104,6 +111,9 @@ impl Client {
             key: api_key.to_owned(),
             concurrency: 8,
             cache: None,
+            hashes: Some(crate::hashes::HashCache::in_dir(
+                &crate::cache::Cache::default_dir(),
+            )),
             state_dir: Some(crate::cache::Cache::default_dir().join("uploads")),
             progress: None,
         }
@@ -122,8 +132,19 @@ impl Client {
 
     /// Keeps downloaded files in a local cache keyed by SHA-256, at most `max_bytes` (least
     /// recently used files go first), so a file already fetched is never transferred again.
+    /// The hash cache lives in the same folder.
     pub fn with_cache(mut self, dir: impl Into<std::path::PathBuf>, max_bytes: u64) -> Self {
-        self.cache = Some(crate::cache::Cache::new(dir.into(), max_bytes));
+        let dir = dir.into();
+        self.hashes = Some(crate::hashes::HashCache::in_dir(&dir));
+        self.cache = Some(crate::cache::Cache::new(dir, max_bytes));
+        self
+    }
+
+    /// Where digests of logged files are remembered by path, size, modification time and
+    /// inode, so an unchanged file is not read again (default `~/.cache/wanllmdb`; `None` to
+    /// hash every file every time).
+    pub fn with_hash_cache(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.hashes = dir.map(|d| crate::hashes::HashCache::in_dir(&d));
         self
     }
 

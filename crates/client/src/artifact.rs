@@ -113,6 +113,10 @@ pub struct LogOptions {
     pub aliases: Vec<String>,
     /// The run that produced the version.
     pub run_id: Option<Uuid>,
+    /// Hash every file even where the hash cache knows it (and remember the new digests).
+    pub rehash: bool,
+    /// Leave the local caches alone: hash every file and remember nothing.
+    pub skip_cache: bool,
 }
 
 impl LogOptions {
@@ -123,6 +127,16 @@ impl LogOptions {
 
     pub fn run(mut self, run: Uuid) -> Self {
         self.run_id = Some(run);
+        self
+    }
+
+    pub fn rehash(mut self) -> Self {
+        self.rehash = true;
+        self
+    }
+
+    pub fn skip_cache(mut self) -> Self {
+        self.skip_cache = true;
         self
     }
 }

@@ -10,6 +10,7 @@
 //! written sit in `dir/tmp` and are removed after an hour.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -41,12 +42,33 @@ CREATE TABLE IF NOT EXISTS totals (
 );
 ";
 
+/// Files above this size are not copied into the cache when they cannot be linked.
+pub const DEFAULT_COPY_LIMIT: u64 = 1 << 30;
+
+/// How a file and its cached copy came to share bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    /// A copy-on-write clone: two files, one set of blocks until either is written.
+    Reflinked,
+    /// Two names of one read-only file.
+    Linked,
+    /// The bytes were written twice.
+    Copied,
+    /// Not cached: too large to copy, and linking was impossible.
+    Skipped,
+}
+
 /// See the module documentation. Clones share one connection to the index.
 #[derive(Clone)]
 pub struct Cache {
     dir: PathBuf,
     max_bytes: u64,
+    copy_limit: u64,
     index: Arc<Mutex<Option<Connection>>>,
+    /// Cleared after the first failure, so a filesystem without reflinks (or a cache on another
+    /// filesystem than the targets) is not asked again for every file.
+    reflinks: Arc<AtomicBool>,
+    hardlinks: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -120,8 +142,55 @@ impl Cache {
         Self {
             dir,
             max_bytes,
+            copy_limit: DEFAULT_COPY_LIMIT,
             index: Arc::default(),
+            reflinks: Arc::new(AtomicBool::new(true)),
+            hardlinks: Arc::new(AtomicBool::new(true)),
         }
+    }
+
+    /// Files above `bytes` are cached only when they can be linked, never copied (default
+    /// 1 GiB).
+    pub fn with_copy_limit(mut self, bytes: u64) -> Self {
+        self.copy_limit = bytes;
+        self
+    }
+
+    /// Makes `to` (which must not exist) share `from`'s bytes: a reflink where the filesystem
+    /// clones, else a hard link (`from` made read-only first, as cached copies are), else
+    /// nothing. What failed once is not tried again.
+    fn share(&self, from: &Path, to: &Path) -> Option<Shared> {
+        if self.reflinks.load(Ordering::Relaxed) {
+            match reflink_copy::reflink(from, to) {
+                Ok(()) => return Some(Shared::Reflinked),
+                Err(_) => {
+                    let _ = std::fs::remove_file(to);
+                    self.reflinks.store(false, Ordering::Relaxed);
+                }
+            }
+        }
+        if self.hardlinks.load(Ordering::Relaxed) {
+            let before = std::fs::metadata(from).ok()?.permissions();
+            let mut readonly = before.clone();
+            readonly.set_readonly(true);
+            if readonly != before && std::fs::set_permissions(from, readonly).is_err() {
+                return None;
+            }
+            match std::fs::hard_link(from, to) {
+                Ok(()) => return Some(Shared::Linked),
+                Err(_) => {
+                    self.hardlinks.store(false, Ordering::Relaxed);
+                    let _ = std::fs::set_permissions(from, before);
+                }
+            }
+        }
+        None
+    }
+
+    /// Puts the cached copy `cached` at `dest` (which must not exist) without writing its bytes
+    /// again, if the filesystem allows; `None` when the caller must copy.
+    pub fn place(&self, cached: &Path, dest: &Path) -> Option<Shared> {
+        self.share(cached, dest)
     }
 
     /// `$WANLLMDB_CACHE_DIR`, else `$XDG_CACHE_HOME/wanllmdb`, else `~/.cache/wanllmdb`.
@@ -335,9 +404,11 @@ impl Cache {
         }
     }
 
-    /// Copies a verified file into the cache, then evicts the least recently used entries
-    /// down to the size bound (the index knows the total: nothing is walked).
-    pub fn put(&self, sha: &Sha256, verified: &Path) -> std::io::Result<()> {
+    /// Keeps a verified file in the cache, sharing its bytes where the filesystem allows (a
+    /// reflink, else a hard link: then `verified` becomes read-only, as the cache's copies
+    /// are), else copying it unless it is above the copy limit; then evicts the least recently
+    /// used entries down to the size bound (the index knows the total: nothing is walked).
+    pub fn put(&self, sha: &Sha256, verified: &Path) -> std::io::Result<Shared> {
         let dest = self.path_of(sha);
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent)?;
@@ -347,9 +418,26 @@ impl Cache {
             .dir
             .join("tmp")
             .join(uuid::Uuid::now_v7().simple().to_string());
-        if let Err(e) = std::fs::copy(verified, &tmp) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
+        let shared = match self.share(verified, &tmp) {
+            Some(how) => how,
+            None => {
+                if std::fs::metadata(verified)?.len() > self.copy_limit {
+                    return Ok(Shared::Skipped);
+                }
+                if let Err(e) = std::fs::copy(verified, &tmp) {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+                Shared::Copied
+            }
+        };
+        // A reflink or a copy is a file of its own: read-only like every cached copy.
+        if shared != Shared::Linked {
+            if let Ok(meta) = std::fs::metadata(&tmp) {
+                let mut readonly = meta.permissions();
+                readonly.set_readonly(true);
+                let _ = std::fs::set_permissions(&tmp, readonly);
+            }
         }
         let max = size_i64(self.max_bytes);
         let io_error = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
@@ -408,7 +496,7 @@ impl Cache {
                 let _ = std::fs::remove_file(self.path_of(&sha));
             }
         }
-        Ok(())
+        Ok(shared)
     }
 
     pub fn info(&self) -> CacheInfo {

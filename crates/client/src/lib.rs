@@ -18,6 +18,7 @@
 mod api;
 mod artifact;
 mod cache;
+mod hashes;
 mod listing;
 mod transfer;
 
@@ -25,6 +26,6 @@ pub use api::{
     credentials_path, ApiProblem, Client, ClientError, Credentials, Progress, VersionInfo,
 };
 pub use artifact::{Artifact, LogOptions};
-pub use cache::{Cache, CacheInfo};
+pub use cache::{Cache, CacheInfo, Shared, DEFAULT_COPY_LIMIT};
 pub use listing::{ArtifactSearch, VersionSearch};
 pub use transfer::{DownloadStats, Logged, UsedArtifact};

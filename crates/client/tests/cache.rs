@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use wanllmdb_client::Cache;
+use wanllmdb_client::{Cache, Shared};
 use wanllmdb_domain::types::Sha256;
 
 fn scratch(name: &str) -> PathBuf {
@@ -24,6 +24,14 @@ fn put(cache: &Cache, dir: &Path, bytes: &[u8]) -> Sha256 {
     cache.put(&sha, &src).expect("put");
     std::fs::remove_file(src).expect("remove source");
     sha
+}
+
+/// Cached copies are read-only; a user editing one by hand makes it writable first.
+fn writable(path: &Path) {
+    let mut p = std::fs::metadata(path).expect("stat").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    p.set_readonly(false);
+    std::fs::set_permissions(path, p).expect("chmod");
 }
 
 fn read(cache: &Cache, sha: &Sha256, size: usize) -> Option<Vec<u8>> {
@@ -88,6 +96,7 @@ fn copies_edited_truncated_or_deleted_by_hand_are_never_returned() {
         put(&cache, &dir, &c),
     );
     let path_a = cache.get(&sa, 500).expect("cached");
+    writable(&path_a);
     // Same size, new bytes, a later modification time: an edit in place.
     std::fs::write(&path_a, bytes(9, 500)).expect("edit");
     let f = std::fs::File::options()
@@ -105,6 +114,7 @@ fn copies_edited_truncated_or_deleted_by_hand_are_never_returned() {
     );
     assert!(!path_a.exists(), "and is removed");
     let path_b = cache.get(&sb, 500).expect("cached");
+    writable(&path_b);
     std::fs::File::options()
         .write(true)
         .open(&path_b)
@@ -206,4 +216,72 @@ fn two_processes_share_one_cache() {
         let b = bytes(w * 10_000 + 399, 200);
         assert_eq!(read(&cache, &Sha256::of(&b), 200), Some(b));
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cached_copy_shares_its_bytes_with_the_download_where_it_can() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = scratch("share");
+    let cache = Cache::new(dir.join("cache"), 1 << 20);
+    let bytes = bytes(7, 4000);
+    let sha = Sha256::of(&bytes);
+    let verified = dir.join("downloaded");
+    std::fs::write(&verified, &bytes).expect("write");
+    let how = cache.put(&sha, &verified).expect("put");
+    let entry = cache.get(&sha, 4000).expect("cached");
+    let (a, b) = (
+        std::fs::metadata(&verified).expect("stat"),
+        std::fs::metadata(&entry).expect("stat"),
+    );
+    match how {
+        // ext4, tmpfs: one file under two names, read-only so neither edits the other.
+        Shared::Linked => {
+            assert_eq!(a.ino(), b.ino());
+            assert!(a.permissions().readonly());
+        }
+        // btrfs, XFS: two files sharing blocks; the cache's is read-only.
+        Shared::Reflinked => assert!(b.permissions().readonly()),
+        other => panic!("one filesystem, yet the bytes were not shared: {other:?}"),
+    }
+    let placed = dir.join("again");
+    assert!(cache.place(&entry, &placed).is_some());
+    assert_eq!(std::fs::read(&placed).expect("read"), bytes);
+}
+
+/// Another filesystem than the targets' (tmpfs under /dev/shm): nothing can be linked, so
+/// copies are made up to the copy limit and larger files are not cached at all.
+#[cfg(target_os = "linux")]
+#[test]
+fn above_the_copy_limit_a_file_that_cannot_be_linked_is_not_cached() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = scratch("limit");
+    let shm = PathBuf::from("/dev/shm")
+        .join("wanllmdb-cache-tests")
+        .join(uuid::Uuid::now_v7().simple().to_string());
+    std::fs::create_dir_all(&shm).expect("/dev/shm is needed for a cache on another filesystem");
+    assert_ne!(
+        std::fs::metadata(&shm).expect("stat").dev(),
+        std::fs::metadata(&dir).expect("stat").dev(),
+        "this test needs /dev/shm and {} on different filesystems",
+        dir.display()
+    );
+    let cache = Cache::new(shm.clone(), 1 << 20).with_copy_limit(1000);
+    let (small, large) = (bytes(1, 1000), bytes(2, 1001));
+    for (data, expected) in [(&small, Shared::Copied), (&large, Shared::Skipped)] {
+        let src = dir.join(format!("f{}", data.len()));
+        std::fs::write(&src, data).expect("write");
+        assert_eq!(cache.put(&Sha256::of(data), &src).expect("put"), expected);
+        assert!(
+            !std::fs::metadata(&src)
+                .expect("stat")
+                .permissions()
+                .readonly(),
+            "a file that was not linked stays the user's to edit"
+        );
+    }
+    assert_eq!(read(&cache, &Sha256::of(&small), 1000), Some(small));
+    assert_eq!(read(&cache, &Sha256::of(&large), 1001), None);
+    assert_eq!(cache.info().bytes, 1000);
+    let _ = std::fs::remove_dir_all(&shm);
 }

@@ -329,7 +329,7 @@ async fn transient_store_failures_are_retried_and_then_reported() {
     let client = Client::new(&base, KEY).with_concurrency(1);
     let used = client.use_artifact("p/a:v0", None).await.expect("resolve");
     match used.download_with(&target, None).await {
-        Err(ClientError::Store { path, status }) => {
+        Err(ClientError::Store { path, status, .. }) => {
             assert_eq!((path.as_str(), status), ("down.txt", 500))
         }
         other => panic!("expected the store's refusal, got {other:?}"),

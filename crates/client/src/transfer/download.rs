@@ -2,6 +2,7 @@
 //! the cache, verifying every file's SHA-256 while it streams.
 
 use super::*;
+use crate::cache::Cache;
 
 /// A file to download, with its presigned URL unless the cache was expected to hold it.
 struct Fetch {
@@ -44,6 +45,12 @@ pub struct UsedArtifact {
 }
 
 impl UsedArtifact {
+    /// Downloads without the local cache: nothing is taken from it or kept in it.
+    pub fn skip_cache(mut self) -> Self {
+        self.client.cache = None;
+        self
+    }
+
     /// Downloads every file into `dir` (created), verifying each file's SHA-256 while it
     /// streams; a file that fails is removed and the download fails naming it. Paths from the
     /// server are re-validated, so nothing is ever written outside `dir`. Returns `dir`.
@@ -160,11 +167,16 @@ impl UsedArtifact {
                     FolderEntryDto::Folder { .. } => None,
                 })
                 .collect();
-            let all_cached = files.iter().all(|f| {
-                Sha256::parse(&f.sha256_hash)
-                    .ok()
-                    .is_some_and(|sha| cache.has(&sha, f.size))
-            });
+            let cache = cache.clone();
+            let (files, all_cached) = blocking(move || {
+                let all = files.iter().all(|f| {
+                    Sha256::parse(&f.sha256_hash)
+                        .ok()
+                        .is_some_and(|sha| cache.has(&sha, f.size))
+                });
+                Ok((files, all))
+            })
+            .await?;
             if all_cached {
                 let items = files
                     .into_iter()
@@ -220,29 +232,29 @@ impl UsedArtifact {
                 .map_err(|e| io(parent, e))?;
         }
         let tmp = target.with_extension(format!("wanllmdb-part-{}", Uuid::now_v7().simple()));
-        let cached = self
-            .client
-            .cache
-            .as_ref()
-            .and_then(|c| c.get(&expected, size));
+        let cache = self.client.cache.clone();
+        let cached = match &cache {
+            Some(c) => {
+                let (c, sha) = (c.clone(), expected.clone());
+                blocking(move || Ok(c.get(&sha, size))).await?
+            }
+            None => None,
+        };
         let result = async {
-            let from_cache = match &cached {
-                Some(copy) => {
-                    let copied = async {
-                        let f = tokio::fs::File::open(copy).await.map_err(|e| io(copy, e))?;
-                        let body = tokio_util::io::ReaderStream::new(f).map_err(|e| io(copy, e));
-                        write_verified(&tmp, &path, &expected, body).await
-                    }
-                    .await;
+            let from_cache = match (&cache, cached) {
+                (Some(cache), Some(copy)) => {
+                    let copied = self
+                        .copy_from_cache(cache, &copy, &tmp, &path, &expected)
+                        .await;
                     // A copy that no longer holds its bytes is dropped and fetched anew.
                     if copied.is_err() {
-                        if let Some(cache) = &self.client.cache {
-                            let _ = cache.remove(&expected);
-                        }
+                        let _ = tokio::fs::remove_file(&tmp).await;
+                        let (c, sha) = (cache.clone(), expected.clone());
+                        let _ = blocking(move || Ok(c.remove(&sha).ok())).await;
                     }
                     copied.is_ok()
                 }
-                None => false,
+                _ => false,
             };
             let fetched = match from_cache {
                 true => None,
@@ -283,9 +295,10 @@ impl UsedArtifact {
                         .await
                     })
                     .await?;
-                    if let Some(cache) = &self.client.cache {
+                    if let Some(cache) = cache.clone() {
                         // A cache that cannot keep a copy only costs a later transfer.
-                        let _ = cache.put(&expected, &tmp);
+                        let (sha, verified) = (expected.clone(), tmp.clone());
+                        let _ = blocking(move || Ok(cache.put(&sha, &verified).ok())).await;
                     }
                     Some(size)
                 }
@@ -303,15 +316,54 @@ impl UsedArtifact {
     }
 }
 
+impl UsedArtifact {
+    /// Puts a cached copy at `tmp`, sharing its bytes where the filesystem allows (then reading
+    /// it once to verify it), else copying it while verifying.
+    async fn copy_from_cache(
+        &self,
+        cache: &Cache,
+        copy: &Path,
+        tmp: &Path,
+        path: &FilePath,
+        expected: &Sha256,
+    ) -> Result<()> {
+        let (c, from, to) = (cache.clone(), copy.to_owned(), tmp.to_owned());
+        if blocking(move || Ok(c.place(&from, &to))).await?.is_some() {
+            let placed = tmp.to_owned();
+            let (actual, _, _) = blocking(move || {
+                let f = std::fs::File::open(&placed).map_err(|e| io(&placed, e))?;
+                let len = f.metadata().map_err(|e| io(&placed, e))?.len();
+                hash_reader(f, len).map_err(|e| io(&placed, e))
+            })
+            .await?;
+            if actual != *expected {
+                return Err(ClientError::Integrity {
+                    path: path.to_string(),
+                    expected: expected.to_string(),
+                    actual: actual.into_string(),
+                });
+            }
+            return Ok(());
+        }
+        let f = tokio::fs::File::open(copy).await.map_err(|e| io(copy, e))?;
+        let body = tokio_util::io::ReaderStream::new(f).map_err(|e| io(copy, e));
+        write_verified(tmp, path, expected, body).await
+    }
+}
+
+/// Runs filesystem and cache-index work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ClientError::Invalid(format!("a blocking task failed: {e}")))?
+}
+
 /// The response if it is a success; the store's refusal as an error otherwise.
 fn refused(resp: reqwest::Response, path: &FilePath) -> Result<reqwest::Response> {
     if resp.status().is_success() {
         Ok(resp)
     } else {
-        Err(ClientError::Store {
-            path: path.to_string(),
-            status: resp.status().as_u16(),
-        })
+        Err(store_error(path.to_string(), &resp))
     }
 }
 

@@ -28,7 +28,7 @@ mod retry;
 mod upload;
 
 pub use download::UsedArtifact;
-use retry::{retrying, transient_status};
+use retry::{retrying, store_error, transient_status};
 
 /// Files per negotiate or register request.
 const BATCH: usize = 1000;
@@ -65,6 +65,10 @@ pub struct Logged {
     pub uploaded_bytes: u64,
     /// Files the registry already held.
     pub reused_files: u64,
+    /// Files whose bytes were read to hash them (the rest came from the hash cache), and how
+    /// many bytes.
+    pub hashed_files: u64,
+    pub hashed_bytes: u64,
 }
 
 /// What a download did.

@@ -2,6 +2,7 @@
 //! register, finalize, set aliases.
 
 use super::*;
+use crate::hashes::{HashCache, Stamp};
 
 /// A file ready to log.
 #[derive(Debug, Clone)]
@@ -34,22 +35,82 @@ impl Hashed {
 }
 
 /// MD5 and SHA-256 in one read of the file, off the async threads (MD5 on a second thread for
-/// big files).
-async fn hash_file(local: PathBuf, path: FilePath) -> Result<Hashed> {
+/// big files). Also the file's stamp, when it may be remembered in the hash cache: taken
+/// before and after reading, unchanged, and not modified just before hashing.
+async fn hash_file(local: PathBuf, path: FilePath) -> Result<(Hashed, Option<Stamp>)> {
     tokio::task::spawn_blocking(move || {
+        let hashed_at = std::time::SystemTime::now();
         let f = std::fs::File::open(&local).map_err(|e| io(&local, e))?;
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let (sha256, md5, size) = hash_reader(f, len).map_err(|e| io(&local, e))?;
-        Ok(Hashed {
+        let before = f.metadata().map(|m| Stamp::of(&m)).ok();
+        let len = before.map_or(0, |s| s.size);
+        let (sha256, md5, size) = hash_reader(&f, len).map_err(|e| io(&local, e))?;
+        let after = f.metadata().map(|m| Stamp::of(&m)).ok();
+        let stamp = before.filter(|b| Some(*b) == after && b.size == size && b.settled(hashed_at));
+        let hashed = Hashed {
             local,
             path,
             size,
             md5,
             sha256,
-        })
+        };
+        Ok((hashed, stamp))
     })
     .await
     .map_err(|e| ClientError::Invalid(format!("hashing task failed: {e}")))?
+}
+
+/// Where a file's digests came from.
+enum Digests {
+    /// The hash cache.
+    Remembered,
+    /// Reading the file; with the key to remember them by, unless the file was too fresh or
+    /// changed while it was read.
+    Read(Option<(PathBuf, Stamp)>),
+}
+
+/// A file to log, as its stamp and the hash cache know it.
+struct Listed {
+    local: PathBuf,
+    path: FilePath,
+    /// The key of the hash cache.
+    absolute: PathBuf,
+    known: Option<(Sha256, Md5, u64)>,
+}
+
+/// Stats every file and looks them up in the hash cache (unless there is none), in one
+/// blocking call.
+async fn list_files(
+    files: Vec<(PathBuf, FilePath)>,
+    memo: Option<HashCache>,
+) -> Result<Vec<Listed>> {
+    tokio::task::spawn_blocking(move || {
+        let mut stamped = Vec::with_capacity(files.len());
+        for (local, path) in files {
+            let meta = std::fs::metadata(&local).map_err(|e| io(&local, e))?;
+            let absolute = std::path::absolute(&local).map_err(|e| io(&local, e))?;
+            stamped.push((local, path, absolute, Stamp::of(&meta)));
+        }
+        let keys: Vec<(PathBuf, Stamp)> = stamped
+            .iter()
+            .map(|(_, _, absolute, stamp)| (absolute.clone(), *stamp))
+            .collect();
+        // A hash cache that cannot be read only costs hashing.
+        let known = memo
+            .and_then(|m| m.lookup(&keys).ok())
+            .unwrap_or_else(|| vec![None; keys.len()]);
+        Ok(stamped
+            .into_iter()
+            .zip(known)
+            .map(|((local, path, absolute, stamp), known)| Listed {
+                local,
+                path,
+                absolute,
+                known: known.map(|(sha, md5)| (sha, md5, stamp.size)),
+            })
+            .collect())
+    })
+    .await
+    .map_err(|e| ClientError::Invalid(format!("listing task failed: {e}")))?
 }
 
 impl Client {
@@ -77,16 +138,7 @@ impl Client {
     ) -> Result<Logged> {
         let project_id = self.project_id(project).await?;
         let artifact_id = self.artifact_id(project_id, artifact).await?;
-        let hashed: Vec<Hashed> = futures::stream::iter(
-            artifact
-                .files
-                .iter()
-                .cloned()
-                .map(|(local, path)| hash_file(local, path)),
-        )
-        .buffer_unordered(self.concurrency)
-        .try_collect()
-        .await?;
+        let (hashed, hashed_files, hashed_bytes) = self.hash_all(artifact, &options).await?;
         let digest = manifest_digest(hashed.iter().map(|h| ManifestEntry {
             path: &h.path,
             sha256: &h.sha256,
@@ -107,6 +159,8 @@ impl Client {
                     uploaded_files: 0,
                     uploaded_bytes: 0,
                     reused_files: hashed.len() as u64,
+                    hashed_files,
+                    hashed_bytes,
                 });
             }
         }
@@ -229,7 +283,56 @@ impl Client {
             uploaded_files,
             uploaded_bytes,
             reused_files: hashed.len() as u64 - uploaded_files,
+            hashed_files,
+            hashed_bytes,
         })
+    }
+
+    /// Every file's digests: from the hash cache where its stamp is unchanged, else read (and
+    /// then remembered). Also how many files and bytes were read.
+    async fn hash_all(
+        &self,
+        artifact: &Artifact,
+        options: &LogOptions,
+    ) -> Result<(Vec<Hashed>, u64, u64)> {
+        let memo = self.hashes.clone().filter(|_| !options.skip_cache);
+        let lookup = memo.clone().filter(|_| !options.rehash);
+        let listed = list_files(artifact.files.clone(), lookup).await?;
+        let results: Vec<(Hashed, Digests)> =
+            futures::stream::iter(listed.into_iter().map(|l| async move {
+                if let Some((sha256, md5, size)) = l.known {
+                    let hashed = Hashed {
+                        local: l.local,
+                        path: l.path,
+                        size,
+                        md5,
+                        sha256,
+                    };
+                    return Ok((hashed, Digests::Remembered));
+                }
+                let (hashed, stamp) = hash_file(l.local, l.path).await?;
+                let key = stamp.map(|s| (l.absolute, s));
+                Ok::<_, ClientError>((hashed, Digests::Read(key)))
+            }))
+            .buffered(self.concurrency)
+            .try_collect()
+            .await?;
+        let (mut files, mut bytes) = (0u64, 0u64);
+        let mut fresh = Vec::new();
+        for (h, digests) in &results {
+            if let Digests::Read(key) = digests {
+                files += 1;
+                bytes += h.size;
+                if let Some((absolute, stamp)) = key {
+                    fresh.push((absolute.clone(), *stamp, h.sha256.clone(), h.md5.clone()));
+                }
+            }
+        }
+        if let Some(memo) = memo {
+            // Best effort: a hash cache that cannot be written only costs a later hashing.
+            let _ = tokio::task::spawn_blocking(move || memo.remember(&fresh)).await;
+        }
+        Ok((results.into_iter().map(|(h, _)| h).collect(), files, bytes))
     }
 
     async fn set_aliases(
@@ -322,10 +425,7 @@ impl Client {
             .body(self.file_range(file, 0, file.size).await?);
         let resp = signed_headers(req, plan.headers.as_ref()).send().await?;
         if transient_status(resp.status()) {
-            return Err(ClientError::Store {
-                path: file.path.to_string(),
-                status: resp.status().as_u16(),
-            });
+            return Err(store_error(file.path.to_string(), &resp));
         }
         Ok(resp.status())
     }
@@ -455,10 +555,7 @@ impl Client {
                     .body(body);
                 let resp = signed_headers(req, Some(&headers)).send().await?;
                 if transient_status(resp.status()) {
-                    return Err(ClientError::Store {
-                        path: format!("{} (part {n})", file.path),
-                        status: resp.status().as_u16(),
-                    });
+                    return Err(store_error(format!("{} (part {n})", file.path), &resp));
                 }
                 Ok(resp)
             })
@@ -484,10 +581,7 @@ impl Client {
                 (url, headers) = (renewed.url, renewed.headers);
                 continue;
             }
-            return Err(ClientError::Store {
-                path: format!("{} (part {n})", file.path),
-                status: resp.status().as_u16(),
-            });
+            return Err(store_error(format!("{} (part {n})", file.path), &resp));
         }
         Err(ClientError::Invalid(format!(
             "{}: part {n} refused after renewing its URL",
@@ -517,6 +611,7 @@ fn put_outcome(file: &Hashed, status: reqwest::StatusCode) -> Result<u64> {
         Err(ClientError::Store {
             path: file.path.to_string(),
             status: status.as_u16(),
+            retry_after: None,
         })
     }
 }
@@ -539,7 +634,7 @@ mod tests {
             let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
             let local = dir.join(format!("f{size}"));
             std::fs::write(&local, &bytes).expect("write");
-            let h = hash_file(local, FilePath::parse("f").expect("path"))
+            let (h, _) = hash_file(local, FilePath::parse("f").expect("path"))
                 .await
                 .expect("hash");
             assert_eq!(h.size, size as u64);

@@ -1,0 +1,271 @@
+//! The hash cache: what a file's digests were when it last had this size, modification time
+//! and inode (`dir/hashes.sqlite`, keyed by absolute path), so re-logging an unchanged folder
+//! reads none of its bytes. Any change of those fields, or of the path, means hashing anew.
+//!
+//! A file modified within `RACY` of its hashing is not remembered: a filesystem with coarse
+//! timestamps could give a later write the same modification time (git's "racily clean"
+//! problem), and the next log hashes it again instead.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use wanllmdb_domain::types::{Md5, Sha256};
+
+/// Files modified this close to their hashing are hashed again next time (FAT's timestamps
+/// are 2 s apart, ext3's 1 s).
+const RACY: Duration = Duration::from_secs(2);
+
+/// Entries not looked at for this long are dropped when the cache is opened.
+const UNUSED: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// How often an entry's last use is written (not on every log of a big folder).
+const TOUCH_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS hashes (
+    path      TEXT PRIMARY KEY,
+    size      INTEGER NOT NULL,
+    mtime_ns  INTEGER NOT NULL,
+    inode     INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    md5       TEXT NOT NULL,
+    used      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS hashes_used ON hashes (used);
+";
+
+/// What identifies a file's contents without reading them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub size: u64,
+    mtime_ns: i64,
+    inode: u64,
+}
+
+impl Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Self {
+            size: meta.len(),
+            mtime_ns: meta.modified().map(ns).unwrap_or(0),
+            inode,
+        }
+    }
+
+    /// Whether a hash taken at `hashed_at` may be trusted for this stamp later.
+    pub fn settled(&self, hashed_at: SystemTime) -> bool {
+        self.mtime_ns.saturating_add(nanos(RACY)) < ns(hashed_at)
+    }
+}
+
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn ns(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(nanos)
+        .unwrap_or(0)
+}
+
+fn as_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn other(e: rusqlite::Error) -> std::io::Error {
+    std::io::Error::other(format!("hash cache: {e}"))
+}
+
+/// See the module documentation. Clones share one connection.
+#[derive(Clone)]
+pub(crate) struct HashCache {
+    file: PathBuf,
+    conn: Arc<Mutex<Option<Connection>>>,
+}
+
+impl std::fmt::Debug for HashCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashCache")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HashCache {
+    /// The hash cache kept in `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            file: dir.join("hashes.sqlite"),
+            conn: Arc::default(),
+        }
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> std::io::Result<T> {
+        let mut guard = self
+            .conn
+            .lock()
+            .map_err(|_| std::io::Error::other("hash cache: a thread panicked holding it"))?;
+        if guard.is_none() {
+            *guard = Some(self.open()?);
+        }
+        let Some(conn) = guard.as_mut() else {
+            return Err(std::io::Error::other("hash cache: not open"));
+        };
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(other)?;
+        let out = f(&tx).map_err(other)?;
+        tx.commit().map_err(other)?;
+        Ok(out)
+    }
+
+    fn open(&self) -> std::io::Result<Connection> {
+        if let Some(dir) = self.file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = Connection::open(&self.file).map_err(other)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(other)?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(other)?;
+        // A power cut can only lose entries, which costs one more hashing.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(other)?;
+        conn.execute_batch(SCHEMA).map_err(other)?;
+        conn.execute(
+            "DELETE FROM hashes WHERE used < ?1",
+            [ns(SystemTime::now()) - nanos(UNUSED)],
+        )
+        .map_err(other)?;
+        Ok(conn)
+    }
+
+    /// The remembered digests of each file whose stamp is unchanged (`None` for the rest), in
+    /// one transaction.
+    pub fn lookup(
+        &self,
+        files: &[(PathBuf, Stamp)],
+    ) -> std::io::Result<Vec<Option<(Sha256, Md5)>>> {
+        let now = ns(SystemTime::now());
+        self.with(|tx| {
+            let mut get = tx.prepare_cached(
+                "SELECT size, mtime_ns, inode, sha256, md5, used FROM hashes WHERE path = ?1",
+            )?;
+            let mut touch = tx.prepare_cached("UPDATE hashes SET used = ?1 WHERE path = ?2")?;
+            let mut out = Vec::with_capacity(files.len());
+            for (path, stamp) in files {
+                let key = path.to_string_lossy();
+                let row = get
+                    .query_row([key.as_ref()], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, i64>(5)?,
+                        ))
+                    })
+                    .optional()?;
+                let hit = row.and_then(|(size, mtime, inode, sha, md5, used)| {
+                    let same = size == as_i64(stamp.size)
+                        && mtime == stamp.mtime_ns
+                        && inode == as_i64(stamp.inode);
+                    if !same {
+                        return None;
+                    }
+                    let digests = (Sha256::parse(&sha).ok()?, Md5::parse(&md5).ok()?);
+                    Some((digests, used))
+                });
+                if let Some((_, used)) = &hit {
+                    if *used < now - nanos(TOUCH_EVERY) {
+                        touch.execute(params![now, key.as_ref()])?;
+                    }
+                }
+                out.push(hit.map(|(d, _)| d));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Remembers freshly hashed files, in one transaction.
+    pub fn remember(&self, files: &[(PathBuf, Stamp, Sha256, Md5)]) -> std::io::Result<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let now = ns(SystemTime::now());
+        self.with(|tx| {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO hashes (path, size, mtime_ns, inode, sha256, md5, used)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (path) DO UPDATE SET size = ?2, mtime_ns = ?3, inode = ?4,
+                     sha256 = ?5, md5 = ?6, used = ?7",
+            )?;
+            for (path, stamp, sha, md5) in files {
+                put.execute(params![
+                    path.to_string_lossy().as_ref(),
+                    as_i64(stamp.size),
+                    stamp.mtime_ns,
+                    as_i64(stamp.inode),
+                    sha.as_str(),
+                    md5.as_str(),
+                    now
+                ])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(size: u64, mtime_ns: i64, inode: u64) -> Stamp {
+        Stamp {
+            size,
+            mtime_ns,
+            inode,
+        }
+    }
+
+    #[test]
+    fn a_hit_needs_the_same_size_time_and_inode() {
+        let dir = std::env::temp_dir().join(format!("wanllmdb-hashes-{}", uuid::Uuid::now_v7()));
+        let cache = HashCache::in_dir(&dir);
+        let path = PathBuf::from("/data/a.bin");
+        let (sha, md5) = (Sha256::of(b"a"), Md5::of(b"a"));
+        cache
+            .remember(&[(path.clone(), stamp(1, 10, 7), sha.clone(), md5.clone())])
+            .expect("remember");
+        let again = HashCache::in_dir(&dir);
+        let found = again
+            .lookup(&[
+                (path.clone(), stamp(1, 10, 7)),
+                (path.clone(), stamp(2, 10, 7)),
+                (path.clone(), stamp(1, 11, 7)),
+                (path.clone(), stamp(1, 10, 8)),
+                (PathBuf::from("/data/b.bin"), stamp(1, 10, 7)),
+            ])
+            .expect("lookup");
+        assert_eq!(found[0], Some((sha, md5)));
+        assert!(found[1..].iter().all(Option::is_none), "{found:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_modified_just_before_hashing_is_not_settled() {
+        let now = SystemTime::now();
+        let fresh = stamp(1, ns(now), 1);
+        let old = stamp(1, ns(now - Duration::from_secs(3)), 1);
+        assert!(!fresh.settled(now));
+        assert!(old.settled(now));
+    }
+}
