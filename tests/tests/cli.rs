@@ -234,3 +234,90 @@ async fn cli_on_both_backends() {
     cli_puts_and_gets(Backend::SqliteFs).await;
     cli_puts_and_gets(Backend::PostgresS3).await;
 }
+
+/// Two `wanllmdb get` processes at once into one cache that already holds 20,000 other
+/// entries and has little room left: both write the right bytes, and the cache ends within its
+/// bound with its index and its files agreeing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_download_into_one_full_cache() {
+    use wanllmdb_client::{Artifact, Cache, Client, LogOptions};
+    use wanllmdb_domain::types::{ArtifactType, Sha256};
+    let server = start(Backend::SqliteFs);
+    let client = Client::new(&server.base, KEY).with_hash_cache(None);
+    client.create_project("shared").await.expect("project");
+    let src = server._dir.join("src");
+    let mut files = Vec::new();
+    for i in 0..300u32 {
+        let rel = format!("d{}/f{i}.bin", i % 5);
+        let bytes = format!("file {i} of the shared download ")
+            .repeat(40)
+            .into_bytes();
+        std::fs::create_dir_all(src.join(&rel).parent().expect("parent")).expect("dirs");
+        std::fs::write(src.join(&rel), &bytes).expect("write");
+        files.push((rel, bytes));
+    }
+    let artifact = Artifact::new("d", ArtifactType::Dataset)
+        .add_dir(&src)
+        .expect("add dir");
+    client
+        .log_artifact("shared", &artifact, LogOptions::default())
+        .await
+        .expect("log");
+    let total: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
+    // Room for the others and half of the download.
+    let bound = 20_000 * 64 + total / 2;
+    let cache_dir = server._dir.join("cache");
+    {
+        let cache = Cache::new(cache_dir.clone(), bound);
+        let scratch = server._dir.join("fill");
+        std::fs::create_dir_all(&scratch).expect("dir");
+        for i in 0..20_000u32 {
+            let mut bytes = format!("other {i}").into_bytes();
+            bytes.resize(64, b'.');
+            let f = scratch.join("x");
+            std::fs::write(&f, &bytes).expect("write");
+            cache.put(&Sha256::of(&bytes), &f).expect("fill");
+            std::fs::remove_file(&f).expect("remove");
+        }
+        assert_eq!(cache.info().files, 20_000);
+    }
+    let children: Vec<_> = (0..2)
+        .map(|n| {
+            let out = server._dir.join(format!("out{n}"));
+            let child = Command::new(cli_bin())
+                .args(["--json", "artifact", "get", "shared/d:latest", "-o"])
+                .arg(&out)
+                .env("WANLLMDB_URL", &server.base)
+                .env("WANLLMDB_API_KEY", KEY)
+                .env("WANLLMDB_CONFIG_DIR", server._dir.join("no-config"))
+                .env("WANLLMDB_CACHE_DIR", &cache_dir)
+                .env("WANLLMDB_CACHE_MAX_BYTES", bound.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start wanllmdb");
+            (out, child)
+        })
+        .collect();
+    for (out, child) in children {
+        let done = child.wait_with_output().expect("wait");
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        for (rel, bytes) in &files {
+            assert_eq!(&std::fs::read(out.join(rel)).expect("read"), bytes, "{rel}");
+        }
+    }
+    let cache = Cache::new(cache_dir.clone(), bound);
+    let info = cache.info();
+    assert!(info.bytes <= bound, "{info:?} within {bound}");
+    let on_disk: Vec<std::path::PathBuf> = walk(&cache_dir.join("sha256"));
+    assert_eq!(on_disk.len() as u64, info.files, "index and files agree");
+    let bytes: u64 = on_disk
+        .iter()
+        .map(|p| std::fs::metadata(p).expect("stat").len())
+        .sum();
+    assert_eq!(bytes, info.bytes);
+}
