@@ -274,23 +274,33 @@ impl wanllmdb_client::Progress for Bar {
     }
 }
 
-/// The cache every download goes through: `$WANLLMDB_CACHE_DIR` (default `~/.cache/wanllmdb`),
-/// at most `$WANLLMDB_CACHE_MAX_BYTES` (default 20 GiB).
-fn cache() -> Cache {
-    let max = std::env::var("WANLLMDB_CACHE_MAX_BYTES")
+fn bytes_var(name: &str, default: u64) -> u64 {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20 << 30);
-    Cache::new(Cache::default_dir(), max)
+        .unwrap_or(default)
+}
+
+/// The cache every download goes through: `$WANLLMDB_CACHE_DIR` (default `~/.cache/wanllmdb`),
+/// at most `$WANLLMDB_CACHE_MAX_BYTES` (default 20 GiB); files it cannot link are copied into it
+/// up to `$WANLLMDB_CACHE_COPY_LIMIT` bytes (default 1 GiB).
+fn cache() -> Cache {
+    Cache::new(
+        Cache::default_dir(),
+        bytes_var("WANLLMDB_CACHE_MAX_BYTES", 20 << 30),
+    )
+    .with_copy_limit(bytes_var(
+        "WANLLMDB_CACHE_COPY_LIMIT",
+        wanllmdb_client::DEFAULT_COPY_LIMIT,
+    ))
 }
 
 fn client(url: Option<String>, progress: bool) -> Result<Client, (i32, String)> {
     match Credentials::resolve(url) {
         Some(Credentials { url: u, key: k }) => {
-            let c = cache();
             let visible = progress && std::io::IsTerminal::is_terminal(&std::io::stdout());
             Ok(Client::new(&u, &k)
-                .with_cache(c.dir().to_owned(), c.info().max_bytes)
+                .with_cache_of(cache())
                 .with_progress(std::sync::Arc::new(Bar::new(visible))))
         }
         None => Err((exit::NO_LOGIN, "not logged in: run `wanllmdb login --url URL --key KEY` or set WANLLMDB_URL and WANLLMDB_API_KEY".into())),

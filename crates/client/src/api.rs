@@ -140,6 +140,13 @@ impl Client {
         self
     }
 
+    /// `with_cache` for a cache set up already (e.g. with its own copy limit).
+    pub fn with_cache_of(mut self, cache: crate::cache::Cache) -> Self {
+        self.hashes = Some(crate::hashes::HashCache::in_dir(cache.dir()));
+        self.cache = Some(cache);
+        self
+    }
+
     /// Where digests of logged files are remembered by path, size, modification time and
     /// inode, so an unchanged file is not read again (default `~/.cache/wanllmdb`; `None` to
     /// hash every file every time).
