@@ -42,7 +42,7 @@ impl Cli {
 
     fn run(&self, cache: &Path, args: &[&str]) -> Ran {
         let started = Instant::now();
-        let child = Command::new(cli_bin())
+        let mut child = Command::new(cli_bin())
             .arg("--json")
             .args(args)
             .envs(self.vars.iter().cloned())
@@ -50,12 +50,7 @@ impl Cli {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("start wanllmdb");
-        let pid = i32::try_from(child.id()).expect("pid");
-        // wait4: this child's own peak memory (getrusage would give the largest of all).
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is valid; wait4 fills it for the child just started.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let stdout = child.stdout;
+        let stdout = child.stdout.take();
         let reader = std::thread::spawn(move || {
             let mut text = String::new();
             if let Some(mut s) = stdout {
@@ -63,18 +58,31 @@ impl Cli {
             }
             text
         });
-        // SAFETY: `pid` is our child, `status` and `usage` are valid for writes.
-        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        // The kernel's peak resident size so far (VmHWM), read until the process exits.
+        let status_file = format!("/proc/{}/status", child.id());
+        let mut peak_kib = 0u64;
+        let status = loop {
+            if let Ok(text) = std::fs::read_to_string(&status_file) {
+                if let Some(kib) = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                {
+                    peak_kib = peak_kib.max(kib);
+                }
+            }
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
         let secs = started.elapsed().as_secs_f64();
-        assert_eq!(waited, pid, "wait4");
         let text = reader.join().expect("stdout");
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "wanllmdb {args:?} failed: {text}"
-        );
+        assert!(status.success(), "wanllmdb {args:?} failed: {text}");
+        let peak_mib = peak_kib as f64 / 1024.0;
         Ran {
             secs,
-            peak_mib: usage.ru_maxrss as f64 / 1024.0,
+            peak_mib,
             out: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
         }
     }
