@@ -350,48 +350,61 @@ impl Cache {
     /// The cached copy of these bytes, if present and untouched since it was stored (marks it
     /// used). A copy whose size or modification time moved is dropped.
     pub fn get(&self, sha: &Sha256, size: u64) -> Option<PathBuf> {
-        let path = self.path_of(sha);
-        let meta = std::fs::metadata(&path).ok();
-        let sha = sha.as_str();
+        self.get_many(&[(sha.clone(), size)]).pop().flatten()
+    }
+
+    /// `get` for many files in one transaction of the index (a page of a download).
+    pub fn get_many(&self, wanted: &[(Sha256, u64)]) -> Vec<Option<PathBuf>> {
+        let found: Vec<(PathBuf, Option<std::fs::Metadata>)> = wanted
+            .iter()
+            .map(|(sha, _)| {
+                let path = self.path_of(sha);
+                let meta = std::fs::metadata(&path).ok();
+                (path, meta)
+            })
+            .collect();
+        let now = ns(SystemTime::now());
         let kept = self.with_index(|tx| {
-            let entry: Option<(i64, i64)> = tx
-                .query_row(
-                    "SELECT size, mtime_ns FROM entries WHERE sha256 = ?1",
-                    [sha],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let intact = match (&entry, &meta) {
-                (Some((s, m)), Some(meta)) => {
-                    *s == size_i64(size) && meta.len() == size && mtime_ns(meta) == *m
+            let mut entry_of =
+                tx.prepare_cached("SELECT size, mtime_ns FROM entries WHERE sha256 = ?1")?;
+            let mut touch = tx.prepare_cached("UPDATE entries SET used = ?1 WHERE sha256 = ?2")?;
+            let mut kept = Vec::with_capacity(wanted.len());
+            for ((sha, size), (_, meta)) in wanted.iter().zip(&found) {
+                let (sha, size) = (sha.as_str(), *size);
+                let entry: Option<(i64, i64)> = entry_of
+                    .query_row([sha], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let intact = match (&entry, meta) {
+                    (Some((s, m)), Some(meta)) => {
+                        *s == size_i64(size) && meta.len() == size && mtime_ns(meta) == *m
+                    }
+                    (None, Some(meta)) => meta.len() == size,
+                    _ => false,
+                };
+                match (meta, intact, entry.is_some()) {
+                    (_, true, true) => {
+                        touch.execute(params![now, sha])?;
+                    }
+                    (Some(meta), true, false) => record(tx, sha, size, mtime_ns(meta), now)?,
+                    _ => forget(tx, sha)?,
                 }
-                (None, Some(meta)) => meta.len() == size,
-                _ => false,
-            };
-            match (&meta, intact, entry.is_some()) {
-                (_, true, true) => {
-                    tx.execute(
-                        "UPDATE entries SET used = ?1 WHERE sha256 = ?2",
-                        params![ns(SystemTime::now()), sha],
-                    )?;
-                }
-                (Some(meta), true, false) => {
-                    record(tx, sha, size, mtime_ns(meta), ns(SystemTime::now()))?;
-                }
-                _ => forget(tx, sha)?,
+                kept.push(intact);
             }
-            Ok(intact)
+            Ok(kept)
         });
-        match kept {
-            Ok(true) => Some(path),
-            Ok(false) => {
-                if meta.is_some() {
+        let Ok(kept) = kept else {
+            return vec![None; wanted.len()];
+        };
+        found
+            .into_iter()
+            .zip(kept)
+            .map(|((path, meta), intact)| {
+                if !intact && meta.is_some() {
                     let _ = std::fs::remove_file(&path);
                 }
-                None
-            }
-            Err(_) => None,
-        }
+                intact.then_some(path)
+            })
+            .collect()
     }
 
     /// Drops these bytes from the cache (e.g. a copy that failed its digest check).
@@ -404,11 +417,20 @@ impl Cache {
         }
     }
 
-    /// Keeps a verified file in the cache, sharing its bytes where the filesystem allows (a
-    /// reflink, else a hard link: then `verified` becomes read-only, as the cache's copies
-    /// are), else copying it unless it is above the copy limit; then evicts the least recently
-    /// used entries down to the size bound (the index knows the total: nothing is walked).
+    /// Keeps a verified file in the cache (`store` then `record`).
     pub fn put(&self, sha: &Sha256, verified: &Path) -> std::io::Result<Shared> {
+        let shared = self.store(sha, verified)?;
+        if shared != Shared::Skipped {
+            self.record(std::slice::from_ref(sha))?;
+        }
+        Ok(shared)
+    }
+
+    /// Moves a verified file's bytes into the cache folder, sharing them where the filesystem
+    /// allows (a reflink, else a hard link: then `verified` becomes read-only, as the cache's
+    /// copies are), else copying them unless they are above the copy limit. The index learns of
+    /// it with `record` (until then `get` adopts it, so a crash in between loses nothing).
+    pub fn store(&self, sha: &Sha256, verified: &Path) -> std::io::Result<Shared> {
         let dest = self.path_of(sha);
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent)?;
@@ -439,20 +461,28 @@ impl Cache {
                 let _ = std::fs::set_permissions(&tmp, readonly);
             }
         }
+        if let Err(e) = std::fs::rename(&tmp, &dest) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(shared)
+    }
+
+    /// Records stored files in the index in one transaction (each with the size and time its
+    /// file has now: another process may have stored the same bytes since), then evicts the
+    /// least recently used entries down to the size bound (the index knows the total: nothing
+    /// is walked).
+    pub fn record(&self, stored: &[Sha256]) -> std::io::Result<()> {
+        let found: Vec<(&Sha256, std::fs::Metadata)> = stored
+            .iter()
+            .filter_map(|sha| Some((sha, std::fs::metadata(self.path_of(sha)).ok()?)))
+            .collect();
         let max = size_i64(self.max_bytes);
-        let io_error = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
-        // Moved into place under the index's write lock, so two processes storing the same
-        // bytes cannot record one's modification time for the other's file.
-        let stored = self.with_index(|tx| {
-            std::fs::rename(&tmp, &dest).map_err(io_error)?;
-            let meta = std::fs::metadata(&dest).map_err(io_error)?;
-            record(
-                tx,
-                sha.as_str(),
-                meta.len(),
-                mtime_ns(&meta),
-                ns(SystemTime::now()),
-            )?;
+        let now = ns(SystemTime::now());
+        let evicted = self.with_index(|tx| {
+            for (sha, meta) in &found {
+                record(tx, sha.as_str(), meta.len(), mtime_ns(meta), now)?;
+            }
             let mut evicted = Vec::new();
             loop {
                 let total: i64 =
@@ -460,43 +490,31 @@ impl Cache {
                 if total <= max {
                     break;
                 }
-                let oldest: Vec<String> = tx
-                    .prepare("SELECT sha256 FROM entries ORDER BY used LIMIT 256")?
-                    .query_map([], |r| r.get(0))?
+                let oldest: Vec<(String, i64)> = tx
+                    .prepare_cached("SELECT sha256, size FROM entries ORDER BY used LIMIT 256")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?;
                 if oldest.is_empty() {
                     break;
                 }
                 let mut remaining = total;
-                for victim in oldest {
+                for (victim, size) in oldest {
                     if remaining <= max {
                         break;
                     }
-                    let size: i64 = tx.query_row(
-                        "SELECT size FROM entries WHERE sha256 = ?1",
-                        [&victim],
-                        |r| r.get(0),
-                    )?;
                     forget(tx, &victim)?;
                     remaining -= size;
                     evicted.push(victim);
                 }
             }
             Ok(evicted)
-        });
-        let evicted = match stored {
-            Ok(evicted) => evicted,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
+        })?;
         for victim in evicted {
             if let Ok(sha) = Sha256::parse(&victim) {
                 let _ = std::fs::remove_file(self.path_of(&sha));
             }
         }
-        Ok(shared)
+        Ok(())
     }
 
     pub fn info(&self) -> CacheInfo {

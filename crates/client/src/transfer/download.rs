@@ -2,22 +2,19 @@
 //! the cache, verifying every file's SHA-256 while it streams.
 
 use super::*;
-use crate::cache::Cache;
+use crate::cache::{Cache, Shared};
 
-/// A file to download, with its presigned URL unless the cache was expected to hold it.
+/// A file to download, with its presigned URL unless the cache was expected to hold it, and
+/// its cached copy if there is one.
 struct Fetch {
     file: FileDto,
     url: Option<String>,
+    cached: Option<PathBuf>,
 }
 
-impl From<DownloadUrlDto> for Fetch {
-    fn from(d: DownloadUrlDto) -> Self {
-        Self {
-            file: d.file,
-            url: Some(d.download_url),
-        }
-    }
-}
+/// What fetching one file did: the bytes fetched from the registry (`None`: taken from the
+/// cache), and the bytes newly stored in the cache, to record in its index.
+type Fetched = (Option<u64>, Option<Sha256>);
 
 /// One page of files to download, and the cursor of the next.
 type FetchPage = (Vec<Fetch>, Option<String>);
@@ -117,19 +114,26 @@ impl UsedArtifact {
 
     /// Downloads a page's items: small files many at once (a small transfer is all latency),
     /// larger ones `concurrency` at a time.
+    /// What the cache newly holds is recorded in its index once per page.
     async fn fetch_all(&self, dir: &Path, items: Vec<Fetch>) -> Result<Vec<Option<u64>>> {
         let large = tokio::sync::Semaphore::new(self.client.concurrency);
         let large = &large;
-        futures::stream::iter(items.into_iter().map(|item| async move {
+        let done: Vec<Fetched> = futures::stream::iter(items.into_iter().map(|item| async move {
             let size = item.file.size;
             let _slot = slot(large, size).await?;
             let got = self.fetch(dir, item).await?;
             self.client.progress_advance(size);
-            Ok::<Option<u64>, ClientError>(got)
+            Ok::<Fetched, ClientError>(got)
         }))
         .buffer_unordered(self.client.concurrency * SMALL_FILE_FACTOR)
         .try_collect()
-        .await
+        .await?;
+        let stored: Vec<Sha256> = done.iter().filter_map(|d| d.1.clone()).collect();
+        if let (Some(cache), false) = (self.client.cache.clone(), stored.is_empty()) {
+            // A cache that cannot record its copies only costs a later transfer.
+            let _ = blocking(move || Ok(cache.record(&stored).ok())).await;
+        }
+        Ok(done.into_iter().map(|d| d.0).collect())
     }
 
     /// A page of files with their URLs. Without a cache, one request both lists
@@ -149,6 +153,8 @@ impl UsedArtifact {
             limit: Some(1000),
             cursor: cursor.map(str::to_owned),
         };
+        // Copies the cache holds, by file id.
+        let mut held = std::collections::HashMap::new();
         if let Some(cache) = &self.client.cache {
             let mut path = format!("/artifacts/versions/{}/files?limit=1000", self.version.id);
             if let Some(p) = prefix {
@@ -168,22 +174,37 @@ impl UsedArtifact {
                 })
                 .collect();
             let cache = cache.clone();
-            let (files, all_cached) = blocking(move || {
-                let all = files.iter().all(|f| {
-                    Sha256::parse(&f.sha256_hash)
-                        .ok()
-                        .is_some_and(|sha| cache.has(&sha, f.size))
-                });
-                Ok((files, all))
+            let (files, copies) = blocking(move || {
+                let wanted: Vec<(Sha256, u64)> = files
+                    .iter()
+                    .filter_map(|f| Some((Sha256::parse(&f.sha256_hash).ok()?, f.size)))
+                    .collect();
+                let copies = if wanted.len() == files.len() {
+                    cache.get_many(&wanted)
+                } else {
+                    // A malformed digest: `fetch` refuses that file by name.
+                    vec![None; files.len()]
+                };
+                Ok((files, copies))
             })
             .await?;
-            if all_cached {
+            if copies.iter().all(Option::is_some) {
                 let items = files
                     .into_iter()
-                    .map(|file| Fetch { file, url: None })
+                    .zip(copies)
+                    .map(|(file, cached)| Fetch {
+                        file,
+                        url: None,
+                        cached,
+                    })
                     .collect();
                 return Ok((items, listed.next_cursor));
             }
+            held = files
+                .into_iter()
+                .zip(copies)
+                .filter_map(|(f, c)| Some((f.id, c?)))
+                .collect();
             if cursor.is_some() && !recorded.swap(true, Ordering::SeqCst) {
                 self.client
                     .post::<DownloadDto>(
@@ -203,14 +224,20 @@ impl UsedArtifact {
                 to_body(&body)?,
             )
             .await?;
-        Ok((
-            page.items.into_iter().map(Fetch::from).collect(),
-            page.next_cursor,
-        ))
+        let items = page
+            .items
+            .into_iter()
+            .map(|d| Fetch {
+                cached: held.remove(&d.file.id),
+                file: d.file,
+                url: Some(d.download_url),
+            })
+            .collect();
+        Ok((items, page.next_cursor))
     }
 
-    /// One file into place; `Some(bytes)` when fetched from the registry, `None` from the cache.
-    async fn fetch(&self, dir: &Path, item: Fetch) -> Result<Option<u64>> {
+    /// One file into place (see `Fetched`).
+    async fn fetch(&self, dir: &Path, item: Fetch) -> Result<Fetched> {
         let file = &item.file;
         let raw = file.path.as_str();
         // The server's word is not trusted for where a file goes.
@@ -233,13 +260,8 @@ impl UsedArtifact {
         }
         let tmp = target.with_extension(format!("wanllmdb-part-{}", Uuid::now_v7().simple()));
         let cache = self.client.cache.clone();
-        let cached = match &cache {
-            Some(c) => {
-                let (c, sha) = (c.clone(), expected.clone());
-                blocking(move || Ok(c.get(&sha, size))).await?
-            }
-            None => None,
-        };
+        let cached = item.cached.clone();
+        let mut stored = None;
         let result = async {
             let from_cache = match (&cache, cached) {
                 (Some(cache), Some(copy)) => {
@@ -298,7 +320,10 @@ impl UsedArtifact {
                     if let Some(cache) = cache.clone() {
                         // A cache that cannot keep a copy only costs a later transfer.
                         let (sha, verified) = (expected.clone(), tmp.clone());
-                        let _ = blocking(move || Ok(cache.put(&sha, &verified).ok())).await;
+                        let kept = blocking(move || Ok(cache.store(&sha, &verified).ok())).await?;
+                        if kept.is_some_and(|how| how != Shared::Skipped) {
+                            stored = Some(expected.clone());
+                        }
                     }
                     Some(size)
                 }
@@ -312,7 +337,7 @@ impl UsedArtifact {
         if result.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
         }
-        result
+        result.map(|fetched| (fetched, stored))
     }
 }
 
