@@ -186,36 +186,22 @@ fn big_file(label: &str, cli: &Cli, work: &Path, blobs: &Path, file: &Path, proj
     let size = std::fs::metadata(file).expect("stat").len();
     let cache = work.join(format!("cache-{name}"));
     let put_floor = dd_floor(file, blobs);
-    let put = cli.run(
-        &cache,
-        &[
-            "artifact",
-            "put",
-            &file.display().to_string(),
-            "--project",
-            project,
-            "--name",
-            &name,
-            "--type",
-            "model",
-        ],
-    );
+    let source = file.display().to_string();
+    let put_args = [
+        "artifact",
+        "put",
+        &source,
+        "--project",
+        project,
+        "--name",
+        &name,
+        "--type",
+        "model",
+    ];
+    let put = cli.run(&cache, &put_args);
     assert_eq!(put.out["uploaded_bytes"].as_u64(), Some(size), "{label}");
     ratio_line(&format!("put {name} (new)"), put_floor, put.secs, 1.3);
-    let reput = cli.run(
-        &cache,
-        &[
-            "artifact",
-            "put",
-            &file.display().to_string(),
-            "--project",
-            project,
-            "--name",
-            &name,
-            "--type",
-            "model",
-        ],
-    );
+    let reput = cli.run(&cache, &put_args);
     assert_eq!(reput.out["hashed_bytes"].as_u64(), Some(0), "{label}");
     absolute_line(
         &format!("re-put {name} (unchanged)"),

@@ -11,11 +11,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use wanllmdb_domain::types::Sha256;
+
+use crate::local_db::LocalDb;
 
 /// The cache's contents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -64,7 +66,7 @@ pub struct Cache {
     dir: PathBuf,
     max_bytes: u64,
     copy_limit: u64,
-    index: Arc<Mutex<Option<Connection>>>,
+    index: LocalDb,
     /// Cleared after the first failure, so a filesystem without reflinks (or a cache on another
     /// filesystem than the targets) is not asked again for every file.
     reflinks: Arc<AtomicBool>,
@@ -143,7 +145,7 @@ impl Cache {
             dir,
             max_bytes,
             copy_limit: DEFAULT_COPY_LIMIT,
-            index: Arc::default(),
+            index: LocalDb::new("cache index"),
             reflinks: Arc::new(AtomicBool::new(true)),
             hardlinks: Arc::new(AtomicBool::new(true)),
         }
@@ -236,33 +238,16 @@ impl Cache {
         behavior: rusqlite::TransactionBehavior,
         f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
     ) -> std::io::Result<T> {
-        let mut guard = self
-            .index
-            .lock()
-            .map_err(|_| std::io::Error::other("cache index: a thread panicked holding it"))?;
-        if guard.is_none() {
-            *guard = Some(self.open()?);
-        }
-        let Some(conn) = guard.as_mut() else {
-            return Err(std::io::Error::other("cache index: not open"));
-        };
-        let tx = conn.transaction_with_behavior(behavior).map_err(other)?;
-        let out = f(&tx).map_err(other)?;
-        tx.commit().map_err(other)?;
-        Ok(out)
+        self.index.transaction(behavior, || self.open(), f)
     }
 
     fn open(&self) -> std::io::Result<Connection> {
         std::fs::create_dir_all(self.dir.join("tmp"))?;
         self.remove_stale_tmp();
-        let mut conn = Connection::open(self.dir.join("index.sqlite")).map_err(other)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(other)?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-            .map_err(other)?;
         // Losing the last commits in a power cut only forgets entries; `get` re-adopts them.
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(other)?;
-        conn.execute_batch(SCHEMA).map_err(other)?;
+        let mut conn = self
+            .index
+            .open_file(&self.dir.join("index.sqlite"), SCHEMA)?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(other)?;

@@ -7,11 +7,12 @@
 //! problem), and the next log hashes it again instead.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use wanllmdb_domain::types::{Md5, Sha256};
+
+use crate::local_db::LocalDb;
 
 /// Files modified this close to their hashing are hashed again next time (FAT's timestamps
 /// are 2 s apart, ext3's 1 s).
@@ -77,15 +78,11 @@ fn as_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn other(e: rusqlite::Error) -> std::io::Error {
-    std::io::Error::other(format!("hash cache: {e}"))
-}
-
 /// See the module documentation. Clones share one connection.
 #[derive(Clone)]
 pub(crate) struct HashCache {
     file: PathBuf,
-    conn: Arc<Mutex<Option<Connection>>>,
+    db: LocalDb,
 }
 
 impl std::fmt::Debug for HashCache {
@@ -101,7 +98,7 @@ impl HashCache {
     pub fn in_dir(dir: &Path) -> Self {
         Self {
             file: dir.join("hashes.sqlite"),
-            conn: Arc::default(),
+            db: LocalDb::new("hash cache"),
         }
     }
 
@@ -109,41 +106,17 @@ impl HashCache {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> std::io::Result<T> {
-        let mut guard = self
-            .conn
-            .lock()
-            .map_err(|_| std::io::Error::other("hash cache: a thread panicked holding it"))?;
-        if guard.is_none() {
-            *guard = Some(self.open()?);
-        }
-        let Some(conn) = guard.as_mut() else {
-            return Err(std::io::Error::other("hash cache: not open"));
-        };
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(other)?;
-        let out = f(&tx).map_err(other)?;
-        tx.commit().map_err(other)?;
-        Ok(out)
+        self.db
+            .transaction(rusqlite::TransactionBehavior::Immediate, || self.open(), f)
     }
 
     fn open(&self) -> std::io::Result<Connection> {
-        if let Some(dir) = self.file.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let conn = Connection::open(&self.file).map_err(other)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(other)?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-            .map_err(other)?;
-        // A power cut can only lose entries, which costs one more hashing.
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(other)?;
-        conn.execute_batch(SCHEMA).map_err(other)?;
+        let conn = self.db.open_file(&self.file, SCHEMA)?;
         conn.execute(
             "DELETE FROM hashes WHERE used < ?1",
             [ns(SystemTime::now()) - nanos(UNUSED)],
         )
-        .map_err(other)?;
+        .map_err(|e| self.db.error(e))?;
         Ok(conn)
     }
 

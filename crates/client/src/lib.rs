@@ -20,6 +20,7 @@ mod artifact;
 mod cache;
 mod hashes;
 mod listing;
+mod local_db;
 mod transfer;
 
 pub use api::{
