@@ -2,7 +2,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test lint fmt services services-stop bench check-domain-deps schemathesis
+.PHONY: run test test-python lint fmt services services-stop bench check-domain-deps schemathesis
 
 ## Serve the API on 127.0.0.1:8080 with the embedded default: SQLite at data/wanllmdb.db and
 ## blobs under data/blobs. The first start prints the administrator's API key once.
@@ -10,12 +10,17 @@ run:
 	$(CARGO) run --release -p wanllmdb-server -- serve
 
 ## Run every test in the workspace: starts a throwaway PostgreSQL and Garage for the run (unless
-## TEST_DATABASE_URL / TEST_S3_ENDPOINT name existing ones), and stops them afterwards; then
-## schemathesis against the live server and its generated OpenAPI document.
+## TEST_DATABASE_URL / TEST_S3_ENDPOINT name existing ones), and stops them afterwards; the
+## Python package's pytest suite on both backends; then schemathesis against the live server
+## and its generated OpenAPI document.
 test:
-	scripts/services.sh run -- $(CARGO) test --workspace --all-features
+	scripts/services.sh run -- sh -c '$(CARGO) test --workspace --all-features && scripts/python-tests.sh'
 	$(CARGO) build --workspace --all-features --bins
 	scripts/schemathesis.sh
+
+## Only the Python package's suite (starts PostgreSQL and Garage like `make test`).
+test-python:
+	scripts/services.sh run -- scripts/python-tests.sh
 
 ## Format check, clippy with warnings as errors, and the domain-dependency check.
 lint:

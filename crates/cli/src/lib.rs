@@ -274,33 +274,12 @@ impl wanllmdb_client::Progress for Bar {
     }
 }
 
-fn bytes_var(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The cache every download goes through: `$WANLLMDB_CACHE_DIR` (default `~/.cache/wanllmdb`),
-/// at most `$WANLLMDB_CACHE_MAX_BYTES` (default 20 GiB); files it cannot link are copied into it
-/// up to `$WANLLMDB_CACHE_COPY_LIMIT` bytes (default 1 GiB).
-fn cache() -> Cache {
-    Cache::new(
-        Cache::default_dir(),
-        bytes_var("WANLLMDB_CACHE_MAX_BYTES", 20 << 30),
-    )
-    .with_copy_limit(bytes_var(
-        "WANLLMDB_CACHE_COPY_LIMIT",
-        wanllmdb_client::DEFAULT_COPY_LIMIT,
-    ))
-}
-
 fn client(url: Option<String>, progress: bool) -> Result<Client, (i32, String)> {
     match Credentials::resolve(url) {
         Some(Credentials { url: u, key: k }) => {
             let visible = progress && std::io::IsTerminal::is_terminal(&std::io::stdout());
             Ok(Client::new(&u, &k)
-                .with_cache_of(cache())
+                .with_cache_of(Cache::from_env())
                 .with_progress(std::sync::Arc::new(Bar::new(visible))))
         }
         None => Err((exit::NO_LOGIN, "not logged in: run `wanllmdb login --url URL --key KEY` or set WANLLMDB_URL and WANLLMDB_API_KEY".into())),
@@ -398,7 +377,7 @@ async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
         return Ok((js(&me), text));
     }
     if let Command::Cache { command } = &cli.command {
-        let cache = cache();
+        let cache = Cache::from_env();
         let info = match command {
             CacheCommand::Info => cache.info(),
             CacheCommand::Clean => cache

@@ -270,21 +270,33 @@ impl Client {
 
     /// Creates a run in a project.
     pub async fn create_run(&self, project: &str, name: &str) -> Result<Uuid> {
+        Ok(self.create_run_with(project, name, Value::Null).await?.id)
+    }
+
+    /// Creates a run in a project with metadata (a JSON object: job type, config, ...).
+    pub async fn create_run_with(
+        &self,
+        project: &str,
+        name: &str,
+        metadata: Value,
+    ) -> Result<RunDto> {
         let body = CreateRunDto {
             project_id: self.project_id(project).await?,
             name: name.to_owned(),
-            metadata: serde_json::Value::Null,
+            metadata,
         };
-        let run: RunDto = self.post("/runs", to_body(&body)?).await?;
-        Ok(run.id)
+        self.post("/runs", to_body(&body)?).await
     }
 
     /// Resolves `[project/]name[:vN|alias]` to a version.
     pub async fn resolve(&self, reference: &str) -> Result<VersionInfo> {
-        let r: ResolvedDto = self
-            .get(&format!("/resolve?ref={}", encode(reference)))
-            .await?;
-        Ok(r.version)
+        Ok(self.resolve_artifact(reference).await?.version)
+    }
+
+    /// `resolve`, with the artifact the version belongs to.
+    pub async fn resolve_artifact(&self, reference: &str) -> Result<ResolvedDto> {
+        self.get(&format!("/resolve?ref={}", encode(reference)))
+            .await
     }
 }
 

@@ -65,8 +65,15 @@ impl Artifact {
     }
 
     /// Adds every file under `dir`, at its path relative to `dir`.
-    pub fn add_dir(mut self, dir: impl AsRef<Path>) -> Result<Self> {
+    pub fn add_dir(self, dir: impl AsRef<Path>) -> Result<Self> {
+        self.add_dir_at(dir, "")
+    }
+
+    /// Adds every file under `dir`, at `prefix/` and its path relative to `dir` (`""`: at the
+    /// artifact's root).
+    pub fn add_dir_at(mut self, dir: impl AsRef<Path>, prefix: &str) -> Result<Self> {
         let dir = dir.as_ref();
+        let prefix = prefix.trim_matches('/');
         let mut stack = vec![dir.to_owned()];
         let mut found = Vec::new();
         while let Some(d) = stack.pop() {
@@ -101,7 +108,11 @@ impl Artifact {
                     ClientError::Invalid(format!("{} is not valid UTF-8", local.display()))
                 })?
                 .replace(std::path::MAIN_SEPARATOR, "/");
-            self = self.add_file_at(&local, &rel)?;
+            let path = match prefix {
+                "" => rel,
+                p => format!("{p}/{rel}"),
+            };
+            self = self.add_file_at(&local, &path)?;
         }
         Ok(self)
     }

@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS totals (
 );
 ";
 
+/// The cache's default bound.
+pub const DEFAULT_MAX_BYTES: u64 = 20 << 30;
+
 /// Files above this size are not copied into the cache when they cannot be linked.
 pub const DEFAULT_COPY_LIMIT: u64 = 1 << 30;
 
@@ -193,6 +196,23 @@ impl Cache {
     /// again, if the filesystem allows; `None` when the caller must copy.
     pub fn place(&self, cached: &Path, dest: &Path) -> Option<Shared> {
         self.share(cached, dest)
+    }
+
+    /// The cache the CLI and the Python package use: `Cache::default_dir()`, at most
+    /// `$WANLLMDB_CACHE_MAX_BYTES` (default 20 GiB); files it cannot link are copied into it up
+    /// to `$WANLLMDB_CACHE_COPY_LIMIT` bytes (default 1 GiB).
+    pub fn from_env() -> Self {
+        fn bytes_var(name: &str, default: u64) -> u64 {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
+        }
+        Self::new(
+            Self::default_dir(),
+            bytes_var("WANLLMDB_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES),
+        )
+        .with_copy_limit(bytes_var("WANLLMDB_CACHE_COPY_LIMIT", DEFAULT_COPY_LIMIT))
     }
 
     /// `$WANLLMDB_CACHE_DIR`, else `$XDG_CACHE_HOME/wanllmdb`, else `~/.cache/wanllmdb`.
@@ -458,15 +478,15 @@ impl Cache {
     /// least recently used entries down to the size bound (the index knows the total: nothing
     /// is walked).
     pub fn record(&self, stored: &[Sha256]) -> std::io::Result<()> {
-        let found: Vec<(&Sha256, std::fs::Metadata)> = stored
-            .iter()
-            .filter_map(|sha| Some((sha, std::fs::metadata(self.path_of(sha)).ok()?)))
-            .collect();
         let max = size_i64(self.max_bytes);
         let now = ns(SystemTime::now());
         let evicted = self.with_index(|tx| {
-            for (sha, meta) in &found {
-                record(tx, sha.as_str(), meta.len(), mtime_ns(meta), now)?;
+            // Stat under the index's write lock: another process storing the same bytes
+            // replaces the file before it takes the lock, so what is recorded is what is there.
+            for sha in stored {
+                if let Ok(meta) = std::fs::metadata(self.path_of(sha)) {
+                    record(tx, sha.as_str(), meta.len(), mtime_ns(&meta), now)?;
+                }
             }
             let mut evicted = Vec::new();
             loop {

@@ -27,6 +27,6 @@ pub use api::{
     credentials_path, ApiProblem, Client, ClientError, Credentials, Progress, VersionInfo,
 };
 pub use artifact::{Artifact, LogOptions};
-pub use cache::{Cache, CacheInfo, Shared, DEFAULT_COPY_LIMIT};
+pub use cache::{Cache, CacheInfo, Shared, DEFAULT_COPY_LIMIT, DEFAULT_MAX_BYTES};
 pub use listing::{ArtifactSearch, VersionSearch};
 pub use transfer::{DownloadStats, Logged, UsedArtifact};

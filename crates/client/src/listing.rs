@@ -251,6 +251,35 @@ impl Client {
         .await
     }
 
+    /// Changes a version's description or metadata (`None` leaves it); returns the version.
+    pub async fn update_version(
+        &self,
+        version: uuid::Uuid,
+        description: Option<&str>,
+        metadata: Option<serde_json::Value>,
+    ) -> Result<VersionDto> {
+        let body = wanllmdb_api::PatchDto {
+            description: description.map(str::to_owned),
+            metadata,
+        };
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/artifacts/versions/{version}"),
+            Some(&crate::api::to_body(&body)?),
+        )
+        .await
+    }
+
+    /// Deletes one version (its files' bytes go when nothing else refers to them).
+    pub async fn delete_version(&self, version: uuid::Uuid) -> Result<()> {
+        self.call::<()>(
+            reqwest::Method::DELETE,
+            &format!("/artifacts/versions/{version}"),
+            None,
+        )
+        .await
+    }
+
     /// Deletes the artifact `project/name` with all its versions.
     pub async fn delete_artifact(&self, artifact: &str) -> Result<()> {
         let a = self.artifact_named(artifact).await?;

@@ -4,9 +4,19 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+/// How long a call waits for another process's turn at the file.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
 
 #[derive(Clone)]
 pub(crate) struct LocalDb {
@@ -33,14 +43,27 @@ impl LocalDb {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let conn = Connection::open(file).map_err(|e| self.error(e))?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(|e| self.error(e))?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-            .map_err(|e| self.error(e))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| self.error(e))?;
-        conn.execute_batch(schema).map_err(|e| self.error(e))?;
+        // Switching a new file to WAL, or two processes creating the schema at once, can be
+        // refused at once with SQLITE_BUSY (SQLite skips the busy handler where waiting could
+        // deadlock): such an open is tried again.
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Self::try_open(file, schema) {
+                Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => return other.map_err(|e| self.error(e)),
+            }
+        }
+    }
+
+    fn try_open(file: &Path, schema: &str) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(file)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Under the write lock from the start: a read that turns into a write can be refused.
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{schema}\nCOMMIT;"))?;
         Ok(conn)
     }
 

@@ -29,6 +29,7 @@ impl Client {
         let resolved: ResolvedDto = self.get(&path).await?;
         Ok(UsedArtifact {
             client: self.clone(),
+            artifact: resolved.artifact,
             version: resolved.version,
         })
     }
@@ -38,6 +39,7 @@ impl Client {
 #[derive(Debug, Clone)]
 pub struct UsedArtifact {
     client: Client,
+    pub artifact: wanllmdb_api::ArtifactDto,
     pub version: VersionInfo,
 }
 
@@ -54,6 +56,48 @@ impl UsedArtifact {
     pub async fn download(&self, dir: impl AsRef<Path>) -> Result<PathBuf> {
         self.download_with(dir.as_ref(), None).await?;
         Ok(dir.as_ref().to_owned())
+    }
+
+    /// Checks the files under `dir` against this version: every file (under `prefix`, all with
+    /// `None`) is there with its recorded size and SHA-256, read in full (no cache is trusted).
+    /// Files in `dir` that the version does not have are left alone. Returns how many files
+    /// were checked; the first that differs fails naming it (`ClientError::Integrity`, or
+    /// `Io` for a missing one).
+    pub async fn verify(&self, dir: &Path, prefix: Option<&str>) -> Result<u64> {
+        let mut listing = format!("/artifacts/versions/{}/files?", self.version.id);
+        if let Some(p) = prefix {
+            listing.push_str(&format!("prefix={}", encode(p)));
+        }
+        let files: Vec<FileDto> = self.client.all_pages(&listing).await?;
+        let checks = files.into_iter().map(|file| {
+            let dir = dir.to_owned();
+            blocking(move || {
+                let path = FilePath::parse(&file.path)
+                    .map_err(|e| ClientError::Invalid(format!("{:?}: {e}", file.path)))?;
+                let expected = Sha256::parse(&file.sha256_hash)
+                    .map_err(|e| ClientError::Invalid(format!("{path}: {e}")))?;
+                let local = dir.join(path.as_str());
+                let f = std::fs::File::open(&local).map_err(|e| io(&local, e))?;
+                let (actual, _, size) = hash_reader(std::io::BufReader::new(f), file.size)
+                    .map_err(|e| io(&local, e))?;
+                if actual != expected || size != file.size {
+                    return Err(ClientError::Integrity {
+                        path: path.to_string(),
+                        expected: expected.to_string(),
+                        actual: if size == file.size {
+                            actual.to_string()
+                        } else {
+                            format!("{actual} ({size} bytes, not {})", file.size)
+                        },
+                    });
+                }
+                Ok(())
+            })
+        });
+        futures::stream::iter(checks)
+            .buffer_unordered(self.client.concurrency)
+            .try_fold(0u64, |n, ()| async move { Ok(n + 1) })
+            .await
     }
 
     /// Downloads the files whose path starts with `prefix` (all with `None`), taking what the

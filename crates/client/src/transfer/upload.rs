@@ -164,9 +164,10 @@ impl Client {
                 });
             }
         }
+        // Each version carries what it was logged with, as W&B's do.
         let body = CreateVersionDto {
-            description: String::new(),
-            metadata: serde_json::Value::Null,
+            description: artifact.description.clone(),
+            metadata: artifact.metadata.clone(),
             run_id: options.run_id,
         };
         let version: VersionInfo = self
@@ -238,9 +239,7 @@ impl Client {
                     let vid = version.id;
                     async move {
                         let _slot = slot(large, file.size).await?;
-                        let sent = self.upload(vid, &file, plan).await?;
-                        self.progress_advance(file.size);
-                        Ok::<u64, ClientError>(sent)
+                        self.upload(vid, &file, plan).await
                     }
                 }))
                 .buffered(self.concurrency * SMALL_FILE_FACTOR)
@@ -358,14 +357,8 @@ impl Client {
 
     /// The artifact's id, creating it if the project has none by that name.
     async fn artifact_id(&self, project: Uuid, artifact: &Artifact) -> Result<Uuid> {
-        let found: PageDto<wanllmdb_api::ArtifactDto> = self
-            .get(&format!(
-                "/artifacts?project_id={project}&name={}&limit=1000",
-                encode(&artifact.name)
-            ))
-            .await?;
-        if let Some(a) = found.items.iter().find(|a| a.name == artifact.name) {
-            return Ok(a.id);
+        if let Some(id) = self.existing_artifact(project, &artifact.name).await? {
+            return Ok(id);
         }
         let body = CreateArtifactDto {
             project_id: project,
@@ -374,12 +367,51 @@ impl Client {
             description: artifact.description.clone(),
             metadata: artifact.metadata.clone(),
         };
-        let created: wanllmdb_api::ArtifactDto = self.post("/artifacts", to_body(&body)?).await?;
-        Ok(created.id)
+        match self
+            .post::<wanllmdb_api::ArtifactDto>("/artifacts", to_body(&body)?)
+            .await
+        {
+            Ok(created) => Ok(created.id),
+            // Another process or thread made it since we looked: log into that one.
+            Err(ClientError::Api(p)) if p.status == 409 => self
+                .existing_artifact(project, &artifact.name)
+                .await?
+                .ok_or(ClientError::Api(p)),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn existing_artifact(&self, project: Uuid, name: &str) -> Result<Option<Uuid>> {
+        let found: PageDto<wanllmdb_api::ArtifactDto> = self
+            .get(&format!(
+                "/artifacts?project_id={project}&name={}&limit=1000",
+                encode(name)
+            ))
+            .await?;
+        Ok(found
+            .items
+            .into_iter()
+            .find(|a| a.name == name)
+            .map(|a| a.id))
     }
 
     /// Sends one file's bytes as its plan says: nothing, one PUT, or parts then complete.
+    /// Progress advances by the file once it is stored (by each part, for one in parts).
     async fn upload(&self, version: Uuid, file: &Hashed, plan: UploadUrlDto) -> Result<u64> {
+        let multipart = plan.upload_url.is_none() && !plan.already_stored;
+        let sent = self.upload_as_planned(version, file, plan).await?;
+        if !multipart {
+            self.progress_advance(file.size);
+        }
+        Ok(sent)
+    }
+
+    async fn upload_as_planned(
+        &self,
+        version: Uuid,
+        file: &Hashed,
+        plan: UploadUrlDto,
+    ) -> Result<u64> {
         if plan.already_stored {
             return Ok(0);
         }
@@ -476,10 +508,19 @@ impl Client {
             }
         }
         self.remember_upload(sha, &upload_id);
-        let sent: Vec<(u32, String)> = futures::stream::iter(
-            todo.into_iter()
-                .map(|part| self.upload_part(version, file, &upload_id, part_size, part)),
-        )
+        let resumed = file.size - todo.iter().map(|p| p.size).sum::<u64>().min(file.size);
+        self.progress_advance(resumed);
+        let sent: Vec<(u32, String)> = futures::stream::iter(todo.into_iter().map(|part| {
+            let size = part.size;
+            let upload_id = &upload_id;
+            async move {
+                let sent = self
+                    .upload_part(version, file, upload_id, part_size, part)
+                    .await?;
+                self.progress_advance(size);
+                Ok::<_, ClientError>(sent)
+            }
+        }))
         .buffer_unordered(self.concurrency.min(4))
         .try_collect()
         .await?;
