@@ -42,7 +42,8 @@ services-stop:
 ## Benchmarks; figures go to stdout. Starts PostgreSQL and Garage like `make test`.
 bench:
 	$(CARGO) bench -p wanllmdb-domain --features memory --bench domain
-	scripts/services.sh run -- sh -c '$(CARGO) bench -p wanllmdb-store-sql --bench store && $(CARGO) bench -p wanllmdb-blob-s3 --bench blobs && $(CARGO) bench -p wanllmdb-e2e --bench sdk && $(CARGO) bench -p wanllmdb-e2e --bench cli && $(CARGO) bench -p wanllmdb-e2e --bench finalize'
+	scripts/python-env.sh --release
+	scripts/services.sh run -- sh -c '$(CARGO) bench -p wanllmdb-store-sql --bench store && $(CARGO) bench -p wanllmdb-blob-s3 --bench blobs && $(CARGO) bench -p wanllmdb-e2e --bench sdk && $(CARGO) bench -p wanllmdb-e2e --bench cli && $(CARGO) bench -p wanllmdb-e2e --bench python && $(CARGO) bench -p wanllmdb-e2e --bench finalize'
 
 ## Proves the domain crate has no infrastructure dependency.
 check-domain-deps:

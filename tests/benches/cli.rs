@@ -12,14 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use wanllmdb_e2e::measure::{
+    absolute_line, cp_floor, dd_floor, disk_use, measured, ratio_line, write_big, write_small, Ran,
+};
 use wanllmdb_e2e::{cli_bin, env, start, Backend, KEY};
-
-struct Ran {
-    secs: f64,
-    /// Peak resident memory of the process, in MiB.
-    peak_mib: f64,
-    out: serde_json::Value,
-}
 
 /// The CLI with a server's address and key in its environment, and nothing else of the
 /// machine's (no saved login, its own cache folder).
@@ -41,123 +37,14 @@ impl Cli {
     }
 
     fn run(&self, cache: &Path, args: &[&str]) -> Ran {
-        let started = Instant::now();
-        let mut child = Command::new(cli_bin())
-            .arg("--json")
-            .args(args)
-            .envs(self.vars.iter().cloned())
-            .env("WANLLMDB_CACHE_DIR", cache)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("start wanllmdb");
-        let stdout = child.stdout.take();
-        let reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut s) = stdout {
-                let _ = std::io::Read::read_to_string(&mut s, &mut text);
-            }
-            text
-        });
-        // The kernel's peak resident size so far (VmHWM), read until the process exits.
-        let status_file = format!("/proc/{}/status", child.id());
-        let mut peak_kib = 0u64;
-        let status = loop {
-            if let Ok(text) = std::fs::read_to_string(&status_file) {
-                if let Some(kib) = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                {
-                    peak_kib = peak_kib.max(kib);
-                }
-            }
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        };
-        let secs = started.elapsed().as_secs_f64();
-        let text = reader.join().expect("stdout");
-        assert!(status.success(), "wanllmdb {args:?} failed: {text}");
-        let peak_mib = peak_kib as f64 / 1024.0;
-        Ran {
-            secs,
-            peak_mib,
-            out: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-        }
+        measured(
+            Command::new(cli_bin())
+                .arg("--json")
+                .args(args)
+                .envs(self.vars.iter().cloned())
+                .env("WANLLMDB_CACHE_DIR", cache),
+        )
     }
-}
-
-fn timed(cmd: &mut Command) -> f64 {
-    let started = Instant::now();
-    let status = cmd.status().expect("run the floor's command");
-    assert!(status.success(), "{cmd:?} failed");
-    started.elapsed().as_secs_f64()
-}
-
-/// `dd if=FILE of=DIR/x bs=4M conv=fsync`: writing the file once, durably, where blobs go.
-fn dd_floor(file: &Path, dir: &Path) -> f64 {
-    let out = dir.join("floor.dd");
-    let secs = timed(
-        Command::new("dd")
-            .arg(format!("if={}", file.display()))
-            .arg(format!("of={}", out.display()))
-            .args(["bs=4M", "conv=fsync", "status=none"]),
-    );
-    std::fs::remove_file(out).expect("remove the floor's copy");
-    secs
-}
-
-/// `cp -r SRC DIR/`: the bytes copied once onto the target's filesystem.
-fn cp_floor(src: &Path, dir: &Path) -> f64 {
-    let out = dir.join("floor.cp");
-    let secs = timed(Command::new("cp").arg("-r").arg(src).arg(&out));
-    let _ = std::fs::remove_dir_all(&out);
-    let _ = std::fs::remove_file(&out);
-    secs
-}
-
-/// Disk blocks used by these paths together (a file linked from two of them counts once).
-fn disk_use(paths: &[&Path]) -> u64 {
-    let out = Command::new("du")
-        .args(["-s", "-B1"])
-        .args(paths)
-        .output()
-        .expect("du");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
-        .sum()
-}
-
-fn ratio_line(what: &str, floor: f64, figure: f64, target: f64) {
-    let ratio = figure / floor;
-    let verdict = if ratio <= target { "meets" } else { "misses" };
-    println!(
-        "  {what:<44} floor {floor:6.2} s  wanllmdb {figure:6.2} s  ratio {ratio:4.2} (target <= {target:.1}x, {verdict})"
-    );
-}
-
-fn absolute_line(what: &str, floor: f64, figure: f64, target: f64) {
-    let verdict = if figure <= target { "meets" } else { "misses" };
-    println!(
-        "  {what:<44} floor {floor:6.2} s  wanllmdb {figure:6.2} s  ratio {:4.2} (target <= {target:.2} s, {verdict})",
-        figure / floor
-    );
-}
-
-fn write_big(path: &Path, mib: u64) {
-    use std::io::Write;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
-    let chunk: Vec<u8> = (0..1u32 << 20)
-        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
-        .collect();
-    for i in 0..mib {
-        let mut c = chunk.clone();
-        c[..8].copy_from_slice(&i.to_le_bytes());
-        f.write_all(&c).expect("write");
-    }
-    f.flush().expect("flush");
 }
 
 /// A cache holding `n` small files no download asks for.
@@ -267,15 +154,8 @@ fn run(label: &str, backend: Backend, full_cache: &Path, huge_gib: u64) {
     println!("{label}");
 
     let small = work.join("small");
-    for i in 0..2000u32 {
-        let p = small.join(format!("d{}/f{i:04}.bin", i % 20));
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        // Distinct per backend, so the shared full cache never holds them.
-        let mut bytes = vec![(i % 251) as u8; 4096];
-        bytes[..4].copy_from_slice(&i.to_le_bytes());
-        bytes[4] = backend as u8;
-        std::fs::write(&p, bytes).expect("write");
-    }
+    // Distinct per backend, so the shared full cache never holds them.
+    write_small(&small, 2000, 4096, backend as u8);
     let small_floor = cp_floor(&small, &work);
     let cache = work.join("cache");
     let put_args = [

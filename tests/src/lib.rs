@@ -8,6 +8,8 @@ pub use std::process::{Child, Command, Stdio};
 pub use std::time::Duration;
 
 use md5::Digest as _;
+
+pub mod measure;
 pub use reqwest::{Method, StatusCode};
 pub use serde_json::{json, Value};
 

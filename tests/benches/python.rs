@@ -1,0 +1,189 @@
+//! The Python package as users run it (default settings, a fresh cache folder per figure)
+//! beside the `wanllmdb` command line measured in the same run, on the embedded default and on
+//! PostgreSQL + Garage (`make bench`, after `scripts/python-env.sh --release`):
+//! - log and download of 2,000 files of 4 KiB and of one 512 MiB file: Python within 10% of
+//!   the CLI;
+//! - `add_dir` + log of 10,000 files of 40 KB: at most 5 s on the embedded default.
+//!
+//! Both are timed as whole processes (the interpreter's start and `import wanllmdb` included).
+//! The CLI and Python log into different projects, so neither finds the other's bytes stored.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wanllmdb_e2e::measure::{measured, write_big, write_small, Ran};
+use wanllmdb_e2e::{cli_bin, start, Backend, KEY};
+
+const SCRIPT: &str = r#"
+import json, os, sys
+import wanllmdb
+
+op, project, name, path = sys.argv[1:5]
+if op == "log":
+    run = wanllmdb.init(project=project)
+    art = wanllmdb.Artifact(name, type="dataset")
+    if os.path.isdir(path):
+        art.add_dir(path)
+    else:
+        art.add_file(path)
+    run.log_artifact(art)
+    print(json.dumps({"uploaded_bytes": art.log_stats.uploaded_bytes,
+                      "uploaded_files": art.log_stats.uploaded_files}))
+else:
+    art = wanllmdb.Api().artifact(f"{project}/{name}:latest")
+    art.download(path)
+    print(json.dumps({"files": art.file_count}))
+"#;
+
+fn python() -> PathBuf {
+    std::env::var_os("WANLLMDB_BENCH_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/venv-py/bin/python")
+        })
+}
+
+struct Users {
+    base: String,
+    home: PathBuf,
+}
+
+impl Users {
+    fn env(&self, cmd: &mut Command, cache: &Path) {
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("WANLLMDB_URL", &self.base)
+            .env("WANLLMDB_API_KEY", KEY)
+            .env("WANLLMDB_CACHE_DIR", cache)
+            .stderr(std::process::Stdio::null());
+    }
+
+    fn cli(&self, cache: &Path, args: &[&str]) -> Ran {
+        let mut cmd = Command::new(cli_bin());
+        cmd.arg("--json").args(args);
+        self.env(&mut cmd, cache);
+        measured(&mut cmd)
+    }
+
+    fn python(&self, cache: &Path, args: &[&str]) -> Ran {
+        let mut cmd = Command::new(python());
+        cmd.arg("-c").arg(SCRIPT).args(args);
+        self.env(&mut cmd, cache);
+        measured(&mut cmd)
+    }
+}
+
+fn line(what: &str, cli: f64, py: f64) {
+    let ratio = py / cli;
+    let verdict = if ratio <= 1.1 { "meets" } else { "misses" };
+    println!(
+        "  {what:<36} CLI {cli:6.2} s  Python {py:6.2} s  ratio {ratio:4.2} (target <= 1.10x, {verdict})"
+    );
+}
+
+/// Logs then downloads `path` with the CLI and with Python, each with fresh caches.
+fn compare(users: &Users, work: &Path, what: &str, name: &str, path: &Path, files: u64) {
+    let source = path.display().to_string();
+    let fresh = |who: &str, step: &str| work.join(format!("cache-{name}-{who}-{step}"));
+    let cli_put = users.cli(
+        &fresh("cli", "log"),
+        &[
+            "artifact",
+            "put",
+            &source,
+            "--project",
+            "cli",
+            "--name",
+            name,
+            "--type",
+            "dataset",
+        ],
+    );
+    let py_log = users.python(&fresh("py", "log"), &["log", "py", name, &source]);
+    assert_eq!(cli_put.out["uploaded_files"].as_u64(), Some(files));
+    assert_eq!(py_log.out["uploaded_files"].as_u64(), Some(files));
+    line(&format!("log {what}"), cli_put.secs, py_log.secs);
+
+    let (cli_out, py_out) = (
+        work.join(format!("{name}-cli")),
+        work.join(format!("{name}-py")),
+    );
+    let cli_get = users.cli(
+        &fresh("cli", "get"),
+        &[
+            "artifact",
+            "get",
+            &format!("cli/{name}:latest"),
+            "-o",
+            &cli_out.display().to_string(),
+        ],
+    );
+    let py_get = users.python(
+        &fresh("py", "get"),
+        &["download", "py", name, &py_out.display().to_string()],
+    );
+    assert_eq!(cli_get.out["stats"]["fetched_files"].as_u64(), Some(files));
+    assert_eq!(py_get.out["files"].as_u64(), Some(files));
+    line(&format!("download {what}"), cli_get.secs, py_get.secs);
+    let _ = std::fs::remove_dir_all(cli_out);
+    let _ = std::fs::remove_dir_all(py_out);
+}
+
+fn run(label: &str, backend: Backend) {
+    let work = std::env::temp_dir()
+        .join("wanllmdb-bench-python")
+        .join(uuid::Uuid::now_v7().simple().to_string());
+    std::fs::create_dir_all(&work).expect("dir");
+    let server = start(backend);
+    let users = Users {
+        base: server.base.clone(),
+        home: work.clone(),
+    };
+    users.cli(&work.join("cache-setup"), &["project", "create", "cli"]);
+    println!("{label}");
+
+    let small = work.join("small");
+    write_small(&small, 2000, 4096, backend as u8);
+    let big = work.join("big-512mib.bin");
+    write_big(&big, 512);
+    let many = work.join("many");
+    write_small(&many, 10_000, 40_000, 100 + backend as u8);
+    // Files written this instant are hashed again by design (see the hash cache); users log
+    // data written earlier.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+
+    compare(&users, &work, "2,000 x 4 KiB", "small", &small, 2000);
+    compare(&users, &work, "512 MiB", "big", &big, 1);
+    let logged = users.python(
+        &work.join("cache-many"),
+        &["log", "py", "many", &many.display().to_string()],
+    );
+    assert_eq!(logged.out["uploaded_files"].as_u64(), Some(10_000));
+    let target = 5.0;
+    let verdict = if logged.secs <= target {
+        "meets"
+    } else {
+        "misses"
+    };
+    println!(
+        "  {:<36} Python {:6.2} s (target <= {target:.1} s on the embedded default, {verdict}; peak memory {:.0} MiB)",
+        "add_dir + log 10,000 x 40 KB",
+        logged.secs,
+        logged.peak_mib
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+fn main() {
+    let py = python();
+    assert!(
+        py.exists(),
+        "{} is missing: run scripts/python-env.sh --release first (make bench does)",
+        py.display()
+    );
+    run("SQLite + filesystem", Backend::SqliteFs);
+    run("PostgreSQL + Garage", Backend::PostgresS3);
+}
