@@ -76,10 +76,7 @@ impl UsedArtifact {
                     .map_err(|e| ClientError::Invalid(format!("{:?}: {e}", file.path)))?;
                 let expected = Sha256::parse(&file.sha256_hash)
                     .map_err(|e| ClientError::Invalid(format!("{path}: {e}")))?;
-                let local = dir.join(path.as_str());
-                let f = std::fs::File::open(&local).map_err(|e| io(&local, e))?;
-                let (actual, _, size) = hash_reader(std::io::BufReader::new(f), file.size)
-                    .map_err(|e| io(&local, e))?;
+                let (actual, size) = sha256_of_file(&dir.join(path.as_str()))?;
                 if actual != expected || size != file.size {
                     return Err(ClientError::Integrity {
                         path: path.to_string(),
@@ -289,7 +286,6 @@ impl UsedArtifact {
             .map_err(|e| ClientError::Invalid(format!("refusing to write {raw:?}: {e}")))?;
         let expected = Sha256::parse(&file.sha256_hash)
             .map_err(|e| ClientError::Invalid(format!("{path}: {e}")))?;
-        let size = file.size;
         let target = dir.join(path.as_str());
         if !target.starts_with(dir) {
             return Err(ClientError::Invalid(format!(
@@ -297,127 +293,204 @@ impl UsedArtifact {
                 dir.display()
             )));
         }
-        if let Some(parent) = target.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|e| io(parent, e))?;
-        }
         let tmp = target.with_extension(format!("wanllmdb-part-{}", Uuid::now_v7().simple()));
-        let cache = self.client.cache.clone();
-        let cached = item.cached.clone();
-        let mut stored = None;
-        let result = async {
-            let from_cache = match (&cache, cached) {
-                (Some(cache), Some(copy)) => {
-                    let copied = self
-                        .copy_from_cache(cache, &copy, &tmp, &path, &expected)
-                        .await;
-                    // A copy that no longer holds its bytes is dropped and fetched anew.
-                    if copied.is_err() {
-                        let _ = tokio::fs::remove_file(&tmp).await;
-                        let (c, sha) = (cache.clone(), expected.clone());
-                        let _ = blocking(move || Ok(c.remove(&sha).ok())).await;
-                    }
-                    copied.is_ok()
-                }
-                _ => false,
-            };
-            let fetched = match from_cache {
-                true => None,
-                false => {
-                    let id = file.id;
-                    let fresh_url = || async move {
-                        let fresh: DownloadUrlDto = self
-                            .client
-                            .get(&format!("/artifacts/files/{id}/download-url"))
-                            .await?;
-                        Ok::<String, ClientError>(fresh.download_url)
-                    };
-                    // No URL: the file left the cache after its page was listed.
-                    let url = match &item.url {
-                        Some(u) => u.clone(),
-                        None => fresh_url().await?,
-                    };
-                    // Renewed at most once; kept for the retries after that.
-                    let url = std::sync::Mutex::new(url);
-                    retrying(|| async {
-                        let current = url.lock().map(|u| u.clone()).unwrap_or_default();
-                        let mut resp = self.client.http.get(&current).send().await?;
-                        if renewable(resp.status()) {
-                            // The URL expired while earlier files downloaded: ask anew.
-                            let fresh = fresh_url().await?;
-                            resp = self.client.http.get(&fresh).send().await?;
-                            if let Ok(mut u) = url.lock() {
-                                *u = fresh;
-                            }
-                        }
-                        let resp = refused(resp, &path)?;
-                        write_verified(
-                            &tmp,
-                            &path,
-                            &expected,
-                            resp.bytes_stream().map_err(ClientError::from),
-                        )
-                        .await
-                    })
-                    .await?;
-                    if let Some(cache) = cache.clone() {
-                        // A cache that cannot keep a copy only costs a later transfer.
-                        let (sha, verified) = (expected.clone(), tmp.clone());
-                        let kept = blocking(move || Ok(cache.store(&sha, &verified).ok())).await?;
-                        if kept.is_some_and(|how| how != Shared::Skipped) {
-                            stored = Some(expected.clone());
-                        }
-                    }
-                    Some(size)
-                }
-            };
-            tokio::fs::rename(&tmp, &target)
-                .await
-                .map_err(|e| io(&target, e))?;
-            Ok(fetched)
-        }
-        .await;
+        let want = Want {
+            path,
+            expected,
+            size: file.size,
+            tmp: tmp.clone(),
+            target,
+        };
+        let result = self.fetch_into(&want, &item).await;
         if result.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
         }
-        result.map(|fetched| (fetched, stored))
+        result
+    }
+
+    /// `fetch` once the target is known: from the cache's copy if it holds, else from the store.
+    async fn fetch_into(&self, want: &Want, item: &Fetch) -> Result<Fetched> {
+        let cache = self.client.cache.clone();
+        if let (Some(cache), Some(copy)) = (&cache, &item.cached) {
+            match self.copy_from_cache(cache, copy, want).await {
+                Ok(()) => {
+                    rename(&want.tmp, &want.target).await?;
+                    return Ok((None, None));
+                }
+                Err(_) => {
+                    // A copy that no longer holds its bytes is dropped and fetched anew.
+                    let _ = tokio::fs::remove_file(&want.tmp).await;
+                    let (c, sha) = (cache.clone(), want.expected.clone());
+                    let _ = blocking(move || Ok(c.remove(&sha).ok())).await;
+                }
+            }
+        }
+        let id = item.file.id;
+        let fresh_url = || async move {
+            let fresh: DownloadUrlDto = self
+                .client
+                .get(&format!("/artifacts/files/{id}/download-url"))
+                .await?;
+            Ok::<String, ClientError>(fresh.download_url)
+        };
+        // No URL: the file left the cache after its page was listed.
+        let url = match &item.url {
+            Some(u) => u.clone(),
+            None => fresh_url().await?,
+        };
+        // Renewed at most once; kept for the retries after that.
+        let url = std::sync::Mutex::new(url);
+        // A small file is held in memory, then verified, written, cached and put in place in
+        // one trip to a blocking thread: its cost is round trips. A larger one streams to disk.
+        let small = want.size <= SMALL_FILE;
+        if !small {
+            create_parent(&want.tmp).await?;
+        }
+        let body = retrying(|| async {
+            let current = url.lock().map(|u| u.clone()).unwrap_or_default();
+            let mut resp = self.client.http.get(&current).send().await?;
+            if renewable(resp.status()) {
+                // The URL expired while earlier files downloaded: ask anew.
+                let fresh = fresh_url().await?;
+                resp = self.client.http.get(&fresh).send().await?;
+                if let Ok(mut u) = url.lock() {
+                    *u = fresh;
+                }
+            }
+            let resp = refused(resp, &want.path)?;
+            if small {
+                return Ok(Some(resp.bytes().await?));
+            }
+            write_verified(
+                &want.tmp,
+                &want.path,
+                &want.expected,
+                resp.bytes_stream().map_err(ClientError::from),
+            )
+            .await?;
+            Ok(None)
+        })
+        .await?;
+        let fetched = Some(want.size);
+        let stored = match body {
+            Some(bytes) => {
+                let (cache, want) = (cache, want.clone());
+                return blocking(move || {
+                    let actual = Sha256::of(&bytes);
+                    if actual != want.expected {
+                        return Err(want.mismatch(actual));
+                    }
+                    if let Some(parent) = want.tmp.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+                    }
+                    std::fs::write(&want.tmp, &bytes).map_err(|e| io(&want.tmp, e))?;
+                    let stored =
+                        cache.and_then(|c| kept(c.store(&want.expected, &want.tmp), &want));
+                    std::fs::rename(&want.tmp, &want.target).map_err(|e| io(&want.target, e))?;
+                    Ok((fetched, stored))
+                })
+                .await;
+            }
+            None => match cache {
+                Some(cache) => {
+                    let w = want.clone();
+                    blocking(move || Ok(kept(cache.store(&w.expected, &w.tmp), &w))).await?
+                }
+                None => None,
+            },
+        };
+        rename(&want.tmp, &want.target).await?;
+        Ok((fetched, stored))
     }
 }
 
+/// Where a downloaded file goes and what it must hash to.
+#[derive(Debug, Clone)]
+struct Want {
+    path: FilePath,
+    expected: Sha256,
+    size: u64,
+    /// Written first, renamed to `target` once verified.
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+impl Want {
+    fn mismatch(&self, actual: Sha256) -> ClientError {
+        ClientError::Integrity {
+            path: self.path.to_string(),
+            expected: self.expected.to_string(),
+            actual: actual.into_string(),
+        }
+    }
+}
+
+/// The digest to record when the cache kept a copy (one it cannot keep only costs a later
+/// transfer).
+fn kept(stored: std::io::Result<Shared>, want: &Want) -> Option<Sha256> {
+    matches!(stored, Ok(how) if how != Shared::Skipped).then(|| want.expected.clone())
+}
+
+async fn create_parent(file: &Path) -> Result<()> {
+    match file.parent() {
+        Some(parent) => tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| io(parent, e)),
+        None => Ok(()),
+    }
+}
+
+async fn rename(from: &Path, to: &Path) -> Result<()> {
+    tokio::fs::rename(from, to).await.map_err(|e| io(to, e))
+}
+
 impl UsedArtifact {
-    /// Puts a cached copy at `tmp`, sharing its bytes where the filesystem allows (then reading
-    /// it once to verify it), else copying it while verifying.
-    async fn copy_from_cache(
-        &self,
-        cache: &Cache,
-        copy: &Path,
-        tmp: &Path,
-        path: &FilePath,
-        expected: &Sha256,
-    ) -> Result<()> {
-        let (c, from, to) = (cache.clone(), copy.to_owned(), tmp.to_owned());
-        if blocking(move || Ok(c.place(&from, &to))).await?.is_some() {
-            let placed = tmp.to_owned();
-            let (actual, _, _) = blocking(move || {
-                let f = std::fs::File::open(&placed).map_err(|e| io(&placed, e))?;
-                let len = f.metadata().map_err(|e| io(&placed, e))?.len();
-                hash_reader(f, len).map_err(|e| io(&placed, e))
-            })
-            .await?;
-            if actual != *expected {
-                return Err(ClientError::Integrity {
-                    path: path.to_string(),
-                    expected: expected.to_string(),
-                    actual: actual.into_string(),
-                });
+    /// Puts a cached copy at `want.tmp`, sharing its bytes where the filesystem allows (then
+    /// reading it once to verify it: one trip to a blocking thread), else copying it while
+    /// verifying.
+    async fn copy_from_cache(&self, cache: &Cache, copy: &Path, want: &Want) -> Result<()> {
+        let (c, from, w) = (cache.clone(), copy.to_owned(), want.clone());
+        let placed = blocking(move || {
+            if let Some(parent) = w.tmp.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
             }
+            if c.place(&from, &w.tmp).is_none() {
+                return Ok(false);
+            }
+            let (actual, _) = sha256_of_file(&w.tmp)?;
+            if actual != w.expected {
+                return Err(w.mismatch(actual));
+            }
+            Ok(true)
+        })
+        .await?;
+        if placed {
             return Ok(());
         }
         let f = tokio::fs::File::open(copy).await.map_err(|e| io(copy, e))?;
         let body = tokio_util::io::ReaderStream::new(f).map_err(|e| io(copy, e));
-        write_verified(tmp, path, expected, body).await
+        write_verified(&want.tmp, &want.path, &want.expected, body).await
     }
+}
+
+/// The SHA-256 and length of a file, read once (blocking).
+fn sha256_of_file(path: &Path) -> Result<(Sha256, u64)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| io(path, e))?;
+    let mut sha = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut size = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(path, e)),
+        };
+        sha.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((Sha256::from_bytes(sha.finalize().into()), size))
 }
 
 /// Runs filesystem and cache-index work off the async threads.
