@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import pathlib
+import shutil
 import time
 
 import pytest
@@ -82,6 +83,22 @@ def test_relogging_unchanged_uploads_nothing_and_one_change_uploads_one_blob(
     assert third.log_stats.hashed_files == 1
     assert third.log_stats.reused_files == 49
     run.finish()
+
+
+def test_a_script_may_delete_its_folder_right_after_logging(
+    project: str, tmp_path: pathlib.Path
+) -> None:
+    out = tmp_path / "outputs"
+    made = write_tree(out, 20, size=300)
+    art = wanllmdb.Artifact("scratch", type="dataset")
+    art.add_dir(out)
+    with art.new_file("notes.txt") as f:
+        f.write("written by the script")
+    with wanllmdb.init(project=project) as run:
+        run.log_artifact(art)
+    shutil.rmtree(out)
+    restored = pathlib.Path(art.download(tmp_path / "restored"))
+    assert read_tree(restored) == {**made, "notes.txt": b"written by the script"}
 
 
 def test_edits_aliases_and_search(project: str, tmp_path: pathlib.Path) -> None:
