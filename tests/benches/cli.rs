@@ -190,17 +190,30 @@ fn run(label: &str, backend: Backend, full_cache: &Path, huge_gib: u64) {
         0.15,
     );
     let reference = format!("{project}/small:latest");
-    for (what, cache) in [
-        ("get 2,000 x 4 KiB (empty cache)", work.join("cache-empty")),
+    for (what, cache, jobs) in [
+        (
+            "get 2,000 x 4 KiB (empty cache)",
+            work.join("cache-empty"),
+            "8",
+        ),
         (
             "get 2,000 x 4 KiB (cache of 100,000 others)",
             full_cache.to_owned(),
+            "8",
+        ),
+        // How much more concurrency buys where each small GET waits on the store.
+        (
+            "get 2,000 x 4 KiB (empty cache, --jobs 32)",
+            work.join("cache-empty-32"),
+            "32",
         ),
     ] {
         let target = work.join("small-out");
         let got = cli.run(
             &cache,
             &[
+                "--jobs",
+                jobs,
                 "artifact",
                 "get",
                 &reference,

@@ -37,6 +37,9 @@ struct Cli {
     /// Server URL (else WANLLMDB_URL, else the saved login).
     #[arg(long, global = true)]
     url: Option<String>,
+    /// Large files moved at once (small ones go eight times as many at once).
+    #[arg(long, global = true, env = "WANLLMDB_JOBS", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: u16,
     #[command(subcommand)]
     command: Command,
 }
@@ -274,11 +277,12 @@ impl wanllmdb_client::Progress for Bar {
     }
 }
 
-fn client(url: Option<String>, progress: bool) -> Result<Client, (i32, String)> {
+fn client(url: Option<String>, jobs: u16, progress: bool) -> Result<Client, (i32, String)> {
     match Credentials::resolve(url) {
         Some(Credentials { url: u, key: k }) => {
             let visible = progress && std::io::IsTerminal::is_terminal(&std::io::stdout());
             Ok(Client::new(&u, &k)
+                .with_concurrency(usize::from(jobs))
                 .with_cache_of(Cache::from_env())
                 .with_progress(std::sync::Arc::new(Bar::new(visible))))
         }
@@ -398,7 +402,7 @@ async fn execute(cli: Cli) -> Result<Out, (i32, String)> {
         );
         return Ok((serde_json::to_value(info).unwrap_or_default(), text));
     }
-    let c = client(cli.url, !cli.json)?;
+    let c = client(cli.url, cli.jobs, !cli.json)?;
     match cli.command {
         Command::Login { .. } | Command::Cache { .. } => unreachable!("handled above"),
         Command::Project {
