@@ -155,26 +155,49 @@ impl UsedArtifact {
 
     /// Downloads a page's items: small files many at once (a small transfer is all latency),
     /// larger ones `concurrency` at a time.
-    /// What the cache newly holds is recorded in its index once per page.
+    /// What the cache newly holds is recorded in its index once per page. When a file fails,
+    /// no further file is started, those under way finish (nothing is cut off half-written),
+    /// and the first failure is returned.
     async fn fetch_all(&self, dir: &Path, items: Vec<Fetch>) -> Result<Vec<Option<u64>>> {
+        use std::sync::atomic::{AtomicBool, Ordering};
         let large = tokio::sync::Semaphore::new(self.client.concurrency);
-        let large = &large;
-        let done: Vec<Fetched> = futures::stream::iter(items.into_iter().map(|item| async move {
-            let size = item.file.size;
-            let _slot = slot(large, size).await?;
-            let got = self.fetch(dir, item).await?;
-            self.client.progress_advance(size);
-            Ok::<Fetched, ClientError>(got)
-        }))
-        .buffer_unordered(self.client.concurrency * SMALL_FILE_FACTOR)
-        .try_collect()
-        .await?;
-        let stored: Vec<Sha256> = done.iter().filter_map(|d| d.1.clone()).collect();
+        let (large, failed) = (&large, &AtomicBool::new(false));
+        let results: Vec<Result<Option<Fetched>>> =
+            futures::stream::iter(items.into_iter().map(|item| async move {
+                let size = item.file.size;
+                let _slot = slot(large, size).await?;
+                if failed.load(Ordering::Relaxed) {
+                    return Ok(None);
+                }
+                match self.fetch(dir, item).await {
+                    Ok(got) => {
+                        self.client.progress_advance(size);
+                        Ok(Some(got))
+                    }
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        Err(e)
+                    }
+                }
+            }))
+            .buffer_unordered(self.client.concurrency * SMALL_FILE_FACTOR)
+            .collect()
+            .await;
+        let stored: Vec<Sha256> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok()?.as_ref()?.1.clone())
+            .collect();
         if let (Some(cache), false) = (self.client.cache.clone(), stored.is_empty()) {
             // A cache that cannot record its copies only costs a later transfer.
             let _ = blocking(move || Ok(cache.record(&stored).ok())).await;
         }
-        Ok(done.into_iter().map(|d| d.0).collect())
+        let mut done = Vec::with_capacity(results.len());
+        for r in results {
+            if let Some((fetched, _)) = r? {
+                done.push(fetched);
+            }
+        }
+        Ok(done)
     }
 
     /// A page of files with their URLs. Without a cache, one request both lists
@@ -301,9 +324,11 @@ impl UsedArtifact {
             tmp: tmp.clone(),
             target,
         };
+        // Removed unless renamed into place, also when this download is dropped (Ctrl-C).
+        let mut partial = Partial(Some(tmp));
         let result = self.fetch_into(&want, &item).await;
-        if result.is_err() {
-            let _ = tokio::fs::remove_file(&tmp).await;
+        if result.is_ok() {
+            partial.0 = None;
         }
         result
     }
@@ -401,6 +426,17 @@ impl UsedArtifact {
         };
         rename(&want.tmp, &want.target).await?;
         Ok((fetched, stored))
+    }
+}
+
+/// A half-written file, removed when dropped unless disarmed.
+struct Partial(Option<PathBuf>);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
