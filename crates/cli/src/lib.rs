@@ -37,7 +37,7 @@ struct Cli {
     /// Server URL (else WANLLMDB_URL, else the saved login).
     #[arg(long, global = true)]
     url: Option<String>,
-    /// Large files moved at once (small ones go eight times as many at once).
+    /// Large files moved at once (files up to 1 MiB go 32 times as many at once).
     #[arg(long, global = true, env = "WANLLMDB_JOBS", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     jobs: u16,
     #[command(subcommand)]

@@ -160,16 +160,16 @@ impl UsedArtifact {
     /// and the first failure is returned.
     async fn fetch_all(&self, dir: &Path, items: Vec<Fetch>) -> Result<Vec<Option<u64>>> {
         use std::sync::atomic::{AtomicBool, Ordering};
-        let large = tokio::sync::Semaphore::new(self.client.concurrency);
-        let (large, failed) = (&large, &AtomicBool::new(false));
+        let slots = Slots::new(self.client.concurrency);
+        let (slots, failed) = (&slots, &AtomicBool::new(false));
         let results: Vec<Result<Option<Fetched>>> =
             futures::stream::iter(items.into_iter().map(|item| async move {
                 let size = item.file.size;
-                let _slot = slot(large, size).await?;
+                let _slot = slots.take(size).await?;
                 if failed.load(Ordering::Relaxed) {
                     return Ok(None);
                 }
-                match self.fetch(dir, item).await {
+                match self.fetch(dir, item, slots).await {
                     Ok(got) => {
                         self.client.progress_advance(size);
                         Ok(Some(got))
@@ -301,7 +301,7 @@ impl UsedArtifact {
     }
 
     /// One file into place (see `Fetched`).
-    async fn fetch(&self, dir: &Path, item: Fetch) -> Result<Fetched> {
+    async fn fetch(&self, dir: &Path, item: Fetch, slots: &Slots) -> Result<Fetched> {
         let file = &item.file;
         let raw = file.path.as_str();
         // The server's word is not trusted for where a file goes.
@@ -326,7 +326,7 @@ impl UsedArtifact {
         };
         // Removed unless renamed into place, also when this download is dropped (Ctrl-C).
         let mut partial = Partial(Some(tmp));
-        let result = self.fetch_into(&want, &item).await;
+        let result = self.fetch_into(&want, &item, slots).await;
         if result.is_ok() {
             partial.0 = None;
         }
@@ -334,10 +334,13 @@ impl UsedArtifact {
     }
 
     /// `fetch` once the target is known: from the cache's copy if it holds, else from the store.
-    async fn fetch_into(&self, want: &Want, item: &Fetch) -> Result<Fetched> {
+    async fn fetch_into(&self, want: &Want, item: &Fetch, slots: &Slots) -> Result<Fetched> {
         let cache = self.client.cache.clone();
         if let (Some(cache), Some(copy)) = (&cache, &item.cached) {
-            match self.copy_from_cache(cache, copy, want).await {
+            let turn = slots.write().await?;
+            let copied = self.copy_from_cache(cache, copy, want).await;
+            drop(turn);
+            match copied {
                 Ok(()) => {
                     rename(&want.tmp, &want.target).await?;
                     return Ok((None, None));
@@ -400,6 +403,7 @@ impl UsedArtifact {
         let stored = match body {
             Some(bytes) => {
                 let (cache, want) = (cache, want.clone());
+                let _turn = slots.write().await?;
                 return blocking(move || {
                     let actual = Sha256::of(&bytes);
                     if actual != want.expected {

@@ -34,24 +34,54 @@ use retry::{retrying, store_error, transient_status};
 const BATCH: usize = 1000;
 
 /// Files up to this size are moved `SMALL_FILE_FACTOR` times as many at once as larger ones:
-/// their transfer time is round trips, not bandwidth, and they cost little memory.
+/// their transfer time is round trips, not bandwidth (an S3 store such as Garage answers a
+/// small GET after tens of milliseconds whatever its size), so only many at once are fast.
 const SMALL_FILE: u64 = 1 << 20;
-const SMALL_FILE_FACTOR: usize = 8;
+const SMALL_FILE_FACTOR: usize = 32;
 
-/// Transfers run `concurrency * SMALL_FILE_FACTOR` wide; one of more than `SMALL_FILE` bytes
-/// also holds one of `large`'s `concurrency` permits while it runs.
-async fn slot(
-    large: &tokio::sync::Semaphore,
-    size: u64,
-) -> Result<Option<tokio::sync::SemaphorePermit<'_>>> {
-    if size <= SMALL_FILE {
-        return Ok(None);
+/// Small downloads are held in memory before they are written: at most this many bytes of
+/// them at once, counted in `SMALL_UNIT`s.
+const SMALL_BUDGET: u64 = 64 << 20;
+const SMALL_UNIT: u64 = 64 << 10;
+
+/// Transfers run `concurrency * SMALL_FILE_FACTOR` wide; a file of more than `SMALL_FILE`
+/// bytes also holds one of `concurrency` permits while it runs, a smaller one its size out of
+/// `SMALL_BUDGET`.
+struct Slots {
+    large: tokio::sync::Semaphore,
+    small: tokio::sync::Semaphore,
+    /// Files written at once: many threads creating files in one folder only contend for its
+    /// lock in the kernel, so writes go about one per core however many transfers are open.
+    disk: tokio::sync::Semaphore,
+}
+
+impl Slots {
+    fn new(concurrency: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            large: tokio::sync::Semaphore::new(concurrency),
+            small: tokio::sync::Semaphore::new((SMALL_BUDGET / SMALL_UNIT) as usize),
+            disk: tokio::sync::Semaphore::new(cores.clamp(2, 8)),
+        }
     }
-    large
-        .acquire()
-        .await
-        .map(Some)
-        .map_err(|e| ClientError::Invalid(format!("transfer slots closed: {e}")))
+
+    /// A turn at writing files.
+    async fn write(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        self.disk
+            .acquire()
+            .await
+            .map_err(|e| ClientError::Invalid(format!("transfer slots closed: {e}")))
+    }
+
+    async fn take(&self, size: u64) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        let taken = if size <= SMALL_FILE {
+            let units = size.div_ceil(SMALL_UNIT).max(1) as u32;
+            self.small.acquire_many(units).await
+        } else {
+            self.large.acquire().await
+        };
+        taken.map_err(|e| ClientError::Invalid(format!("transfer slots closed: {e}")))
+    }
 }
 
 /// What logging did.

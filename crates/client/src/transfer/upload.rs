@@ -195,9 +195,9 @@ impl Client {
                     plans.files.len()
                 )));
             }
-            // `buffered`: results in file order, to pair them with the files (see `slot`).
-            let large = tokio::sync::Semaphore::new(self.concurrency);
-            let large = &large;
+            // `buffered`: results in file order, to pair them with the files (see `Slots`).
+            let slots = Slots::new(self.concurrency);
+            let slots = &slots;
             // Files repeating an earlier file's bytes in this batch send nothing: the first
             // one's upload serves them all (registration comes after the whole batch).
             let mut first = std::collections::HashSet::new();
@@ -238,7 +238,7 @@ impl Client {
                     // Owned items: a borrowed one makes this future not `Send`.
                     let vid = version.id;
                     async move {
-                        let _slot = slot(large, file.size).await?;
+                        let _slot = slots.take(file.size).await?;
                         self.upload(vid, &file, plan).await
                     }
                 }))
