@@ -36,6 +36,8 @@ def test_a_notebook_logs_uses_and_downloads(
     saved = dict(os.environ)
     os.environ.update(env)
     os.environ.pop("WANLLMDB_QUIET", None)
+    # A bar from the first tick (a short transfer shows none by default).
+    os.environ["WANLLMDB_PROGRESS_DELAY"] = "0"
     try:
         client = NotebookClient(
             nb,

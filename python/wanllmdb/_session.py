@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from typing import Any, Callable, Optional, Union
 
 from . import _core
@@ -73,6 +74,14 @@ def quiet(override: Optional[bool] = None) -> bool:
     return os.environ.get("WANLLMDB_QUIET", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _bar_delay() -> float:
+    """Seconds a transfer runs before its bar shows: ``WANLLMDB_PROGRESS_DELAY``, default 0.5."""
+    try:
+        return max(0.0, float(os.environ.get("WANLLMDB_PROGRESS_DELAY", "0.5")))
+    except ValueError:
+        return 0.5
+
+
 class Progress:
     """Turns the core's byte counts into a tqdm bar (``tqdm.auto``: a widget in notebooks)
     and a user's callback. Used as a context manager around one transfer."""
@@ -81,6 +90,8 @@ class Progress:
         self._quiet = quiet
         self._callback = callback
         self._bar: Any = None
+        # No bar for a transfer done within the delay (importing tqdm alone costs 0.15 s).
+        self._shown_after = time.monotonic() + _bar_delay()
 
     def __call__(self, what: str, done: int, total: int) -> None:
         if self._callback is not None:
@@ -88,7 +99,7 @@ class Progress:
         if self._quiet:
             return
         if self._bar is None:
-            if total == 0:
+            if total == 0 or time.monotonic() < self._shown_after:
                 return
             from tqdm.auto import tqdm
 

@@ -61,6 +61,7 @@ impl Users {
     }
 
     fn cli(&self, cache: &Path, args: &[&str]) -> Ran {
+        settle();
         let mut cmd = Command::new(cli_bin());
         cmd.arg("--json").args(args);
         self.env(&mut cmd, cache);
@@ -68,11 +69,17 @@ impl Users {
     }
 
     fn python(&self, cache: &Path, args: &[&str]) -> Ran {
+        settle();
         let mut cmd = Command::new(python());
         cmd.arg("-c").arg(SCRIPT).args(args);
         self.env(&mut cmd, cache);
         measured(&mut cmd)
     }
+}
+
+/// Flushes what the previous measurement left to write back, so it does not slow the next.
+fn settle() {
+    let _ = Command::new("sync").status();
 }
 
 fn line(what: &str, cli: f64, py: f64) {
