@@ -19,14 +19,17 @@ def test_a_nested_folder_of_a_thousand_files_round_trips(
     project: str, tmp_path: pathlib.Path
 ) -> None:
     data = tmp_path / "data"
-    made = write_tree(data, 1000, size=200)
+    made = write_tree(data, 999, size=200)
+    # A path that another one starts with, for the single-file download below.
+    (data / "d1/d0/d0/f00001.bin.bak").write_bytes(b"neighbour")
+    made["d1/d0/d0/f00001.bin.bak"] = b"neighbour"
     with wanllmdb.init(project=project, job_type="prepare", config={"seed": 7}) as run:
         assert wanllmdb.run is run
         art = wanllmdb.Artifact("corpus", type="dataset", metadata={"rows": 1000})
         art.add_dir(data)
         logged = run.log_artifact(art, aliases=["best"])
         assert logged is art
-        assert (art.version, art.file_count, art.size) == ("v0", 1000, 200 * 1000)
+        assert (art.version, art.file_count, art.size) == ("v0", 1000, 200 * 999 + 9)
         assert sorted(art.aliases) == ["best", "latest"]
         assert art.metadata == {"rows": 1000}
         assert art.run_id == run.id
@@ -44,6 +47,10 @@ def test_a_nested_folder_of_a_thousand_files_round_trips(
         assert (entry.size, entry.name) == (200, "f00001.bin")
         with pytest.raises(LookupError):
             used.get_entry("no/such/file")
+        # One file alone: not its neighbours whose paths it prefixes.
+        one = entry.download(tmp_path / "one")
+        assert pathlib.Path(one) == tmp_path / "one" / "d1" / "d0" / "d0" / "f00001.bin"
+        assert read_tree(tmp_path / "one") == {entry.path: made[entry.path]}
         # Only a part of it.
         part = used.download(tmp_path / "part", path_prefix="d2/")
         wanted = {k: v for k, v in made.items() if k.startswith("d2/")}

@@ -10,6 +10,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+import wanllmdb
+from wanllmdb import _core
+
 SIZE = 300 << 20
 
 SCRIPT = '''
@@ -79,3 +84,12 @@ def test_ctrl_c_interrupts_within_a_second_and_the_next_run_resumes(
     done = [line["done"] for line in lines if "done" in line]
     assert done, lines
     assert 0 < done[0] < SIZE, f"the second run sent {done[0]} of {SIZE} bytes"
+
+
+def test_a_panic_in_the_core_is_an_exception_and_the_next_call_works(project: str) -> None:
+    with pytest.raises(wanllmdb.Error, match="deliberate panic"):
+        _core._panic_in_worker("deliberate panic")
+    _core._panic_in_worker("")
+    run = wanllmdb.init(project=project)
+    run.finish()
+    assert [r.id for r in wanllmdb.Api().runs(project)] == [run.id]

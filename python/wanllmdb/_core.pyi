@@ -9,6 +9,8 @@ __all__ = ["Session", "__version__"]
 _Path = Union[str, PathLike[str]]
 _Progress = Callable[[str, int, int], None]
 
+def _panic_in_worker(message: str) -> None: ...
+
 @final
 class Session:
     def __new__(
@@ -47,6 +49,7 @@ class Session:
         prefix: Optional[str] = None,
         skip_cache: bool = False,
         progress: Optional[_Progress] = None,
+        exact: bool = False,
     ) -> str: ...
     def verify(self, reference: str, root: _Path, prefix: Optional[str] = None) -> int: ...
     def files(self, reference: str, prefix: Optional[str] = None) -> str: ...

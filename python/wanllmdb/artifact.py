@@ -9,7 +9,7 @@ import os
 import posixpath
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, Iterator, Optional
 
 from . import _core, _session, errors
@@ -28,10 +28,28 @@ class ArtifactEntry:
     digest: str
     md5: str
     content_type: str
+    _artifact: Optional["Artifact"] = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return posixpath.basename(self.path)
+
+    def download(
+        self,
+        root: Optional[PathLike] = None,
+        *,
+        skip_cache: bool = False,
+        quiet: Optional[bool] = None,
+        progress_callback: Optional[ProgressCallback] = None,
+    ) -> str:
+        """Downloads this file alone into ``root`` (default as :meth:`Artifact.download`),
+        verified against its SHA-256, and returns its local path."""
+        if self._artifact is None:
+            raise errors.UsageError(f"{self.path!r} belongs to no logged artifact")
+        target = self._artifact._fetch(
+            root, self.path, True, skip_cache, quiet, progress_callback
+        )
+        return os.path.join(target, *self.path.split("/"))
 
     @property
     def sha256(self) -> str:
@@ -299,12 +317,30 @@ class Artifact:
         """Downloads the version's files (those under ``path_prefix``) into ``root`` (default
         ``./artifacts/<name>:<version>``), each verified against its SHA-256, taking what the
         local cache holds from it. Returns ``root``."""
+        return self._fetch(root, path_prefix, False, skip_cache, quiet, progress_callback)
+
+    def _default_root(self, root: Optional[PathLike]) -> str:
+        if root is not None:
+            return os.fspath(root)
+        return os.path.join("artifacts", f"{self._name}:{self.version}")
+
+    def _fetch(
+        self,
+        root: Optional[PathLike],
+        prefix: Optional[str],
+        exact: bool,
+        skip_cache: bool,
+        quiet: Optional[bool],
+        progress_callback: Optional[ProgressCallback],
+    ) -> str:
         session, ref = self._require_logged()
-        target = os.fspath(root) if root is not None else os.path.join(
-            "artifacts", f"{self._name}:{self.version}"
-        )
+        target = self._default_root(root)
         with _session.Progress(_session.quiet(quiet), progress_callback) as progress:
-            session.download(ref, target, path_prefix, skip_cache, progress.active())
+            stats = json.loads(
+                session.download(ref, target, prefix, skip_cache, progress.active(), exact)
+            )
+        if exact and not stats["files"]:
+            raise errors.NotFoundError(f"{self.qualified_name} has no file {prefix!r}")
         return target
 
     def verify(self, root: Optional[PathLike] = None) -> None:
@@ -312,10 +348,7 @@ class Artifact:
         its recorded bytes; raises :class:`IntegrityError` naming the first that differs, or
         :class:`FileNotFoundError` for a missing one."""
         session, ref = self._require_logged()
-        target = os.fspath(root) if root is not None else os.path.join(
-            "artifacts", f"{self._name}:{self.version}"
-        )
-        session.verify(ref, target)
+        session.verify(ref, self._default_root(root))
 
     def files(self, prefix: Optional[str] = None) -> list[ArtifactEntry]:
         """The version's files, by path."""
@@ -327,6 +360,7 @@ class Artifact:
                 digest=f["sha256_hash"],
                 md5=f["md5_hash"],
                 content_type=f.get("content_type", ""),
+                _artifact=self,
             )
             for f in json.loads(session.files(ref, prefix))
         ]

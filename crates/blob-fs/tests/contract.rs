@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use wanllmdb_blob_fs::FsBlobStore;
 use wanllmdb_domain::ports::{
-    collect_stream, stream_from_bytes, BlobStore, PresignedRequest, SignedServe, SignedUrlServer,
+    collect_stream, stream_from_bytes, BlobStore, ByteStream, PresignedRequest, SignedServe,
+    SignedUrlServer,
 };
 use wanllmdb_domain::signed_url::UrlSigner;
 use wanllmdb_testkit::{PresignedClient, PresignedResponse};
@@ -80,13 +81,21 @@ async fn a_failed_write_leaves_no_temporary_file() {
         sha256: Some(wanllmdb_domain::types::Sha256::of(b"other")),
         ..Default::default()
     };
-    assert!(store
-        .put(&key, stream_from_bytes(Bytes::from_static(b"data")), &wrong)
-        .await
-        .is_err());
-    let leftovers = std::fs::read_dir(root.join("tmp")).expect("tmp").count();
-    assert_eq!(leftovers, 0, "the temporary file is removed");
-    assert!(!root.join("objects/a/b").exists());
+    // Small bodies are held in memory, large ones spooled to a file: both refused cleanly,
+    // and so is a large body that breaks off.
+    let chunks = |n: usize| (0..n).map(|_| Ok(Bytes::from(vec![7u8; 64 << 10])));
+    let broken = chunks(8).chain([Err(std::io::Error::other("connection reset"))]);
+    let bodies: Vec<(&str, ByteStream)> = vec![
+        ("small", stream_from_bytes(Bytes::from_static(b"data"))),
+        ("large", Box::pin(futures::stream::iter(chunks(8)))),
+        ("broken", Box::pin(futures::stream::iter(broken))),
+    ];
+    for (what, body) in bodies {
+        assert!(store.put(&key, body, &wrong).await.is_err(), "{what}");
+        let leftovers = std::fs::read_dir(root.join("tmp")).expect("tmp").count();
+        assert_eq!(leftovers, 0, "{what}: the temporary file is removed");
+        assert!(!root.join("objects/a/b").exists(), "{what}");
+    }
 }
 
 #[tokio::test]

@@ -202,6 +202,12 @@ impl Cache {
     /// `$WANLLMDB_CACHE_MAX_BYTES` (default 20 GiB); files it cannot link are copied into it up
     /// to `$WANLLMDB_CACHE_COPY_LIMIT` bytes (default 1 GiB).
     pub fn from_env() -> Self {
+        Self::from_env_with(None, None)
+    }
+
+    /// `from_env`, with the folder and the bound given where they are `Some` (the rest, such
+    /// as the copy limit, still from the environment).
+    pub fn from_env_with(dir: Option<PathBuf>, max_bytes: Option<u64>) -> Self {
         fn bytes_var(name: &str, default: u64) -> u64 {
             std::env::var(name)
                 .ok()
@@ -209,10 +215,20 @@ impl Cache {
                 .unwrap_or(default)
         }
         Self::new(
-            Self::default_dir(),
-            bytes_var("WANLLMDB_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES),
+            dir.unwrap_or_else(Self::default_dir),
+            max_bytes.unwrap_or_else(|| bytes_var("WANLLMDB_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES)),
         )
         .with_copy_limit(bytes_var("WANLLMDB_CACHE_COPY_LIMIT", DEFAULT_COPY_LIMIT))
+    }
+
+    /// The bound on the cache's size, in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// Files above this many bytes are cached only by linking.
+    pub fn copy_limit(&self) -> u64 {
+        self.copy_limit
     }
 
     /// `$WANLLMDB_CACHE_DIR`, else `$XDG_CACHE_HOME/wanllmdb`, else `~/.cache/wanllmdb`.

@@ -9,9 +9,26 @@ mod errors;
 mod runtime;
 mod session;
 
+/// Panics on the worker runtime with `message`: the test suite's check that a panic in the
+/// core reaches Python as `wanllmdb.Error` and leaves the runtime usable.
+#[pyfunction]
+fn _panic_in_worker(py: Python<'_>, message: String) -> PyResult<()> {
+    runtime::wait(
+        py,
+        async move {
+            if !message.is_empty() {
+                panic!("{message}");
+            }
+            Ok(())
+        },
+        None,
+    )
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<session::Session>()?;
+    m.add_function(wrap_pyfunction!(_panic_in_worker, m)?)?;
     Ok(())
 }

@@ -46,14 +46,7 @@ struct CacheConfig {
 
 impl CacheConfig {
     fn cache(&self) -> Cache {
-        let from_env = Cache::from_env();
-        match (&self.dir, self.max_bytes) {
-            (None, None) => from_env,
-            (dir, max) => Cache::new(
-                dir.clone().unwrap_or_else(|| from_env.dir().to_owned()),
-                max.unwrap_or(wanllmdb_client::DEFAULT_MAX_BYTES),
-            ),
-        }
+        Cache::from_env_with(self.dir.clone(), self.max_bytes)
     }
 }
 
@@ -288,8 +281,10 @@ impl Session {
         })
     }
 
-    /// Downloads the version `reference` names (an exact one: `project/name:vN`) into `root`.
-    #[pyo3(signature = (reference, root, prefix=None, skip_cache=false, progress=None))]
+    /// Downloads the version `reference` names (an exact one: `project/name:vN`) into `root`:
+    /// the files under `prefix`, or with `exact` the one file at path `prefix`.
+    #[pyo3(signature = (reference, root, prefix=None, skip_cache=false, progress=None, exact=false))]
+    #[allow(clippy::too_many_arguments)]
     fn download(
         &self,
         py: Python<'_>,
@@ -298,13 +293,23 @@ impl Session {
         prefix: Option<String>,
         skip_cache: bool,
         progress: Option<Py<PyAny>>,
+        exact: bool,
     ) -> PyResult<String> {
         self.run(py, progress, |c| async move {
             let mut used = c.use_artifact(&reference, None).await?;
             if skip_cache {
                 used = used.skip_cache();
             }
-            json(&used.download_with(&root, prefix.as_deref()).await?)
+            let stats = match (exact, prefix.as_deref()) {
+                (true, Some(path)) => used.download_file(&root, path).await?,
+                (true, None) => {
+                    return Err(ClientError::Invalid(
+                        "an exact download names a path".into(),
+                    ))
+                }
+                (false, prefix) => used.download_with(&root, prefix).await?,
+            };
+            json(&stats)
         })
     }
 

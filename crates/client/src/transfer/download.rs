@@ -102,12 +102,28 @@ impl UsedArtifact {
     /// their presigned URLs (one request per 1,000 files), and the next page is asked for while
     /// the current one downloads.
     pub async fn download_with(&self, dir: &Path, prefix: Option<&str>) -> Result<DownloadStats> {
+        self.download_where(dir, prefix, false).await
+    }
+
+    /// Downloads the one file at `path` to `dir/path` (verified, through the cache as
+    /// `download_with`); `files` is 0 in the answer when the version has no such file.
+    pub async fn download_file(&self, dir: &Path, path: &str) -> Result<DownloadStats> {
+        self.download_where(dir, Some(path), true).await
+    }
+
+    /// Files under `prefix`, or with `exact` the file at path `prefix` only.
+    async fn download_where(
+        &self,
+        dir: &Path,
+        prefix: Option<&str>,
+        exact: bool,
+    ) -> Result<DownloadStats> {
         let dir = dir.to_owned();
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(|e| io(&dir, e))?;
         // Without a prefix the total is known; with one, it grows page by page.
-        let known_total = prefix.is_none();
+        let known_total = prefix.is_none() && !exact;
         self.client.progress_start(
             "download",
             if known_total {
@@ -120,7 +136,10 @@ impl UsedArtifact {
         let recorded = std::sync::atomic::AtomicBool::new(false);
         let mut page = self.download_page(prefix, None, &recorded).await?;
         loop {
-            let (items, next) = page;
+            let (mut items, next) = page;
+            if exact {
+                items.retain(|i| Some(i.file.path.as_str()) == prefix);
+            }
             if !known_total {
                 self.client
                     .progress_grow(items.iter().map(|i| i.file.size).sum());
