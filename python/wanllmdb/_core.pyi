@@ -4,7 +4,7 @@ from os import PathLike
 from typing import Callable, Optional, Sequence, Union, final
 
 __version__: str
-__all__ = ["Session", "__version__"]
+__all__ = ["Session", "__version__", "_panic_in_worker"]
 
 _Path = Union[str, PathLike[str]]
 _Progress = Callable[[str, int, int], None]

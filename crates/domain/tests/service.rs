@@ -1518,3 +1518,120 @@ async fn finalize_and_diff_page_through_versions_larger_than_a_page() {
         "{err}"
     );
 }
+
+/// A safetensors file: the header, then `data` bytes of zeros.
+fn safetensors(header: &str, data: usize) -> Vec<u8> {
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    out.resize(out.len() + data, 0);
+    out
+}
+
+#[tokio::test]
+async fn inspecting_a_model_reads_its_header_not_its_bytes() {
+    let e = env().await;
+    let p = e.project(&e.admin, "llm").await;
+    let a = e.artifact(&e.admin, p.id, "tiny-llama").await;
+    let data = 48 << 20;
+    let big = safetensors(
+        &format!(
+            r#"{{"__metadata__":{{"format":"pt"}},"embed.weight":{{"dtype":"BF16","shape":[4096,2048],"data_offsets":[0,{}]}},"head.bias":{{"dtype":"F32","shape":[16],"data_offsets":[{},{}]}}}}"#,
+            data - 64,
+            data - 64,
+            data
+        ),
+        data,
+    );
+    let shard1 = safetensors(
+        r#"{"a":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]}}"#,
+        8,
+    );
+    let shard2 = safetensors(
+        r#"{"b":{"dtype":"F16","shape":[3],"data_offsets":[0,6]}}"#,
+        6,
+    );
+    let index = br#"{"metadata":{"total_size":14},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}"#;
+    let outside = br#"{"weight_map":{"a":"../secret.safetensors"}}"#;
+    let (v, _) = e
+        .log(
+            &e.admin,
+            a.id,
+            &[
+                ("model.safetensors", &big),
+                ("sharded/model-00001-of-00002.safetensors", &shard1),
+                ("sharded/model-00002-of-00002.safetensors", &shard2),
+                ("sharded/model.safetensors.index.json", index),
+                ("bad/model.safetensors.index.json", outside),
+                ("notes.txt", b"plain text"),
+            ],
+        )
+        .await;
+    let files = e
+        .reg
+        .list_files(&e.admin, v.id, None, PageRequest::first(10))
+        .await
+        .expect("files");
+    let file = |path: &str| {
+        files
+            .items
+            .iter()
+            .find(|f| f.path.as_str() == path)
+            .unwrap_or_else(|| panic!("{path}"))
+            .id
+    };
+
+    let before = e.blobs.bytes_served();
+    let i = e
+        .reg
+        .inspect_file(&e.admin, file("model.safetensors"))
+        .await
+        .expect("inspect");
+    let read = e.blobs.bytes_served() - before;
+    assert!(
+        read < 1 << 20,
+        "read {read} bytes of a {} byte file",
+        big.len()
+    );
+    assert_eq!(read, i.bytes_read);
+    let names: Vec<&str> = i.summary.tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["embed.weight", "head.bias"]);
+    assert_eq!(i.summary.parameter_count, 4096 * 2048 + 16);
+    assert_eq!(i.summary.metadata[0].key, "format");
+
+    let sharded = e
+        .reg
+        .inspect_file(&e.admin, file("sharded/model.safetensors.index.json"))
+        .await
+        .expect("index");
+    assert_eq!(sharded.shards.len(), 2);
+    assert_eq!(
+        sharded.shards[1].path,
+        "sharded/model-00002-of-00002.safetensors"
+    );
+    assert_eq!(
+        (
+            sharded.summary.tensor_count,
+            sharded.summary.parameter_count
+        ),
+        (2, 7)
+    );
+    assert_eq!(sharded.summary.metadata[0].key, "total_size");
+
+    assert_err(
+        e.reg
+            .inspect_file(&e.admin, file("bad/model.safetensors.index.json"))
+            .await,
+        "invalid_input",
+    );
+    assert_err(
+        e.reg.inspect_file(&e.admin, file("notes.txt")).await,
+        "invalid_input",
+    );
+    let stranger = e.user("stranger").await;
+    assert_err(
+        e.reg
+            .inspect_file(&stranger, file("model.safetensors"))
+            .await,
+        "not_found",
+    );
+}

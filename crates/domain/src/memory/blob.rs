@@ -26,6 +26,8 @@ pub struct MemoryBlobStore {
 struct BlobState {
     objects: BTreeMap<ObjectKey, (Bytes, ObjectMeta)>,
     uploads: HashMap<String, Upload>,
+    /// Bytes `get` has answered with, in total.
+    served: u64,
 }
 
 #[derive(Debug)]
@@ -67,6 +69,11 @@ impl MemoryBlobStore {
     /// How many objects are stored (for tests).
     pub fn object_count(&self) -> usize {
         lock(&self.state).objects.len()
+    }
+
+    /// How many bytes `get` has served so far (for tests of what a read costs).
+    pub fn bytes_served(&self) -> u64 {
+        lock(&self.state).served
     }
 
     /// Replaces an object's bytes behind the store's back (for corruption tests).
@@ -230,7 +237,8 @@ impl BlobStore for MemoryBlobStore {
     }
 
     async fn get(&self, key: &ObjectKey, range: Option<ByteRange>) -> Result<GetResult, BlobError> {
-        let (bytes, meta) = lock(&self.state)
+        let mut state = lock(&self.state);
+        let (bytes, meta) = state
             .objects
             .get(key)
             .cloned()
@@ -239,6 +247,8 @@ impl BlobStore for MemoryBlobStore {
             Some(r) => r.resolve(meta.size)?,
             None => (0, meta.size),
         };
+        state.served += end - start;
+        drop(state);
         let slice = bytes.slice(start as usize..end as usize);
         Ok(GetResult {
             meta,

@@ -5,6 +5,7 @@
 mod access;
 mod artifacts;
 mod files;
+mod inspect;
 mod runs;
 
 use std::fmt::Display;
@@ -14,6 +15,7 @@ use std::time::Duration;
 pub use access::*;
 pub use artifacts::*;
 pub use files::*;
+pub use inspect::*;
 pub use runs::*;
 
 use crate::error::{Entity, Error, Result};

@@ -291,3 +291,28 @@ mod tests {
         );
     }
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/artifacts/files/{file_id}/inspect",
+    tag = "downloads",
+    summary = "The tensors and metadata of a safetensors, GGUF or .npy file (or a sharded model's index), read from its header only.",
+    params(("file_id" = Uuid, Path, description = "A file's id.")),
+    responses(
+        (status = 200, description = "Success.", body = InspectDto),
+        problems::Malformed,
+        problems::Unauthenticated,
+        problems::NotFound,
+        problems::Invalid,
+    ),
+    security(("bearer" = [])),
+)]
+/// Reads a model file's header by range reads: a 5 GB file costs its header, not its bytes.
+pub async fn inspect_file(
+    state: State,
+    auth: Auth,
+    path: web::Path<FileId>,
+) -> ApiResult<HttpResponse> {
+    let i = state.registry.inspect_file(&auth.0, *path).await?;
+    ok(&InspectDto::from(i))
+}
