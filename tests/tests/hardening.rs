@@ -154,6 +154,61 @@ async fn every_answer_is_hardened(backend: Backend) {
             Some("nosniff"),
             "{path}: {resp:?}"
         );
+        let csp = resp
+            .headers()
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp:?}"
+        );
+    }
+
+    // Stored files that a browser would run come back as inert attachments.
+    let p = api.project().await;
+    let a = api.artifact(&p, "hostile").await;
+    let v = api.version(&a).await;
+    let script = b"<script>document.title='ran'</script>".to_vec();
+    for (path, bytes, served_as) in [
+        ("page.html", script.clone(), "application/octet-stream"),
+        ("logo.svg", script.clone(), "application/octet-stream"),
+        ("notes.md", script.clone(), "text/plain; charset=utf-8"),
+        ("data.json", b"{\"a\": 1}".to_vec(), "application/json"),
+    ] {
+        api.add_file(&v, path, &bytes).await;
+        let files = api
+            .ok(
+                Method::GET,
+                &format!("/api/v1/artifacts/versions/{v}/files?prefix={path}"),
+                None,
+            )
+            .await;
+        let file = id(&files["items"][0]);
+        let resp = api
+            .http
+            .get(format!(
+                "{}/api/v1/artifacts/files/{file}/content",
+                api.base
+            ))
+            .bearer_auth(&api.key)
+            .send()
+            .await
+            .expect("GET");
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(header("content-type"), served_as, "{path}");
+        assert!(
+            header("content-disposition").starts_with("attachment"),
+            "{path}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(resp.bytes().await.expect("bytes").to_vec(), bytes, "{path}");
     }
     let long = format!("/api/v1/projects?cursor={}", "a".repeat(20_000));
     let resp = api

@@ -10,6 +10,7 @@ mod json;
 pub mod metrics;
 mod problems;
 mod query;
+pub mod security;
 
 use std::sync::Arc;
 

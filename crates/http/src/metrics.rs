@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::ResponseError as _;
@@ -84,7 +84,8 @@ pub async fn render(state: web::Data<AppState>) -> HttpResponse {
 
 /// Gives every request an id (the client's `x-request-id`, or a new one), a tracing span that
 /// carries it, a log line, and a place in the metrics; echoes the id in the response. Every
-/// response says `X-Content-Type-Options: nosniff`, and a request target over `MAX_URL_BYTES`
+/// response carries the security headers (`security::harden`: nosniff, a strict CSP, no
+/// framing), and a request target over `MAX_URL_BYTES`
 /// is answered 414 without running a handler.
 pub async fn observe(
     req: ServiceRequest,
@@ -137,8 +138,5 @@ pub async fn observe(
 }
 
 fn harden<B>(res: &mut ServiceResponse<EitherBody<B>>) {
-    res.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    crate::security::harden(res.headers_mut());
 }

@@ -122,7 +122,9 @@ pub async fn download_urls(
     ),
     security(("bearer" = [])),
 )]
-/// A file's bytes through the server, whole or a `Range`.
+/// A file's bytes through the server, whole or a `Range`, always as an attachment: images,
+/// JSON and CSV with their recorded type, other text as `text/plain`, anything a browser could
+/// run (HTML, SVG, XML, scripts) as `application/octet-stream`.
 pub async fn download_content(
     state: State,
     auth: Auth,
@@ -185,7 +187,7 @@ pub(crate) fn stream_response(
     resp.insert_header((header::ACCEPT_RANGES, "bytes"));
     resp.insert_header((
         header::CONTENT_TYPE,
-        content_type.unwrap_or("application/octet-stream"),
+        crate::security::safe_content_type(content_type),
     ));
     if partial {
         resp.insert_header(header::ContentRange(header::ContentRangeSpec::Bytes {
@@ -193,9 +195,14 @@ pub(crate) fn stream_response(
             instance_length: Some(read.meta.size),
         }));
     }
-    if let Some(name) = filename {
-        resp.insert_header(attachment(name));
-    }
+    // Always an attachment: a browser sent here saves the bytes, never renders them.
+    resp.insert_header(match filename {
+        Some(name) => attachment(name),
+        None => header::ContentDisposition {
+            disposition: header::DispositionType::Attachment,
+            parameters: Vec::new(),
+        },
+    });
     resp.no_chunking(end - start);
     resp.streaming(read.body)
 }
