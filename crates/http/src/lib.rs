@@ -105,6 +105,7 @@ api! {
     POST "/api/v1/artifacts/versions/{version_id}/download-urls" => handlers::downloads::download_urls, true, "A page of a version's files with a presigned GET each (prefix, cursor, limit); records one download of the version.";
     GET "/api/v1/artifacts/versions/{version_id}/diff/{other_id}" => handlers::versions::diff, true, "How another version differs from this one.";
     GET "/api/v1/artifacts/versions/{version_id}/lineage" => handlers::runs::lineage, true, "Producer, inputs and consumers of a version, to a depth.";
+    GET "/api/v1/artifacts/versions/{version_id}/archive" => handlers::archive::archive, true, "The version's files (those under prefix) as one streaming zip; records one download of the version.";
     GET "/api/v1/artifacts/versions/{version_id}/downloads" => handlers::downloads::download_stats, true, "Download statistics of a version.";
     POST "/api/v1/artifacts/versions/{version_id}/downloads" => handlers::downloads::record_download, true, "Record a download of a whole version.";
 
@@ -207,6 +208,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         handlers::downloads::download_urls,
         handlers::downloads::download_content,
         handlers::downloads::inspect_file,
+        handlers::archive::archive,
         handlers::downloads::download_stats,
         handlers::downloads::record_download,
         handlers::blobs::signed,

@@ -581,6 +581,12 @@ impl Registry {
         Ok((file, read))
     }
 
+    /// The bytes of a file the caller has listed (the listing checked the caller may read the
+    /// version); records nothing: the whole fetch is recorded once, by the caller.
+    pub async fn read_listed(&self, file: &ArtifactFile) -> Result<GetResult> {
+        Ok(self.blobs.get(&file.storage_key, None).await?)
+    }
+
     /// Records that the caller fetched a whole version (clients that download many files at once
     /// call this once instead of per file).
     pub async fn record_version_download(

@@ -210,7 +210,7 @@ pub(crate) fn stream_response(
 /// `Content-Disposition: attachment` naming the file: a plain ASCII `filename` (quotes,
 /// backslashes and control characters replaced) for every client, and the exact name as
 /// RFC 5987 `filename*` when it is not plain ASCII.
-fn attachment(name: &str) -> header::ContentDisposition {
+pub(crate) fn attachment(name: &str) -> header::ContentDisposition {
     use actix_web::http::header::{Charset, DispositionParam, DispositionType, ExtendedValue};
     let plain: String = name
         .chars()

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod aliases;
+pub mod archive;
 pub mod artifacts;
 pub mod blobs;
 pub mod downloads;
