@@ -143,3 +143,19 @@ impl From<Membership> for MembershipDto {
         }
     }
 }
+
+/// `POST /api/v1/session`: sign a browser in with an API key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionDto {
+    pub api_key: String,
+}
+
+/// A browser session. The secret travels only in the HttpOnly cookie; `csrf_token` is what the
+/// page sends back as `X-CSRF-Token` on every request that changes something.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SessionDto {
+    pub user: UserDto,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}

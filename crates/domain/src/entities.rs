@@ -50,6 +50,20 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A browser's sign-in: a random secret the browser keeps in an HttpOnly cookie (only its
+/// SHA-256 is stored, like an API key's), and a CSRF token the page sends back with every
+/// request that changes something. Kept in the database, so every server instance accepts it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BrowserSession {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub secret_hash: Sha256,
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Membership {
     pub project_id: ProjectId,

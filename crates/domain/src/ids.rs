@@ -72,6 +72,8 @@ typed_id!(/// Identifies a user.
     UserId, "user");
 typed_id!(/// Identifies an API key (not the secret).
     ApiKeyId, "api_key");
+typed_id!(/// Identifies a browser session (not its secret).
+    SessionId, "session");
 typed_id!(/// Identifies a run.
     RunId, "run");
 typed_id!(/// Identifies an artifact.

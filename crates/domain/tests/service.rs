@@ -1635,3 +1635,48 @@ async fn inspecting_a_model_reads_its_header_not_its_bytes() {
         "not_found",
     );
 }
+
+#[tokio::test]
+async fn sessions_expire_and_end() {
+    let e = env_with(RegistryConfig {
+        session_ttl: Duration::from_millis(300),
+        ..RegistryConfig::default()
+    })
+    .await;
+    let user = e.user("browser").await;
+    let key = e
+        .reg
+        .create_api_key(&e.admin, user.user_id, "web")
+        .await
+        .expect("key");
+    let new = e.reg.create_session(&key.secret).await.expect("session");
+    assert!(new.secret.starts_with(SESSION_PREFIX));
+    let (actor, session) = e.reg.authenticate_session(&new.secret).await.expect("live");
+    assert_eq!((actor, session.id), (user, new.session.id));
+    assert_ne!(session.csrf_token, new.secret);
+    // Neither the key nor the CSRF token is a session.
+    for not_a_session in [&key.secret, &session.csrf_token] {
+        assert_err(
+            e.reg.authenticate_session(not_a_session).await,
+            "unauthenticated",
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_err(
+        e.reg.authenticate_session(&new.secret).await,
+        "unauthenticated",
+    );
+
+    let ended = e.reg.create_session(&key.secret).await.expect("second");
+    e.reg.end_session(ended.session.id).await.expect("sign out");
+    assert_err(
+        e.reg.authenticate_session(&ended.secret).await,
+        "unauthenticated",
+    );
+    // A revoked key signs nobody in.
+    e.reg
+        .revoke_api_key(&e.admin, user.user_id, key.key.id)
+        .await
+        .expect("revoke");
+    assert_err(e.reg.create_session(&key.secret).await, "unauthenticated");
+}

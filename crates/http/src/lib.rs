@@ -72,6 +72,9 @@ api! {
     GET "/metrics" => metrics::render, false, "Prometheus metrics.";
     GET "/api/v1/openapi.json" => openapi, false, "This document.";
 
+    POST "/api/v1/session" => handlers::session::sign_in, false, "Sign a browser in with an API key: sets the HttpOnly session cookie.";
+    GET "/api/v1/session" => handlers::session::current, true, "The browser's session: its user and CSRF token.";
+    DELETE "/api/v1/session" => handlers::session::sign_out, true, "Sign out: the session ends on every server instance and the cookie is cleared.";
     GET "/api/v1/me" => handlers::users::me, true, "The caller.";
     POST "/api/v1/users" => handlers::users::create_user, true, "Create a user (administrators).";
     POST "/api/v1/users/{user_id}/keys" => handlers::users::create_key, true, "Create an API key; the secret is shown once.";
@@ -169,6 +172,9 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         openapi,
         handlers::system::healthz,
         handlers::system::readyz,
+        handlers::session::sign_in,
+        handlers::session::current,
+        handlers::session::sign_out,
         handlers::users::me,
         handlers::users::create_user,
         handlers::users::create_key,
@@ -250,12 +256,41 @@ struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+        };
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::SESSION_COOKIE,
+                "A browser session (POST /api/v1/session); changes also need X-CSRF-Token.",
+            ))),
+        );
+        // Every operation a key authorizes, a browser session does too.
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let Some(security) = op.security.as_mut() else {
+                    continue;
+                };
+                let by_key = serde_json::to_value(&*security)
+                    .is_ok_and(|v| v.to_string().contains("\"bearer\""));
+                if by_key {
+                    security.push(SecurityRequirement::new("session", Vec::<String>::new()));
+                }
+            }
+        }
     }
 }
 

@@ -66,6 +66,7 @@ pub struct AuthSettings {
     pub bootstrap_user: String,
     pub bootstrap_key: String,
     pub signing_secret: String,
+    pub session_ttl_hours: u64,
 }
 
 impl std::fmt::Debug for AuthSettings {

@@ -144,6 +144,7 @@ pub async fn wire(settings: &Settings, public_url: &str) -> anyhow::Result<Wired
         multipart_threshold: settings.uploads.multipart_threshold,
         part_size: settings.uploads.part_size,
         max_object_size: settings.uploads.max_file_size.max(1),
+        session_ttl: Duration::from_secs(settings.auth.session_ttl_hours.max(1) * 3600),
         ..RegistryConfig::default()
     };
     Ok(Wired {

@@ -78,6 +78,7 @@ fn entity_of_table(table: &str) -> Entity {
     match table {
         "users" => Entity::User,
         "api_keys" => Entity::ApiKey,
+        "sessions" => Entity::Session,
         "projects" => Entity::Project,
         "memberships" => Entity::Membership,
         "runs" => Entity::Run,

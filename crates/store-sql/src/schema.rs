@@ -27,6 +27,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::{Nullable, Text};
+    use super::sql::{Id, Instant};
+    sessions (id) {
+        id -> Id,
+        user_id -> Id,
+        secret_hash -> Text,
+        csrf_token -> Text,
+        created_at -> Instant,
+        expires_at -> Instant,
+        revoked_at -> Nullable<Instant>,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::Text;
     use super::sql::{Id, Instant};
     projects (id) {
@@ -209,6 +223,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_keys,
+    sessions,
     projects,
     memberships,
     runs,

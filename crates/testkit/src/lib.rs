@@ -19,7 +19,7 @@ pub use presigned::{MemoryPresignedClient, PresignedClient, PresignedResponse};
 macro_rules! metadata_contract_tests {
     ($factory:expr) => {
         $crate::metadata_contract_tests!(@each $factory;
-            users_and_names, api_keys, projects_and_memberships, project_delete_cascades,
+            users_and_names, api_keys, sessions, projects_and_memberships, project_delete_cascades,
             artifact_crud, artifact_list_filters_and_pagination, artifact_pagination_stable_under_inserts,
             version_numbering_sequential, version_numbering_concurrent, version_run_rules,
             files_add_list_delete, files_batch_is_all_or_nothing, file_listing_prefix_and_pages,

@@ -142,6 +142,95 @@ pub async fn api_keys(store: Store) {
     );
 }
 
+fn session(user: UserId, hash_of: &str, expires_in_secs: i64) -> BrowserSession {
+    let at = now();
+    BrowserSession {
+        id: SessionId::new(),
+        user_id: user,
+        secret_hash: Sha256::of(hash_of.as_bytes()),
+        csrf_token: unique(),
+        created_at: at,
+        expires_at: at + Duration::seconds(expires_in_secs),
+        revoked_at: None,
+    }
+}
+
+pub async fn sessions(store: Store) {
+    let u = store
+        .create_user(fixtures::user("sessions"))
+        .await
+        .expect("user");
+    let secret = unique();
+    let s1 = store
+        .create_session(session(u.id, &secret, 3600))
+        .await
+        .expect("session");
+    let found = store.find_session(&s1.secret_hash).await.expect("find");
+    assert_eq!((found.id, found.user_id), (s1.id, u.id));
+    assert_eq!(found.csrf_token, s1.csrf_token);
+    assert_eq!(
+        found.expires_at.timestamp_millis(),
+        s1.expires_at.timestamp_millis()
+    );
+    assert_exists(
+        store.create_session(session(u.id, &secret, 3600)).await,
+        Entity::Session,
+    );
+    assert_not_found(
+        store
+            .create_session(session(UserId::new(), &unique(), 3600))
+            .await,
+        Entity::User,
+    );
+    assert_not_found(
+        store.find_session(&Sha256::of(unique().as_bytes())).await,
+        Entity::Session,
+    );
+
+    let t1 = now();
+    let ended = store.revoke_session(s1.id, t1).await.expect("revoke");
+    assert_eq!(
+        ended.revoked_at.map(|t| t.timestamp_millis()),
+        Some(t1.timestamp_millis())
+    );
+    let again = store
+        .revoke_session(s1.id, t1 + Duration::seconds(5))
+        .await
+        .expect("revoke again");
+    assert_eq!(
+        again.revoked_at.map(|t| t.timestamp_millis()),
+        Some(t1.timestamp_millis()),
+        "the first sign-out time stays"
+    );
+    assert_not_found(
+        store.revoke_session(SessionId::new(), t1).await,
+        Entity::Session,
+    );
+
+    // Stale: expired or ended before the cut-off. A live one stays.
+    let expired = store
+        .create_session(session(u.id, &unique(), -7200))
+        .await
+        .expect("expired");
+    let live = store
+        .create_session(session(u.id, &unique(), 3600))
+        .await
+        .expect("live");
+    let cut = now() + Duration::seconds(60);
+    assert!(store.delete_stale_sessions(cut).await.expect("delete") >= 2);
+    for gone in [&s1, &expired] {
+        assert_not_found(store.find_session(&gone.secret_hash).await, Entity::Session);
+    }
+    assert_eq!(
+        store
+            .find_session(&live.secret_hash)
+            .await
+            .expect("live")
+            .id,
+        live.id
+    );
+}
+
 pub async fn projects_and_memberships(store: Store) {
     let owner = store
         .create_user(fixtures::user("owner"))

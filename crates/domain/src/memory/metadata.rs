@@ -31,6 +31,8 @@ struct State {
     user_names: HashMap<UserName, UserId>,
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     key_hashes: HashMap<Sha256, ApiKeyId>,
+    sessions: BTreeMap<SessionId, BrowserSession>,
+    session_hashes: HashMap<Sha256, SessionId>,
     projects: HashMap<ProjectId, Project>,
     project_names: BTreeMap<ProjectName, ProjectId>,
     memberships: BTreeMap<(ProjectId, UserId), Membership>,
@@ -313,6 +315,54 @@ impl AccessRepo for MemoryMetadataStore {
             .ok_or_else(|| nf(Entity::ApiKey, id))?;
         key.revoked_at.get_or_insert(at);
         Ok(key.clone())
+    }
+
+    async fn create_session(&self, session: BrowserSession) -> StoreResult<BrowserSession> {
+        let mut s = lock(&self.state);
+        s.user(session.user_id)?;
+        if s.session_hashes.contains_key(&session.secret_hash)
+            || s.sessions.contains_key(&session.id)
+        {
+            return Err(StoreError::already_exists(Entity::Session, session.id));
+        }
+        s.session_hashes
+            .insert(session.secret_hash.clone(), session.id);
+        s.sessions.insert(session.id, session.clone());
+        Ok(session)
+    }
+
+    async fn find_session(&self, secret_hash: &Sha256) -> StoreResult<BrowserSession> {
+        let s = lock(&self.state);
+        s.session_hashes
+            .get(secret_hash)
+            .and_then(|id| s.sessions.get(id))
+            .cloned()
+            .ok_or_else(|| nf(Entity::Session, "with that secret"))
+    }
+
+    async fn revoke_session(&self, id: SessionId, at: Timestamp) -> StoreResult<BrowserSession> {
+        let mut s = lock(&self.state);
+        let session = s
+            .sessions
+            .get_mut(&id)
+            .ok_or_else(|| nf(Entity::Session, id))?;
+        session.revoked_at.get_or_insert(at);
+        Ok(session.clone())
+    }
+
+    async fn delete_stale_sessions(&self, before: Timestamp) -> StoreResult<u64> {
+        let mut s = lock(&self.state);
+        let stale: Vec<BrowserSession> = s
+            .sessions
+            .values()
+            .filter(|x| x.expires_at < before || x.revoked_at.is_some_and(|r| r < before))
+            .cloned()
+            .collect();
+        for x in &stale {
+            s.sessions.remove(&x.id);
+            s.session_hashes.remove(&x.secret_hash);
+        }
+        Ok(stale.len() as u64)
     }
 
     async fn create_project(&self, project: Project) -> StoreResult<Project> {

@@ -223,6 +223,18 @@ pub trait AccessRepo: Send + Sync {
     /// Sets `revoked_at` (keeps the first time if already revoked). `NotFound(ApiKey)` when absent.
     async fn revoke_api_key(&self, id: ApiKeyId, at: Timestamp) -> StoreResult<ApiKey>;
 
+    /// Stores a browser session. Unknown user: `NotFound(User)`; same secret hash:
+    /// `AlreadyExists(Session)`.
+    async fn create_session(&self, session: BrowserSession) -> StoreResult<BrowserSession>;
+    /// The session with this secret hash, revoked, expired or not; `NotFound(Session)` when
+    /// none.
+    async fn find_session(&self, secret_hash: &Sha256) -> StoreResult<BrowserSession>;
+    /// Sets `revoked_at` (keeps the first time if already revoked). `NotFound(Session)` when
+    /// absent.
+    async fn revoke_session(&self, id: SessionId, at: Timestamp) -> StoreResult<BrowserSession>;
+    /// Deletes the sessions that expired, or were revoked, before `before`; returns how many.
+    async fn delete_stale_sessions(&self, before: Timestamp) -> StoreResult<u64>;
+
     /// Creates a project and makes its creator an admin member, atomically.
     /// Name taken: `AlreadyExists(Project)`; unknown creator: `NotFound(User)`.
     async fn create_project(&self, project: Project) -> StoreResult<Project>;

@@ -20,23 +20,41 @@ pub struct NewApiKey {
     pub secret: String,
 }
 
+/// The prefix of browser session secrets (the cookie's value).
+pub const SESSION_PREFIX: &str = "wls_";
+
+/// A session as created: the secret goes into the browser's cookie, once.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub session: BrowserSession,
+    pub secret: String,
+}
+
 /// Makes a fresh secret: the prefix and 32 random bytes, base64url.
 pub fn generate_secret() -> String {
+    random_token(API_KEY_PREFIX)
+}
+
+fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     format!(
-        "{API_KEY_PREFIX}{}",
+        "{prefix}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     )
 }
 
-fn check_secret(secret: &str) -> Result<(), ValidationError> {
-    let ok = secret.starts_with(API_KEY_PREFIX)
-        && secret.len() >= API_KEY_PREFIX.len() + 32
+fn well_formed(secret: &str, prefix: &str) -> bool {
+    secret.starts_with(prefix)
+        && secret.len() >= prefix.len() + 32
         && secret.len() <= 256
         && secret
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn check_secret(secret: &str) -> Result<(), ValidationError> {
+    let ok = well_formed(secret, API_KEY_PREFIX);
     if ok {
         Ok(())
     } else {
@@ -159,6 +177,60 @@ impl Registry {
             user_id: user.id,
             is_admin: user.is_admin,
         })
+    }
+
+    /// Signs a browser in with an API key: a new session of the key's user, lasting
+    /// `RegistryConfig::session_ttl`. Sessions that ended a day ago or more are deleted.
+    pub async fn create_session(&self, api_key: &str) -> Result<NewSession> {
+        let actor = self.authenticate(api_key).await?;
+        let secret = random_token(SESSION_PREFIX);
+        let at = now();
+        let ttl = chrono::Duration::from_std(self.config.session_ttl)
+            .map_err(|e| Error::Unexpected(Box::new(e)))?;
+        let session = self
+            .meta
+            .create_session(BrowserSession {
+                id: SessionId::new(),
+                user_id: actor.user_id,
+                secret_hash: Sha256::of(secret.as_bytes()),
+                csrf_token: random_token(""),
+                created_at: at,
+                expires_at: at + ttl,
+                revoked_at: None,
+            })
+            .await?;
+        self.meta
+            .delete_stale_sessions(at - chrono::Duration::days(1))
+            .await?;
+        Ok(NewSession { session, secret })
+    }
+
+    /// The caller behind a session cookie, with the session (whose CSRF token requests that
+    /// change something must carry). Unknown, ended or expired: `Unauthenticated`.
+    pub async fn authenticate_session(&self, secret: &str) -> Result<(Actor, BrowserSession)> {
+        let denied = || Error::Unauthenticated("no live session: sign in again".into());
+        if !well_formed(secret, SESSION_PREFIX) {
+            return Err(denied());
+        }
+        let session = match self.meta.find_session(&Sha256::of(secret.as_bytes())).await {
+            Ok(s) => s,
+            Err(StoreError::NotFound { .. }) => return Err(denied()),
+            Err(e) => return Err(e.into()),
+        };
+        if session.revoked_at.is_some() || session.expires_at <= now() {
+            return Err(denied());
+        }
+        let user = self.meta.get_user(session.user_id).await?;
+        let actor = Actor {
+            user_id: user.id,
+            is_admin: user.is_admin,
+        };
+        Ok((actor, session))
+    }
+
+    /// Signs out: the session's cookie stops working on every server instance.
+    pub async fn end_session(&self, session: SessionId) -> Result<BrowserSession> {
+        Ok(self.meta.revoke_session(session, now()).await?)
     }
 
     pub async fn list_api_keys(&self, actor: &Actor, user: UserId) -> Result<Vec<ApiKey>> {

@@ -49,6 +49,8 @@ pub struct RegistryConfig {
     /// The largest file accepted, in bytes (S3's 5 TiB per object by default): larger sizes are
     /// refused before anything is planned or stored.
     pub max_object_size: u64,
+    /// How long a browser session lasts after sign-in.
+    pub session_ttl: Duration,
 }
 
 /// S3's largest object.
@@ -64,6 +66,7 @@ impl Default for RegistryConfig {
             multipart_threshold: 256 * 1024 * 1024,
             part_size: 64 * 1024 * 1024,
             max_object_size: MAX_OBJECT_SIZE,
+            session_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod files;
 pub mod multipart;
 pub mod projects;
 pub mod runs;
+pub mod session;
 pub mod system;
 pub mod users;
 pub mod versions;
@@ -20,7 +21,7 @@ mod prelude {
     pub use actix_web::http::{header, StatusCode};
     pub use actix_web::{web, HttpRequest, HttpResponse};
     pub use uuid::Uuid;
-    pub use wanllmdb_domain::entities::Download;
+    pub use wanllmdb_domain::entities::{BrowserSession, Download};
     pub use wanllmdb_domain::ids::*;
     pub use wanllmdb_domain::ports::{ByteRange, ByteStream, SignedServe};
     pub use wanllmdb_domain::reference::ArtifactRef;

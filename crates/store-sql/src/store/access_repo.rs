@@ -117,6 +117,76 @@ impl AccessRepo for Store {
         .await
     }
 
+    async fn create_session(&self, session: BrowserSession) -> StoreResult<BrowserSession> {
+        self.tx(move |c| {
+            require_user(c, session.user_id)?;
+            let row = SessionRow {
+                id: session.id.db(),
+                user_id: session.user_id.db(),
+                secret_hash: session.secret_hash.into_string(),
+                csrf_token: session.csrf_token,
+                created_at: session.created_at,
+                expires_at: session.expires_at,
+                revoked_at: session.revoked_at,
+            };
+            Ok(diesel::insert_into(sessions::table)
+                .values(&row)
+                .returning(SessionRow::as_returning())
+                .get_result(c)?
+                .into())
+        })
+        .await
+    }
+
+    async fn find_session(&self, secret_hash: &Sha256) -> StoreResult<BrowserSession> {
+        let hash = secret_hash.clone();
+        self.run(move |c| {
+            let row: Option<SessionRow> = sessions::table
+                .filter(sessions::secret_hash.eq(hash.as_str()))
+                .select(SessionRow::as_select())
+                .first(c)
+                .optional()?;
+            row.map(BrowserSession::from)
+                .ok_or_else(|| nf(Entity::Session, "with that secret"))
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, id: SessionId, at: Timestamp) -> StoreResult<BrowserSession> {
+        self.tx(move |c| {
+            diesel::update(
+                sessions::table
+                    .find(id.db())
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(at))
+            .execute(c)?;
+            let row: Option<SessionRow> = sessions::table
+                .find(id.db())
+                .select(SessionRow::as_select())
+                .first(c)
+                .optional()?;
+            row.map(BrowserSession::from)
+                .ok_or_else(|| nf(Entity::Session, id))
+        })
+        .await
+    }
+
+    async fn delete_stale_sessions(&self, before: Timestamp) -> StoreResult<u64> {
+        self.tx(move |c| {
+            let n = diesel::delete(
+                sessions::table.filter(
+                    sessions::expires_at
+                        .lt(before)
+                        .or(sessions::revoked_at.lt(before)),
+                ),
+            )
+            .execute(c)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn create_project(&self, project: Project) -> StoreResult<Project> {
         self.tx(move |c| {
             require_user(c, project.created_by)?;

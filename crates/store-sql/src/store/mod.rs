@@ -68,6 +68,7 @@ macro_rules! as_db {
 as_db!(
     UserId,
     ApiKeyId,
+    SessionId,
     ProjectId,
     RunId,
     ArtifactId,

@@ -23,6 +23,32 @@ impl From<UserRow> for User {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
+pub(crate) struct SessionRow {
+    pub(crate) id: DbUuid,
+    pub(crate) user_id: DbUuid,
+    pub(crate) secret_hash: String,
+    pub(crate) csrf_token: String,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<SessionRow> for BrowserSession {
+    fn from(r: SessionRow) -> Self {
+        BrowserSession {
+            id: SessionId::from_uuid(r.id.0),
+            user_id: UserId::from_uuid(r.user_id.0),
+            secret_hash: Sha256::from_trusted(r.secret_hash),
+            csrf_token: r.csrf_token,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_keys, treat_none_as_default_value = false)]
 pub(crate) struct ApiKeyRow {
     pub(crate) id: DbUuid,
