@@ -74,11 +74,15 @@ echo "schemathesis $SCHEMATHESIS_VERSION against $BASE ($EXAMPLES examples per o
 
 # The stateful phase follows the document's links (a new project's id into its artifacts, an
 # artifact's into its versions, ...) through chains of real calls, for a time budget.
+# `ensure_resource_availability` is left out here: it flags a resource created in a scenario
+# and gone later in it, and cannot know that deleting its project (or artifact) in between
+# took it along (seen: POST /artifacts, DELETE /projects/{id} -> 204, GET /artifacts/{id}
+# -> 404, reported as "created resource not found").
 if [ "$STATEFUL_SECONDS" -gt 0 ]; then
   echo "schemathesis stateful phase for $STATEFUL_SECONDS s (seed $SEED)"
   "$VENV/bin/st" run "$BASE/api/v1/openapi.json" \
     --header "Authorization: Bearer $KEY" \
-    --checks all --exclude-checks positive_data_acceptance \
+    --checks all --exclude-checks positive_data_acceptance,ensure_resource_availability \
     --seed "$SEED" --phases stateful --max-time "$STATEFUL_SECONDS" \
     --no-color --report junit --report-dir target/schemathesis
 fi
