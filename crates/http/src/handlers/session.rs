@@ -40,6 +40,7 @@ fn session_dto(user: wanllmdb_domain::entities::User, s: &BrowserSession) -> Ses
         problems::Unauthenticated,
         problems::TooLarge,
         problems::NotJson,
+        problems::Invalid,
     ),
 )]
 pub async fn sign_in(
