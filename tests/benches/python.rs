@@ -169,10 +169,11 @@ fn run(label: &str, backend: Backend) {
     );
     assert_eq!(logged.out["uploaded_files"].as_u64(), Some(10_000));
     let target = 5.0;
-    let verdict = if logged.secs <= target {
-        "meets"
-    } else {
-        "misses"
+    let verdict = match backend {
+        // The target is the embedded default's; elsewhere the figure is only reported.
+        Backend::PostgresS3 => "no target here",
+        Backend::SqliteFs if logged.secs <= target => "meets",
+        Backend::SqliteFs => "misses",
     };
     println!(
         "  {:<36} Python {:6.2} s (target <= {target:.1} s on the embedded default, {verdict}; peak memory {:.0} MiB)",
