@@ -27,6 +27,7 @@ pub const SESSION_PREFIX: &str = "wls_";
 #[derive(Clone, Debug)]
 pub struct NewSession {
     pub session: BrowserSession,
+    pub user: User,
     pub secret: String,
 }
 
@@ -202,7 +203,12 @@ impl Registry {
         self.meta
             .delete_stale_sessions(at - chrono::Duration::days(1))
             .await?;
-        Ok(NewSession { session, secret })
+        let user = self.meta.get_user(actor.user_id).await?;
+        Ok(NewSession {
+            session,
+            user,
+            secret,
+        })
     }
 
     /// The caller behind a session cookie, with the session (whose CSRF token requests that

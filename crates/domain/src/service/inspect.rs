@@ -107,10 +107,11 @@ impl Registry {
             }
         }
         let mut summary = summary.ok_or_else(|| not_inspectable("the index names no shard"))?;
-        for e in index.metadata {
-            summary.metadata.retain(|m| m.key != e.key);
-            summary.metadata.insert(0, e);
-        }
+        // The index's own metadata first, in its order; the shards' after, without repeats.
+        summary
+            .metadata
+            .retain(|m| index.metadata.iter().all(|e| e.key != m.key));
+        summary.metadata.splice(0..0, index.metadata);
         Ok(Inspection {
             file,
             summary,

@@ -49,16 +49,11 @@ pub async fn sign_in(
     body: Json<CreateSessionDto>,
 ) -> ApiResult<HttpResponse> {
     let new = state.registry.create_session(&body.api_key).await?;
-    let actor = wanllmdb_domain::service::Actor {
-        user_id: new.session.user_id,
-        is_admin: false,
-    };
-    let user = state.registry.get_user(&actor, actor.user_id).await?;
     let lasts = (new.session.expires_at - new.session.created_at).num_seconds();
     Ok(HttpResponse::Created()
         .cookie(cookie(&req, new.secret, CookieDuration::seconds(lasts)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(session_dto(user, &new.session)))
+        .json(session_dto(new.user, &new.session)))
 }
 
 #[utoipa::path(
