@@ -165,6 +165,19 @@ pub struct DownloadStatsDto {
     pub count: u64,
     pub unique_users: u64,
     pub last_at: Option<DateTime<Utc>>,
+    /// The newest downloads (at most 50), newest first.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub recent: Vec<RecentDownloadDto>,
+}
+
+/// Who downloaded, when, and which file (`null`: the whole version).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecentDownloadDto {
+    pub user_id: Uuid,
+    pub user_name: String,
+    pub file_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
 }
 
 impl From<DownloadStats> for DownloadStatsDto {
@@ -173,6 +186,16 @@ impl From<DownloadStats> for DownloadStatsDto {
             count: s.count,
             unique_users: s.unique_users,
             last_at: s.last_at,
+            recent: s
+                .recent
+                .into_iter()
+                .map(|d| RecentDownloadDto {
+                    user_id: d.user_id.into_uuid(),
+                    user_name: d.user_name.into_string(),
+                    file_id: d.file_id.map(|f| f.into_uuid()),
+                    at: d.at,
+                })
+                .collect(),
         }
     }
 }

@@ -92,16 +92,27 @@ pub struct ProjectDto {
     pub description: String,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
+    /// How many artifacts the project holds.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub artifact_count: u64,
 }
 
 impl From<Project> for ProjectDto {
     fn from(p: Project) -> Self {
+        Self::counted(p, 0)
+    }
+}
+
+impl ProjectDto {
+    pub fn counted(p: Project, artifact_count: u64) -> Self {
         Self {
             id: p.id.into_uuid(),
             name: p.name.into_string(),
             description: p.description.into_string(),
             created_by: p.created_by.into_uuid(),
             created_at: p.created_at,
+            artifact_count,
         }
     }
 }

@@ -223,6 +223,21 @@ pub struct DownloadStats {
     pub count: u64,
     pub unique_users: u64,
     pub last_at: Option<Timestamp>,
+    /// The newest downloads (at most [`DownloadStats::RECENT`]), newest first.
+    pub recent: Vec<RecentDownload>,
+}
+
+impl DownloadStats {
+    pub const RECENT: usize = 50;
+}
+
+/// One download as the statistics list it: who, when, and which file (`None`: the version).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecentDownload {
+    pub user_id: UserId,
+    pub user_name: UserName,
+    pub file_id: Option<FileId>,
+    pub at: Timestamp,
 }
 
 /// Bytes known to be stored for a project under their SHA-256. A blob that no file references is

@@ -1017,6 +1017,15 @@ async fn proxied_upload_verifies_digests() {
         .await
         .expect("body");
     assert_eq!(body, Bytes::from_static(b"real"));
+    // A range (a preview) is not a download; a whole read is.
+    let stats = e.reg.download_stats(&e.admin, v.id).await.expect("stats");
+    assert_eq!(stats.count, 0, "a range read was counted as a download");
+    e.reg
+        .read_file(&e.admin, file.id, None)
+        .await
+        .expect("whole read");
+    let stats = e.reg.download_stats(&e.admin, v.id).await.expect("stats");
+    assert_eq!(stats.count, 1, "a whole read was not counted");
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ pub mod metrics;
 mod problems;
 mod query;
 pub mod security;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -77,6 +78,7 @@ api! {
     DELETE "/api/v1/session" => handlers::session::sign_out, true, "Sign out: the session ends on every server instance and the cookie is cleared.";
     GET "/api/v1/me" => handlers::users::me, true, "The caller.";
     POST "/api/v1/users" => handlers::users::create_user, true, "Create a user (administrators).";
+    GET "/api/v1/users/{user_id}" => handlers::users::get_user, true, "A user's name and id (any signed-in user; the UI shows who made what).";
     POST "/api/v1/users/{user_id}/keys" => handlers::users::create_key, true, "Create an API key; the secret is shown once.";
     GET "/api/v1/users/{user_id}/keys" => handlers::users::list_keys, true, "List a user's API keys.";
     DELETE "/api/v1/users/{user_id}/keys/{key_id}" => handlers::users::revoke_key, true, "Revoke an API key.";
@@ -154,7 +156,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
             .app_data(web::PayloadConfig::default().limit(JSON_LIMIT));
         register(cfg);
-        cfg.default_service(web::to(error::not_found));
+        cfg.default_service(web::to(ui::serve));
     }
 }
 
@@ -177,6 +179,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         handlers::session::sign_out,
         handlers::users::me,
         handlers::users::create_user,
+        handlers::users::get_user,
         handlers::users::create_key,
         handlers::users::list_keys,
         handlers::users::revoke_key,

@@ -19,6 +19,9 @@ pub struct ServerSettings {
     pub bind: String,
     pub public_url: String,
     pub workers: usize,
+    /// Where the web UI and the API live as the browser sees them: `/`, or a sub-path such as
+    /// `/registry/` behind a proxy (which may pass the prefix on or strip it).
+    pub base_path: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use wanllmdb_domain::ids::{ApiKeyId, UserId};
 use wanllmdb_domain::service::{Actor, GcOptions};
 use wanllmdb_domain::types::UserName;
+use wanllmdb_http::ui::WebUi;
 use wanllmdb_http::{AppState, Metrics};
 
 use crate::config::Settings;
@@ -234,8 +235,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         signed: wired.signed,
         metrics: Metrics::default(),
     });
+    let ui =
+        web::Data::new(WebUi::new(&settings.server.base_path).map_err(|e| anyhow::anyhow!("{e}"))?);
     let mut server = HttpServer::new(move || {
         App::new()
+            .app_data(ui.clone())
+            .wrap(from_fn(wanllmdb_http::ui::strip_base_path))
             .wrap(from_fn(wanllmdb_http::metrics::observe))
             .configure(wanllmdb_http::configure(state.clone()))
     })
@@ -248,6 +253,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         server = server.workers(settings.server.workers);
     }
     println!("wanllmdb-server listening on http://{addr} (public URL {public_url})");
+    if !WebUi::embedded() {
+        println!("web UI not built into this binary: `make run` builds it (see README)");
+    }
     tracing::info!(%addr, %public_url, database = %redact(&settings.database.url), storage = %settings.storage.backend, "serving");
     server.run().await?;
     tracing::info!("stopped");

@@ -437,6 +437,28 @@ pub async fn artifact_crud(store: Store) {
         ))
         .await
         .expect("same name in another project");
+    store
+        .create_artifact(fixtures::artifact(
+            other.id,
+            "code",
+            ArtifactType::Code,
+            w.user.id,
+        ))
+        .await
+        .expect("second in p2");
+    assert_eq!(
+        store
+            .count_artifacts(vec![other.id, ProjectId::new(), w.project.id])
+            .await
+            .expect("count"),
+        // The world's project holds its own artifact and "data".
+        vec![2, 0, 2],
+        "counts follow the ids given, 0 for an unknown project"
+    );
+    assert_eq!(
+        store.count_artifacts(vec![]).await.expect("none"),
+        Vec::<u64>::new()
+    );
     assert_not_found(
         store
             .create_artifact(fixtures::artifact(
@@ -1419,6 +1441,20 @@ pub async fn downloads_and_stats(store: Store) {
     assert_eq!(
         stats.last_at.map(|t| t.timestamp_millis()),
         Some((t + Duration::seconds(1)).timestamp_millis())
+    );
+    let recent: Vec<_> = stats
+        .recent
+        .iter()
+        .map(|d| (d.user_name.as_str(), d.file_id))
+        .collect();
+    assert_eq!(
+        recent,
+        vec![
+            (w.user.name.as_str(), Some(file.id)),
+            (other.name.as_str(), None),
+            (w.user.name.as_str(), None),
+        ],
+        "newest first, ties by the later record, with the users' names"
     );
     assert_not_found(
         store

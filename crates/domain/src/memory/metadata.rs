@@ -594,6 +594,14 @@ impl ArtifactRepo for MemoryMetadataStore {
         lock(&self.state).artifact(id).cloned()
     }
 
+    async fn count_artifacts(&self, projects: Vec<ProjectId>) -> StoreResult<Vec<u64>> {
+        let s = lock(&self.state);
+        Ok(projects
+            .iter()
+            .map(|p| s.artifacts.values().filter(|a| a.project_id == *p).count() as u64)
+            .collect())
+    }
+
     async fn get_artifact_by_name(
         &self,
         project: ProjectId,
@@ -1201,10 +1209,25 @@ impl DownloadRepo for MemoryMetadataStore {
             .filter(|d| d.version_id == version)
             .collect();
         let users: BTreeSet<UserId> = mine.iter().map(|d| d.user_id).collect();
+        let mut newest = mine.clone();
+        newest.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+        let recent = newest
+            .into_iter()
+            .take(DownloadStats::RECENT)
+            .filter_map(|d| {
+                Some(RecentDownload {
+                    user_id: d.user_id,
+                    user_name: s.users.get(&d.user_id)?.name.clone(),
+                    file_id: d.file_id,
+                    at: d.at,
+                })
+            })
+            .collect();
         Ok(DownloadStats {
             count: mine.len() as u64,
             unique_users: users.len() as u64,
             last_at: mine.iter().map(|d| d.at).max(),
+            recent,
         })
     }
 }

@@ -349,6 +349,9 @@ pub trait ArtifactRepo: Send + Sync {
         sort: &Sort<ArtifactSortField>,
         page: PageRequest<SortKey>,
     ) -> StoreResult<Page<Artifact, SortKey>>;
+    /// For each id of `projects`, in the same order, how many artifacts that project holds
+    /// (MUST be 0 for a project with none and for an unknown id).
+    async fn count_artifacts(&self, projects: Vec<ProjectId>) -> StoreResult<Vec<u64>>;
     async fn update_artifact(
         &self,
         id: ArtifactId,
@@ -549,6 +552,8 @@ pub trait AliasRepo: Send + Sync {
 pub trait DownloadRepo: Send + Sync {
     /// Unknown version (or file): `NotFound`.
     async fn record_download(&self, download: Download) -> StoreResult<Download>;
+    /// Counts, the last time, and the newest [`DownloadStats::RECENT`] downloads newest first
+    /// (ties by descending id) with their users' names. `NotFound(Version)` when absent.
     async fn download_stats(&self, version: VersionId) -> StoreResult<DownloadStats>;
 }
 

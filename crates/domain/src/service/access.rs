@@ -299,14 +299,32 @@ impl Registry {
         Ok(project)
     }
 
-    /// The projects the caller can see (all of them for an administrator), by name.
+    /// The projects the caller can see (all of them for an administrator), by name, each with
+    /// how many artifacts it holds.
     pub async fn list_projects(
         &self,
         actor: &Actor,
         page: PageRequest<ProjectName>,
-    ) -> Result<Page<Project, ProjectName>> {
+    ) -> Result<Page<(Project, u64), ProjectName>> {
         let member = (!actor.is_admin).then_some(actor.user_id);
-        Ok(self.meta.list_projects(member, page).await?)
+        let page = self.meta.list_projects(member, page).await?;
+        let ids = page.items.iter().map(|p| p.id).collect();
+        let counts = self.meta.count_artifacts(ids).await?;
+        Ok(Page {
+            items: page.items.into_iter().zip(counts).collect(),
+            next: page.next,
+        })
+    }
+
+    /// A project with how many artifacts it holds. Needs the viewer role.
+    pub async fn get_project_counted(
+        &self,
+        actor: &Actor,
+        id: ProjectId,
+    ) -> Result<(Project, u64)> {
+        let project = self.get_project(actor, id).await?;
+        let counts = self.meta.count_artifacts(vec![id]).await?;
+        Ok((project, counts.first().copied().unwrap_or(0)))
     }
 
     /// Deletes a project with everything in it. Needs the admin role.

@@ -568,7 +568,9 @@ impl Registry {
         })
     }
 
-    /// Streams a file's bytes (or a range) through the server, recording the download.
+    /// Streams a file's bytes (or a range) through the server. A whole read is recorded as a
+    /// download; a range is not (a preview reading a file's first bytes, or a resumed transfer
+    /// whose whole read was recorded when it started).
     pub async fn read_file(
         &self,
         actor: &Actor,
@@ -577,7 +579,9 @@ impl Registry {
     ) -> Result<(ArtifactFile, GetResult)> {
         let file = self.get_file(actor, id).await?;
         let read = self.blobs.get(&file.storage_key, range).await?;
-        self.record(actor, file.version_id, Some(id)).await?;
+        if range.is_none() {
+            self.record(actor, file.version_id, Some(id)).await?;
+        }
         Ok((file, read))
     }
 

@@ -57,7 +57,11 @@ pub async fn list_projects(
 ) -> ApiResult<HttpResponse> {
     let req = q.request(|s| ProjectName::parse(s).ok())?;
     let p = state.registry.list_projects(&auth.0, req).await?;
-    ok(&page(p, ProjectDto::from, |k| k.to_string()))
+    ok(&page(
+        p,
+        |(p, n)| ProjectDto::counted(p, n),
+        |k| k.to_string(),
+    ))
 }
 
 #[utoipa::path(
@@ -79,8 +83,8 @@ pub async fn get_project(
     auth: Auth,
     path: web::Path<ProjectId>,
 ) -> ApiResult<HttpResponse> {
-    let p = state.registry.get_project(&auth.0, *path).await?;
-    ok(&ProjectDto::from(p))
+    let (p, n) = state.registry.get_project_counted(&auth.0, *path).await?;
+    ok(&ProjectDto::counted(p, n))
 }
 
 #[utoipa::path(

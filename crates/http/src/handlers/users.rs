@@ -19,6 +19,29 @@ pub async fn me(state: State, auth: Auth) -> ApiResult<HttpResponse> {
 }
 
 #[utoipa::path(
+    get,
+    path = "/api/v1/users/{user_id}",
+    tag = "users",
+    summary = "A user's name and id (any signed-in user; the UI shows who made what).",
+    params(("user_id" = Uuid, Path, description = "A user's id.")),
+    responses(
+        (status = 200, description = "Success.", body = UserDto),
+        problems::Malformed,
+        problems::Unauthenticated,
+        problems::NotFound,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn get_user(
+    state: State,
+    auth: Auth,
+    path: web::Path<UserId>,
+) -> ApiResult<HttpResponse> {
+    let user = state.registry.get_user(&auth.0, *path).await?;
+    ok(&UserDto::from(user))
+}
+
+#[utoipa::path(
     post,
     path = "/api/v1/users",
     tag = "users",

@@ -118,6 +118,23 @@ impl ArtifactRepo for Store {
         self.run(move |c| load_artifact(c, id)?.try_into()).await
     }
 
+    async fn count_artifacts(&self, projects: Vec<ProjectId>) -> StoreResult<Vec<u64>> {
+        self.run(move |c| {
+            let ids: Vec<DbUuid> = projects.iter().map(|p| p.db()).collect();
+            let counts: Vec<(DbUuid, i64)> = artifacts::table
+                .filter(artifacts::project_id.eq_any(&ids))
+                .group_by(artifacts::project_id)
+                .select((artifacts::project_id, diesel::dsl::count_star()))
+                .load(c)?;
+            let counts: std::collections::HashMap<_, i64> = counts.into_iter().collect();
+            Ok(ids
+                .iter()
+                .map(|id| counts.get(id).map_or(0, |n| u64::try_from(*n).unwrap_or(0)))
+                .collect())
+        })
+        .await
+    }
+
     async fn get_artifact_by_name(
         &self,
         project: ProjectId,

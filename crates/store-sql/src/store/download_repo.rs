@@ -46,10 +46,41 @@ impl DownloadRepo for Store {
                 .select(artifact_downloads::downloaded_at)
                 .first(c)
                 .optional()?;
+            let newest: Vec<(DbUuid, Option<DbUuid>, DateTime<Utc>)> = mine
+                .order((
+                    artifact_downloads::downloaded_at.desc(),
+                    artifact_downloads::id.desc(),
+                ))
+                .select((
+                    artifact_downloads::user_id,
+                    artifact_downloads::file_id,
+                    artifact_downloads::downloaded_at,
+                ))
+                .limit(DownloadStats::RECENT as i64)
+                .load(c)?;
+            let ids: Vec<DbUuid> = newest.iter().map(|(u, _, _)| *u).collect();
+            let names: std::collections::HashMap<DbUuid, String> = users::table
+                .filter(users::id.eq_any(&ids))
+                .select((users::id, users::name))
+                .load::<(DbUuid, String)>(c)?
+                .into_iter()
+                .collect();
+            let recent = newest
+                .into_iter()
+                .filter_map(|(user, file, at)| {
+                    Some(RecentDownload {
+                        user_id: UserId::from_uuid(user.0),
+                        user_name: UserName::from_trusted(names.get(&user)?.clone()),
+                        file_id: file.map(|f| FileId::from_uuid(f.0)),
+                        at,
+                    })
+                })
+                .collect();
             Ok(DownloadStats {
                 count: to_u64(count),
                 unique_users: to_u64(unique_users),
                 last_at,
+                recent,
             })
         })
         .await

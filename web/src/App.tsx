@@ -1,0 +1,72 @@
+import { lazy, Suspense } from 'react';
+import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
+import { Loading, ErrorBox } from './components/Status';
+import { SessionProvider, useCurrentSession, useSignOut } from './session';
+import { SignInPage } from './pages/SignIn';
+import { ProjectsPage } from './pages/Projects';
+import { ProjectPage } from './pages/Project';
+
+const ArtifactPage = lazy(() => import('./pages/Artifact'));
+const VersionPage = lazy(() => import('./pages/Version'));
+
+export function App() {
+  const session = useCurrentSession();
+  const location = useLocation();
+  if (session.isPending) return <Loading what="Connecting" />;
+  if (session.isError) return <ErrorBox error={session.error} />;
+  if (!session.data) {
+    if (location.pathname === '/signin') return <SignInPage />;
+    const next = location.pathname + location.search;
+    return <Navigate to={`/signin?next=${encodeURIComponent(next)}`} replace />;
+  }
+  return (
+    <SessionProvider session={session.data}>
+      <Header name={session.data.user.name} />
+      <main>
+        <Suspense fallback={<Loading />}>
+          <Routes>
+            <Route path="/" element={<ProjectsPage />} />
+            <Route path="/signin" element={<Navigate to="/" replace />} />
+            <Route path="/projects/:projectId" element={<ProjectPage />} />
+            <Route path="/artifacts/:artifactId" element={<ArtifactPage />} />
+            <Route path="/versions/:versionId" element={<VersionPage />} />
+            <Route path="/versions/:versionId/:tab" element={<VersionPage />} />
+            <Route path="*" element={<NotFound />} />
+          </Routes>
+        </Suspense>
+      </main>
+    </SessionProvider>
+  );
+}
+
+function Header({ name }: { name: string }) {
+  const signOut = useSignOut();
+  return (
+    <header className="topbar">
+      <Link to="/" className="brand">
+        wanllmdb
+      </Link>
+      <nav>
+        <Link to="/">Projects</Link>
+      </nav>
+      <span className="spacer" />
+      <span className="user" data-testid="user-name">
+        {name}
+      </span>
+      <button type="button" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
+        Sign out
+      </button>
+    </header>
+  );
+}
+
+function NotFound() {
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>
+        No page here. <Link to="/">Back to the projects</Link>.
+      </p>
+    </section>
+  );
+}

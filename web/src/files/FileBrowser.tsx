@@ -1,0 +1,204 @@
+import { useCallback, useMemo } from 'react';
+import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { Link, useSearchParams } from 'react-router';
+import { api, archiveUrl, contentUrl, unwrap, type FileEntry, type FolderEntry, type Version } from '../api/client';
+import { CopyButton } from '../components/CopyButton';
+import { SearchInput } from '../components/SearchInput';
+import { ErrorBox, Loading } from '../components/Status';
+import { VirtualRows } from '../components/VirtualRows';
+import { formatBytes } from '../format';
+import { Preview } from '../preview/Preview';
+import { crumbs, normaliseFolder } from './paths';
+
+const PAGE = 500;
+const COLUMNS = 'minmax(12rem, 3fr) 6.5rem 5rem 6.5rem 5.5rem 5.5rem';
+
+type Row = FolderEntry | (FileEntry & { kind: 'file' });
+
+/**
+ * The files of a version as folders (the server's delimiter listing, with each folder's totals)
+ * or, while searching, every file whose path starts with the search. Rows are fetched a page
+ * at a time as the list scrolls and only the visible ones are drawn. `?path=` holds the folder,
+ * `?find=` the search, `?file=` the previewed file.
+ */
+export function FileBrowser({ version }: { version: Version }) {
+  const [params, setParams] = useSearchParams();
+  const folder = normaliseFolder(params.get('path'));
+  const find = params.get('find') ?? '';
+  const selected = params.get('file');
+  const set = (change: Record<string, string | null>) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(change)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    setParams(next);
+  };
+
+  const prefix = folder + find;
+  const listing = useInfiniteQuery({
+    queryKey: ['files', version.id, prefix, find ? 'flat' : 'folders'],
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET('/api/v1/artifacts/versions/{version_id}/files', {
+          params: {
+            path: { version_id: version.id },
+            query: {
+              limit: PAGE,
+              ...(prefix ? { prefix } : {}),
+              ...(find ? {} : { delimiter: '/' }),
+              ...(pageParam ? { cursor: pageParam } : {}),
+            },
+          },
+        }),
+      ),
+    initialPageParam: '',
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    placeholderData: keepPreviousData,
+  });
+  const rows = useMemo(() => (listing.data?.pages.flatMap((p) => p.items) ?? []) as Row[], [listing.data]);
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = listing;
+  const more = useCallback(() => {
+    if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+
+  const previewed = useSelectedFile(version.id, selected, rows);
+
+  return (
+    <div>
+      <div className="row">
+        <nav className="crumbs" aria-label="Folder" data-testid="breadcrumbs">
+          <a href="?" onClick={(e) => (e.preventDefault(), set({ path: null, find: null, file: null }))}>
+            {version.version}
+          </a>
+          {crumbs(folder).map(([name, path]) => (
+            <span key={path}>
+              {' / '}
+              <a href={`?path=${encodeURIComponent(path)}`} onClick={(e) => (e.preventDefault(), set({ path, find: null }))}>
+                {name}
+              </a>
+            </span>
+          ))}
+        </nav>
+        <span className="spacer" />
+        <SearchInput
+          value={find}
+          onChange={(f) => set({ find: f || null })}
+          label="Find files by path"
+          placeholder="Find by path (prefix)"
+          delay={250}
+        />
+        <a href={archiveUrl(version.id, folder || undefined)} data-testid="download-zip">
+          {folder ? 'Download this folder (zip)' : 'Download all (zip)'}
+        </a>
+      </div>
+      <div className="files-layout">
+        <div>
+          {listing.isPending && <Loading what="Listing files" />}
+          {listing.isError && <ErrorBox error={listing.error} />}
+          {listing.data && rows.length === 0 && <p className="muted">{find ? 'No file path starts with that.' : 'Empty folder.'}</p>}
+          {rows.length > 0 && (
+            <VirtualRows<Row>
+              items={rows}
+              label="Files"
+              testId="file-list"
+              columns={COLUMNS}
+              rowKey={(r) => r.path}
+              selected={selected}
+              onNearEnd={more}
+              header={
+                <>
+                  <span>Name</span>
+                  <span className="num">Size</span>
+                  <span className="num">Files</span>
+                  <span>SHA-256</span>
+                  <span>MD5</span>
+                  <span />
+                </>
+              }
+              row={(r) =>
+                r.kind === 'folder' ? (
+                  <>
+                    <a
+                      href={`?path=${encodeURIComponent(r.path)}`}
+                      onClick={(e) => (e.preventDefault(), set({ path: r.path, find: null }))}
+                      data-kind="folder"
+                    >
+                      📁 {r.name}/
+                    </a>
+                    <span className="num">{formatBytes(r.total_size)}</span>
+                    <span className="num">{r.file_count.toLocaleString()}</span>
+                    <span />
+                    <span />
+                    <a href={archiveUrl(version.id, r.path)} title={`Download ${r.path} as a zip`}>
+                      zip
+                    </a>
+                  </>
+                ) : (
+                  <>
+                    <a
+                      href={`?${new URLSearchParams({ ...Object.fromEntries(params), file: r.path }).toString()}`}
+                      onClick={(e) => (e.preventDefault(), set({ file: r.path }))}
+                      data-kind="file"
+                      title={r.path}
+                    >
+                      {find ? r.path.slice(folder.length) : r.name}
+                    </a>
+                    <span className="num">{formatBytes(r.size)}</span>
+                    <span />
+                    <CopyButton text={r.sha256_hash} label="SHA-256" />
+                    <CopyButton text={r.md5_hash} label="MD5" />
+                    <a href={contentUrl(r.id)} download={r.name}>
+                      download
+                    </a>
+                  </>
+                )
+              }
+            />
+          )}
+          {hasNextPage && (
+            <p className="muted">
+              {rows.length.toLocaleString()} loaded; scroll for more.
+            </p>
+          )}
+        </div>
+        <div>
+          {previewed.file ? (
+            <Preview file={previewed.file} />
+          ) : previewed.missing ? (
+            <p className="error">No file {selected} in {version.version}.</p>
+          ) : (
+            <p className="muted">Choose a file to preview it.</p>
+          )}
+          {previewed.file && (
+            <p className="muted">
+              SHA-256 <code>{previewed.file.sha256_hash}</code>
+              <br />
+              MD5 <code>{previewed.file.md5_hash}</code> · type {previewed.file.content_type} ·{' '}
+              <Link to={`?path=${encodeURIComponent(folder)}`}>close</Link>
+            </p>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** The file named by `?file=`: from the loaded rows, else looked up by its path. */
+function useSelectedFile(versionId: string, path: string | null, rows: Row[]) {
+  const inRows = rows.find((r): r is FileEntry & { kind: 'file' } => r.kind === 'file' && r.path === path);
+  const lookup = useQuery({
+    queryKey: ['file-by-path', versionId, path],
+    queryFn: async () => {
+      const page = await unwrap(
+        api.GET('/api/v1/artifacts/versions/{version_id}/files', {
+          params: { path: { version_id: versionId }, query: { prefix: path ?? '', limit: 1 } },
+        }),
+      );
+      const hit = page.items.find((r) => r.kind === 'file' && r.path === path);
+      return hit?.kind === 'file' ? hit : null;
+    },
+    enabled: Boolean(path) && !inRows,
+  });
+  return { file: inRows ?? lookup.data ?? null, missing: Boolean(path) && lookup.data === null };
+}

@@ -1,0 +1,240 @@
+import { useCallback, useMemo } from 'react';
+import { useInfiniteQuery, useQueries, useQuery } from '@tanstack/react-query';
+import { Link, useParams, useSearchParams } from 'react-router';
+import { api, unwrap, type Version } from '../api/client';
+import { JsonTree } from '../components/JsonTree';
+import { Markdown } from '../components/Markdown';
+import { ErrorBox, Loading } from '../components/Status';
+import { UserName } from '../components/UserName';
+import { VirtualRows } from '../components/VirtualRows';
+import { formatBytes, formatTime, shortId } from '../format';
+
+const PAGE = 200;
+const VERSION_SORTS: [string, string][] = [
+  ['-index', 'Newest version first'],
+  ['index', 'Oldest version first'],
+  ['-total_size', 'Largest first'],
+  ['-created_at', 'Most recently created'],
+];
+const VERSION_COLUMNS = '5rem minmax(8rem, 1.4fr) 6rem 5rem minmax(6rem, 1fr) 11rem 6rem';
+
+export default function ArtifactPage() {
+  const { artifactId = '' } = useParams();
+  const [params, setParams] = useSearchParams();
+  const sort = params.get('sort') || '-index';
+
+  const artifact = useQuery({
+    queryKey: ['artifact', artifactId],
+    queryFn: () =>
+      unwrap(api.GET('/api/v1/artifacts/{artifact_id}', { params: { path: { artifact_id: artifactId } } })),
+  });
+  const project = useQuery({
+    queryKey: ['project', artifact.data?.project_id],
+    queryFn: () =>
+      unwrap(
+        api.GET('/api/v1/projects/{project_id}', {
+          params: { path: { project_id: artifact.data?.project_id ?? '' } },
+        }),
+      ),
+    enabled: Boolean(artifact.data),
+  });
+
+  if (artifact.isPending) return <Loading what="Loading the artifact" />;
+  if (artifact.isError) return <ErrorBox error={artifact.error} />;
+  const a = artifact.data;
+  return (
+    <section>
+      <nav className="crumbs">
+        <Link to="/">Projects</Link> /{' '}
+        <Link to={`/projects/${a.project_id}`}>{project.data?.name ?? shortId(a.project_id)}</Link> /{' '}
+        <span>{a.name}</span>
+      </nav>
+      <h1>
+        {a.name} <span className={`badge type-${a.type}`}>{a.type}</span>
+      </h1>
+      <dl className="facts">
+        <dt>Versions</dt>
+        <dd>{a.version_count}</dd>
+        <dt>Latest</dt>
+        <dd>{a.latest_version ?? '—'}</dd>
+        <dt>Created</dt>
+        <dd>
+          {formatTime(a.created_at)} by <UserName id={a.created_by} />
+        </dd>
+        <dt>Updated</dt>
+        <dd>{formatTime(a.updated_at)}</dd>
+      </dl>
+      <h2>Description</h2>
+      {a.description ? <Markdown text={a.description} /> : <p className="muted">No description.</p>}
+      <h2>Metadata</h2>
+      {Object.keys(a.metadata).length ? <JsonTree value={a.metadata} /> : <p className="muted">None.</p>}
+      <div className="row">
+        <h2>Versions</h2>
+        <span className="spacer" />
+        <label>
+          Sort{' '}
+          <select
+            aria-label="Sort versions"
+            value={sort}
+            onChange={(e) => setParams(e.target.value === '-index' ? {} : { sort: e.target.value })}
+          >
+            {VERSION_SORTS.map(([v, label]) => (
+              <option key={v} value={v}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <VersionsTable artifactId={a.id} sort={sort} />
+      <h2>Aliases</h2>
+      <AliasTimeline artifactId={a.id} />
+    </section>
+  );
+}
+
+/** Every version, fetched a page at a time as the list scrolls; only visible rows are drawn. */
+function VersionsTable({ artifactId, sort }: { artifactId: string; sort: string }) {
+  const versions = useInfiniteQuery({
+    queryKey: ['versions', artifactId, sort],
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET('/api/v1/artifacts/{artifact_id}/versions', {
+          params: {
+            path: { artifact_id: artifactId },
+            query: { limit: PAGE, sort, ...(pageParam ? { cursor: pageParam } : {}) },
+          },
+        }),
+      ),
+    initialPageParam: '',
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+  const items = useMemo(() => versions.data?.pages.flatMap((p) => p.items) ?? [], [versions.data]);
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = versions;
+  const more = useCallback(() => {
+    if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+
+  if (versions.isPending) return <Loading what="Loading versions" />;
+  if (versions.isError) return <ErrorBox error={versions.error} />;
+  if (items.length === 0) return <p className="muted">No versions yet.</p>;
+  return (
+    <VirtualRows<Version>
+      items={items}
+      label="Versions"
+      testId="versions-table"
+      columns={VERSION_COLUMNS}
+      rowKey={(v) => v.id}
+      onNearEnd={more}
+      header={
+        <>
+          <span>Version</span>
+          <span>Aliases</span>
+          <span className="num">Size</span>
+          <span className="num">Files</span>
+          <span>Creator</span>
+          <span>Created</span>
+          <span>Run</span>
+        </>
+      }
+      row={(v) => (
+        <>
+          <Link to={`/versions/${v.id}`}>{v.version}</Link>
+          <span>
+            {v.aliases.map((al) => (
+              <span key={al} className="badge alias">
+                {al}
+              </span>
+            ))}
+            {!v.is_finalized && <span className="badge">draft</span>}
+          </span>
+          <span className="num">{formatBytes(v.total_size)}</span>
+          <span className="num">{v.file_count}</span>
+          <UserName id={v.created_by} />
+          <span>{formatTime(v.created_at)}</span>
+          <span className="mono" title={v.run_id ?? undefined}>
+            {shortId(v.run_id)}
+          </span>
+        </>
+      )}
+    />
+  );
+}
+
+/** The aliases as they point now, and every move, newest first. */
+function AliasTimeline({ artifactId }: { artifactId: string }) {
+  const path = { artifact_id: artifactId };
+  const aliases = useQuery({
+    queryKey: ['aliases', artifactId],
+    queryFn: () => unwrap(api.GET('/api/v1/artifacts/{artifact_id}/aliases', { params: { path } })),
+  });
+  const history = useQuery({
+    queryKey: ['alias-history', artifactId],
+    queryFn: () => unwrap(api.GET('/api/v1/artifacts/{artifact_id}/aliases/history', { params: { path } })),
+  });
+  // The history names versions by id: look each one up once (the first 50 distinct).
+  const ids = [
+    ...new Set((history.data ?? []).flatMap((e) => [e.from_version, e.to_version]).filter((x) => x != null)),
+  ].slice(0, 50);
+  const looked = useQueries({
+    queries: ids.map((id) => ({
+      queryKey: ['version-head', id],
+      queryFn: () =>
+        unwrap(
+          api.GET('/api/v1/artifacts/versions/{version_id}', {
+            params: { path: { version_id: id }, query: { limit: 1 } },
+          }),
+        ),
+      staleTime: 60_000,
+      retry: false,
+    })),
+  });
+  const names = new Map<string, string>((aliases.data ?? []).map((a) => [a.version_id, a.version]));
+  looked.forEach((q, i) => {
+    const id = ids[i];
+    if (q.data && id) names.set(id, q.data.version);
+  });
+  const name = (id: string | null | undefined) =>
+    id ? <Link to={`/versions/${id}`}>{names.get(id) ?? shortId(id)}</Link> : <span className="muted">nothing</span>;
+
+  if (aliases.isPending || history.isPending) return <Loading what="Loading aliases" />;
+  if (aliases.isError) return <ErrorBox error={aliases.error} />;
+  if (history.isError) return <ErrorBox error={history.error} />;
+  const events = [...history.data].sort((x, y) => y.at.localeCompare(x.at));
+  return (
+    <>
+      {aliases.data.length === 0 ? (
+        <p className="muted">No aliases.</p>
+      ) : (
+        <p data-testid="aliases">
+          {aliases.data.map((a) => (
+            <span key={a.name} className="badge alias" title={`since ${formatTime(a.updated_at)}`}>
+              {a.name} → <Link to={`/versions/${a.version_id}`}>{a.version}</Link>
+            </span>
+          ))}
+        </p>
+      )}
+      {events.length > 0 && (
+        <ol className="timeline" data-testid="alias-timeline">
+          {events.map((e) => (
+            <li key={e.id}>
+              <strong>{e.alias}</strong>{' '}
+              {e.to_version ? (
+                <>
+                  {e.from_version ? 'moved from ' : 'set on '}
+                  {e.from_version && <>{name(e.from_version)} to </>}
+                  {name(e.to_version)}
+                </>
+              ) : (
+                <>removed from {name(e.from_version)}</>
+              )}{' '}
+              <span className="muted">
+                by <UserName id={e.actor} />, {formatTime(e.at)}
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </>
+  );
+}

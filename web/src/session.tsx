@@ -1,0 +1,62 @@
+import { createContext, useContext, type ReactNode } from 'react';
+import { useQuery, useQueryClient, useMutation } from '@tanstack/react-query';
+import { api, ApiError, setCsrfToken, unwrap, type Session } from './api/client';
+
+const SessionContext = createContext<Session | null>(null);
+
+/** The signed-in user's session (inside `RequireSession`). */
+export function useSession(): Session {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error('useSession outside a signed-in page');
+  return session;
+}
+
+/** The current browser session, `null` when signed out. */
+export function useCurrentSession() {
+  return useQuery({
+    queryKey: ['session'],
+    queryFn: async () => {
+      try {
+        const s = await unwrap(api.GET('/api/v1/session'));
+        setCsrfToken(s.csrf_token);
+        return s;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) {
+          setCsrfToken(null);
+          return null;
+        }
+        throw e;
+      }
+    },
+    staleTime: 60_000,
+    retry: false,
+  });
+}
+
+export function useSignIn() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (apiKey: string) =>
+      unwrap(api.POST('/api/v1/session', { body: { api_key: apiKey } })),
+    onSuccess: (session) => {
+      setCsrfToken(session.csrf_token);
+      client.setQueryData(['session'], session);
+    },
+  });
+}
+
+export function useSignOut() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => unwrap(api.DELETE('/api/v1/session')),
+    onSettled: () => {
+      setCsrfToken(null);
+      client.clear();
+      client.setQueryData(['session'], null);
+    },
+  });
+}
+
+export function SessionProvider({ session, children }: { session: Session; children: ReactNode }) {
+  return <SessionContext.Provider value={session}>{children}</SessionContext.Provider>;
+}
