@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The server and the tamper helper the suite starts.
-${CARGO:-cargo} build -p wanllmdb-server -p wanllmdb-e2e --bins
+${CARGO:-cargo} build --workspace --all-features --bins
 scripts/python-env.sh
 cd python
 exec ../target/venv-py/bin/python -m pytest "$@"

@@ -1,0 +1,82 @@
+// make bench: the UI's initial JavaScript (gzipped) and the time until a page is interactive in
+// headless Chromium, for the project page with 100,000 artifacts and the version page with
+// 100,000 files, each beside a floor measured in the same run (a page that only shows a
+// static asset of the same server).
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { launch, signIn } from './browser.mjs';
+import { KEY, startServer } from './server.mjs';
+import { client, logVersion } from './seed.mjs';
+
+const N = Number(process.env.WEB_BENCH_N ?? 100000);
+const dist = new URL('../dist/', import.meta.url);
+
+function initialJs() {
+  const html = readFileSync(new URL('index.html', dist), 'utf8');
+  const srcs = [...html.matchAll(/(?:src|href)="\.\/(assets\/[^"]+\.js)"/g)].map((m) => m[1]);
+  return srcs.reduce((sum, src) => sum + gzipSync(readFileSync(new URL(src, dist))).length, 0);
+}
+
+async function pool(count, width, task) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function timeTo(page, url, ready) {
+  const runs = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await page.goto(url);
+    await ready();
+    runs.push(performance.now() - t0);
+  }
+  return median(runs);
+}
+
+const js = initialJs();
+console.log(`web: initial JavaScript ${(js / 1024).toFixed(1)} KB gzipped (target <= 300 KB)`);
+
+const server = await startServer('sqlite');
+const browser = await launch();
+try {
+  const api = client(server.base, KEY);
+  const project = await api.call('POST', '/api/v1/projects', { name: 'bench' });
+  let t0 = performance.now();
+  await pool(N, 16, (i) =>
+    api.call('POST', '/api/v1/artifacts', {
+      project_id: project.id,
+      name: `model-${String(i).padStart(6, '0')}`,
+      type: i % 2 ? 'model' : 'dataset',
+      metadata: { accuracy: (i % 1000) / 1000 },
+    }),
+  );
+  console.log(`web: seeded ${N.toLocaleString()} artifacts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const data = await api.call('POST', '/api/v1/artifacts', { project_id: project.id, name: 'files', type: 'dataset' });
+  t0 = performance.now();
+  const paths = Array.from({ length: N }, (_, i) => `part-${String(i).padStart(6, '0')}.bin`);
+  const version = await logVersion(api, data.id, {}, { shared: { content: 'x', paths } });
+  console.log(`web: seeded a version of ${N.toLocaleString()} files in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  await signIn(page, server.base, KEY);
+  const floor = await timeTo(page, `${server.base}/assets/../favicon-missing`, async () => {});
+  const projectPage = await timeTo(page, `${server.base}/projects/${project.id}`, () =>
+    page.getByTestId('artifact-table').locator('tbody tr a').first().waitFor(),
+  );
+  const filesPage = await timeTo(page, `${server.base}/versions/${version.id}/files`, () =>
+    page.getByTestId('file-list').locator('[data-kind=file]').first().waitFor(),
+  );
+  const rows = await page.locator('[data-testid=file-list] [data-row]').count();
+  console.log(`web: floor (a 404 page of the same server)      ${floor.toFixed(0)} ms`);
+  console.log(`web: project page, ${N.toLocaleString()} artifacts, interactive  ${projectPage.toFixed(0)} ms (target <= 2000 ms, ${(projectPage / floor).toFixed(1)}x the floor)`);
+  console.log(`web: version files, ${N.toLocaleString()} files, interactive     ${filesPage.toFixed(0)} ms (target <= 2000 ms, ${(filesPage / floor).toFixed(1)}x the floor; ${rows} rows in the DOM)`);
+} finally {
+  await browser.close();
+  await server.stop();
+}

@@ -1,0 +1,315 @@
+// The web UI in a real browser (Debian's Chromium through playwright-core) against the real
+// wanllmdb-server, seeded through its API. Usage: node e2e/run.mjs [sqlite|postgres ...]
+// (default: sqlite). Screenshots go to web/test-results/<backend>/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { launch } from './browser.mjs';
+import { KEY, startServer } from './server.mjs';
+import { BIG_FILES, client, seed, sha256 } from './seed.mjs';
+
+const results = new URL('../test-results/', import.meta.url).pathname;
+
+async function flows(backend) {
+  const out = `${results}${backend}/`;
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const server = await startServer(backend);
+  const browser = await launch();
+  const problems = [];
+  let shot = 0;
+  try {
+    const api = client(server.base, KEY);
+    const t0 = Date.now();
+    const world = await seed(api);
+    console.log(`[${backend}] seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s (a version of ${BIG_FILES.toLocaleString()} files)`);
+
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    page.on('dialog', (d) => {
+      problems.push(`a dialog opened: ${d.message()}`);
+      void d.dismiss();
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    const snap = async (name) => {
+      shot += 1;
+      await page.screenshot({ path: `${out}${String(shot).padStart(2, '0')}-${name}.png`, fullPage: true });
+    };
+    const step = async (name, fn) => {
+      const started = Date.now();
+      try {
+        await fn();
+      } catch (e) {
+        await snap(`FAILED-${name}`).catch(() => {});
+        throw new Error(`[${backend}] ${name}: ${e.message}`);
+      }
+      console.log(`[${backend}] ok ${name} (${Date.now() - started} ms)`);
+    };
+    const noScriptRan = async (where) => {
+      const pwned = await page.evaluate(() => window.__pwned);
+      assert.equal(pwned, undefined, `a stored script ran (${where}): ${pwned}`);
+      const scripts = await page.evaluate(() => [...document.scripts].map((s) => s.src || 'inline'));
+      assert.ok(scripts.every((s) => s.includes('/assets/')), `a script element not from the app: ${scripts}`);
+      assert.equal(await page.locator('iframe, object, embed').count(), 0, `a frame in the page (${where})`);
+      assert.deepEqual(problems, [], `while ${where}`);
+    };
+
+    await step('sign in', async () => {
+      await page.goto(`${server.base}/projects/${world.vision.id}`);
+      await page.waitForURL(/\/signin\?next=/);
+      await snap('signin');
+      await page.getByLabel('API key').fill('wlm_not_a_real_key_0123456789abcdefghijklmnopqr');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').waitFor();
+      await page.getByLabel('API key').fill(KEY);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      // Back where the user was going.
+      await page.waitForURL(`**/projects/${world.vision.id}`);
+      await page.getByTestId('user-name').waitFor();
+      const cookies = await context.cookies();
+      const session = cookies.find((c) => c.httpOnly);
+      assert.ok(session, 'no HttpOnly session cookie');
+      assert.equal(session.sameSite, 'Strict');
+      const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+      assert.ok(!stored.includes('wlm_'), 'a key was kept in web storage');
+    });
+
+    await step('projects with artifact counts', async () => {
+      await page.getByRole('link', { name: 'Projects' }).first().click();
+      await page.getByTestId('artifact-count-vision').waitFor();
+      assert.equal(await page.getByTestId('artifact-count-vision').innerText(), '3');
+      assert.equal(await page.getByTestId('artifact-count-empty-project').innerText(), '0');
+      await snap('projects');
+    });
+
+    await step('search, type filter, metadata filter with its 422', async () => {
+      await page.getByRole('link', { name: 'vision' }).click();
+      const table = page.getByTestId('artifact-table');
+      await table.getByRole('link', { name: 'resnet' }).waitFor();
+      assert.equal(await table.locator('tbody tr').count(), 3);
+      await page.getByLabel('Search artifacts').fill('imagenet');
+      await page.waitForURL(/q=imagenet/);
+      await table.getByRole('link', { name: 'imagenet-mini' }).waitFor();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=artifact-table] tbody tr').length === 1);
+      await page.getByLabel('Search artifacts').fill('');
+      await page.waitForURL((u) => !u.search.includes('q='));
+      await page.getByLabel('dataset').check();
+      await page.waitForURL(/type=dataset/);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=artifact-table] tbody tr').length === 1);
+      await page.getByLabel('dataset').uncheck();
+      await page.getByLabel('Metadata filter').fill('metadata.accuracy >>> 1');
+      await page.getByLabel('Metadata filter').press('Enter');
+      const error = page.locator('#filter-error');
+      await error.waitFor();
+      assert.ok((await error.innerText()).length > 5, 'the 422 names the problem');
+      assert.equal(await page.getByLabel('Metadata filter').getAttribute('aria-invalid'), 'true');
+      await snap('filter-error');
+      await page.getByLabel('Metadata filter').fill('metadata.accuracy >= 0.9');
+      await page.getByLabel('Metadata filter').press('Enter');
+      await error.waitFor({ state: 'detached' });
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=artifact-table] tbody tr').length === 1);
+      await table.getByRole('link', { name: 'resnet' }).waitFor();
+      // The state is in the URL: a reload shows the same list.
+      await page.reload();
+      await table.getByRole('link', { name: 'resnet' }).waitFor();
+      assert.equal(await page.getByLabel('Metadata filter').inputValue(), 'metadata.accuracy >= 0.9');
+      await snap('project');
+    });
+
+    await step('artifact: description, versions, alias timeline', async () => {
+      await page.getByTestId('artifact-table').getByRole('link', { name: 'resnet' }).click();
+      await page.getByRole('heading', { name: 'ResNet-50' }).waitFor();
+      const versions = page.getByTestId('versions-table');
+      await versions.getByRole('link', { name: 'v1' }).waitFor();
+      await versions.getByRole('link', { name: 'v0' }).waitFor();
+      const timeline = page.getByTestId('alias-timeline');
+      await timeline.waitFor();
+      const text = await timeline.innerText();
+      assert.match(text, /best moved from v0 to v1/);
+      assert.match(text, /latest moved from v0 to v1/);
+      await noScriptRan('the artifact page');
+      await snap('artifact');
+    });
+
+    await step('version overview: digest, producer, consumers', async () => {
+      await page.getByTestId('versions-table').getByRole('link', { name: 'v1' }).click();
+      const overview = page.getByTestId('overview');
+      await overview.waitFor();
+      await page.getByTestId('producer').getByText('train-1').waitFor();
+      await page.getByTestId('consumers').getByText('eval-1').waitFor();
+      assert.ok((await overview.innerText()).includes(world.v1.digest), 'the digest is shown');
+      await snap('version-overview');
+      await page.getByRole('link', { name: 'Metadata' }).click();
+      await page.getByText('"epochs": ').waitFor();
+      await snap('version-metadata');
+      await page.getByRole('link', { name: 'Usage' }).click();
+      const usage = await page.getByTestId('usage').innerText();
+      assert.ok(usage.includes('wanllmdb artifact get vision/resnet:v1'), usage);
+      assert.ok(usage.includes('Api().artifact("vision/resnet:v1")'), usage);
+      await snap('version-usage');
+    });
+
+    const files = `${server.base}/versions/${world.v1.id}/files`;
+    const preview = page.getByTestId('preview');
+    const open = async (path) => {
+      await page.goto(`${files}?file=${encodeURIComponent(path)}`);
+      await preview.waitFor();
+    };
+
+    await step('preview: image, code, csv, json, text past the cap', async () => {
+      await open('plots/loss.png');
+      const img = preview.getByTestId('preview-image');
+      await img.waitFor();
+      await page.waitForFunction(() => document.querySelector('[data-testid=preview-image]')?.naturalWidth === 2);
+      await snap('preview-image');
+      await open('src/train.py');
+      await preview.locator('[data-testid=preview-code][data-lang=python]').waitFor();
+      assert.ok((await preview.locator('[data-testid=preview-code] span[style]').count()) > 3, 'no highlighting');
+      await snap('preview-code');
+      await open('data/val.csv');
+      await preview.getByTestId('preview-table').waitFor();
+      assert.equal(await preview.locator('[data-testid=preview-table] tbody tr').count(), 1000);
+      assert.equal(await preview.locator('th').nth(3).innerText(), 'note, quoted');
+      await snap('preview-csv');
+      await open('config.json');
+      await preview.getByText('"classes": 1000').waitFor();
+      await open('logs/train.log');
+      const banner = preview.getByTestId('too-large');
+      await banner.waitFor();
+      const before = (await preview.getByTestId('preview-text').innerText()).length;
+      await banner.getByRole('button', { name: /Load the first/ }).click();
+      await banner.waitFor({ state: 'detached' });
+      const after = (await preview.getByTestId('preview-text').innerText()).length;
+      assert.ok(after > before, `loading more showed no more (${before} -> ${after})`);
+      await snap('preview-large-text');
+    });
+
+    await step('hostile HTML, SVG, markdown and JSON stay inert', async () => {
+      await open('evil/page.html');
+      await preview.locator('[data-testid=preview-code][data-lang=html]').waitFor();
+      assert.ok((await preview.innerText()).includes('<script>'), 'the HTML is shown as source');
+      await noScriptRan('previewing HTML');
+      await open('evil/drawing.svg');
+      await preview.getByTestId('preview-image').waitFor();
+      assert.equal(await preview.locator('svg').count(), 0, 'the SVG was inlined');
+      await page.waitForTimeout(300);
+      await noScriptRan('previewing SVG');
+      await snap('preview-svg');
+      await open('evil/notes.md');
+      await preview.getByRole('heading', { name: 'Release notes' }).waitFor();
+      assert.equal(await preview.locator('img').count(), 0);
+      await preview.getByRole('link', { name: 'a link' }).click({ noWaitAfter: true }).catch(() => {});
+      await page.waitForTimeout(300);
+      await noScriptRan('previewing markdown');
+      await open('evil/config.json');
+      await preview.getByText('"nested": {').waitFor();
+      await noScriptRan('previewing JSON');
+      await snap('preview-hostile-json');
+      // The bytes themselves never come back as a document on the app's origin.
+      const html = await api.call('GET', `/api/v1/artifacts/versions/${world.v1.id}/files`, undefined, {
+        query: { prefix: 'evil/page.html', limit: 1 },
+      });
+      const res = await fetch(`${server.base}/api/v1/artifacts/files/${html.items[0].id}/content`, {
+        // A range, like a preview: not counted as a download.
+        headers: { Authorization: `Bearer ${KEY}`, Range: 'bytes=0-15' },
+      });
+      assert.equal(res.status, 206);
+      assert.ok(!res.headers.get('content-type').includes('html'), res.headers.get('content-type'));
+      assert.match(res.headers.get('content-disposition'), /^attachment/);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    });
+
+    await step('inspect safetensors and GGUF', async () => {
+      await open('model.safetensors');
+      await preview.getByTestId('parameter-count').waitFor();
+      assert.match(await preview.getByTestId('parameter-count').innerText(), /10,408/);
+      await preview.getByTestId('tensor-table').getByText('conv1.weight').waitFor();
+      await preview.getByTestId('tensor-table').getByText('[64, 3, 7, 7]').waitFor();
+      await snap('inspect-safetensors');
+      await open('llama.gguf');
+      await preview.getByTestId('parameter-count').waitFor();
+      assert.match(await preview.getByTestId('parameter-count').innerText(), /\b192\b/);
+      await preview.getByTestId('model-metadata').getByText('tiny-llama').waitFor();
+      await preview.getByTestId('tensor-table').getByText('token_embd.weight').waitFor();
+      await snap('inspect-gguf');
+    });
+
+    await step('download a file and a folder zip, checksums compared', async () => {
+      await open('data/val.csv');
+      const [file] = await Promise.all([page.waitForEvent('download'), preview.getByRole('link', { name: 'Download' }).first().click()]);
+      const bytes = readFileSync(await file.path());
+      assert.equal(sha256(bytes), sha256(Buffer.from(world.files['data/val.csv'])));
+      assert.equal(file.suggestedFilename(), 'val.csv');
+      await page.goto(`${files}?path=evil/`);
+      await page.getByTestId('breadcrumbs').getByText('evil').waitFor();
+      const [zip] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-zip').click()]);
+      const listing = JSON.parse(
+        execFileSync('python3', [
+          '-c',
+          'import hashlib,json,sys,zipfile\nz=zipfile.ZipFile(sys.argv[1])\nprint(json.dumps({n: hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist()}))',
+          await zip.path(),
+        ]).toString(),
+      );
+      const expected = Object.fromEntries(
+        Object.entries(world.files)
+          .filter(([p]) => p.startsWith('evil/'))
+          .map(([p, c]) => [p, sha256(Buffer.from(c))]),
+      );
+      const got = Object.fromEntries(Object.entries(listing).map(([n, h]) => [n.replace(/^.*?(evil\/)/, 'evil/'), h]));
+      assert.deepEqual(got, expected);
+      await page.goto(`${server.base}/versions/${world.v1.id}/downloads`);
+      const count = page.getByTestId('download-count');
+      await count.waitFor();
+      assert.equal(await count.innerText(), '2', 'a file and a zip: two downloads (previews are not counted)');
+      await page.getByTestId('downloads').getByText('admin').first().waitFor();
+      await snap('version-downloads');
+    });
+
+    await step(`folders of a ${BIG_FILES.toLocaleString()}-file version`, async () => {
+      await page.goto(`${server.base}/versions/${world.big.id}/files`);
+      const list = page.getByTestId('file-list');
+      const folder = list.locator('[data-kind=folder]', { hasText: 'shards/' });
+      await folder.waitFor();
+      assert.ok((await list.innerText()).includes(BIG_FILES.toLocaleString()), 'the folder shows its file count');
+      await folder.click();
+      await list.getByText('part-000000.bin').waitFor();
+      const rows = () => page.locator('[data-testid=file-list] [data-row]').count();
+      assert.ok((await rows()) < 200, `${await rows()} rows in the DOM`);
+      // Scroll to the end of what is loaded: the next page arrives, the DOM stays small.
+      for (let i = 0; i < 3; i++) {
+        await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+        await page.waitForTimeout(250);
+      }
+      await page.waitForFunction(() => /[0-9,]+ loaded/.test(document.body.innerText) && !document.body.innerText.includes('500 loaded'));
+      assert.ok((await rows()) < 200, `${await rows()} rows in the DOM after scrolling`);
+      await snap('big-version-folder');
+      await page.getByLabel('Find files by path').fill('part-09999');
+      await list.getByText('part-099990.bin').waitFor();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=file-list] [data-row]').length === 10);
+      await snap('big-version-search');
+    });
+
+    await step('sign out: the cookie stops working', async () => {
+      const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+      const before = await fetch(`${server.base}/api/v1/session`, { headers: { Cookie: cookie } });
+      assert.equal(before.status, 200);
+      await page.goto(`${server.base}/`);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL(/\/signin/);
+      const after = await fetch(`${server.base}/api/v1/session`, { headers: { Cookie: cookie } });
+      assert.equal(after.status, 401, 'the old cookie still works');
+      await snap('signed-out');
+    });
+    await noScriptRan('the whole run');
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+const backends = process.argv.slice(2).length ? process.argv.slice(2) : ['sqlite'];
+for (const backend of backends) {
+  assert.ok(['sqlite', 'postgres'].includes(backend), `unknown backend ${backend}`);
+  await flows(backend);
+}
+console.log(`web e2e: all flows passed on ${backends.join(', ')}; screenshots in ${results}`);
