@@ -87,16 +87,19 @@ async function flows(backend) {
       const table = page.getByTestId('artifact-table');
       await table.getByRole('link', { name: 'resnet' }).waitFor();
       assert.equal(await table.locator('tbody tr').count(), 3);
-      await page.getByLabel('Search artifacts').fill('imagenet');
-      await page.waitForURL(/q=imagenet/);
+      // Descriptions are searched too: only the dataset's says this.
+      await page.getByLabel('Search artifacts').fill('thousand shards');
+      await page.waitForURL(/q=thousand/);
       await table.getByRole('link', { name: 'imagenet-mini' }).waitFor();
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=artifact-table] tbody tr').length === 1);
       await page.getByLabel('Search artifacts').fill('');
       await page.waitForURL((u) => !u.search.includes('q='));
-      await page.getByLabel('dataset').check();
+      // A controlled checkbox follows the URL: click, then wait for the URL.
+      await page.getByLabel('dataset').click();
       await page.waitForURL(/type=dataset/);
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=artifact-table] tbody tr').length === 1);
-      await page.getByLabel('dataset').uncheck();
+      await page.getByLabel('dataset').click();
+      await page.waitForURL((u) => !u.search.includes('type='));
       await page.getByLabel('Metadata filter').fill('metadata.accuracy >>> 1');
       await page.getByLabel('Metadata filter').press('Enter');
       const error = page.locator('#filter-error');

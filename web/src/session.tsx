@@ -51,8 +51,10 @@ export function useSignOut() {
     mutationFn: () => unwrap(api.DELETE('/api/v1/session')),
     onSettled: () => {
       setCsrfToken(null);
-      client.clear();
+      // The session query's observer must see the change (clearing the cache first would leave
+      // it on a removed query); then nothing of the signed-in user stays cached.
       client.setQueryData(['session'], null);
+      client.removeQueries({ predicate: (q) => q.queryKey[0] !== 'session' });
     },
   });
 }

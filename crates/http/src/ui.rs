@@ -179,7 +179,7 @@ fn not_built(ui: &WebUi) -> HttpResponse {
 #[cfg(feature = "ui")]
 mod assets {
     #[derive(rust_embed::Embed)]
-    #[folder = "$CARGO_MANIFEST_DIR/../../web/dist"]
+    #[folder = "../../web/dist"]
     #[allow_missing = true]
     struct Dist;
 
