@@ -1,7 +1,7 @@
 import { useState } from 'react';
 
 /** Copies `text` to the clipboard; says so for a moment. */
-export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+export function CopyButton({ text, label = 'Copy', display }: { text: string; label?: string; display?: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <button
@@ -19,7 +19,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
         );
       }}
     >
-      {copied ? 'Copied' : label}
+      {copied ? 'Copied' : (display ?? label)}
     </button>
   );
 }

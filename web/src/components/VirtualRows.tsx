@@ -47,7 +47,15 @@ export function VirtualRows<T>({
   }, [last, items.length, onNearEnd]);
 
   return (
-    <div className="scroller" ref={scroller} data-testid={testId} role="table" aria-label={label}>
+    <div
+      className="scroller"
+      ref={scroller}
+      data-testid={testId}
+      role="table"
+      aria-label={label}
+      // As tall as its rows, up to most of the screen.
+      style={{ height: `min(60vh, ${(items.length + 1) * ROW + 2}px)` }}
+    >
       <div className="vrow head" role="row" style={{ gridTemplateColumns: columns, height: ROW }}>
         {header}
       </div>

@@ -3,6 +3,7 @@ import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-qu
 import { Link, useSearchParams } from 'react-router';
 import { api, archiveUrl, contentUrl, unwrap, type FileEntry, type FolderEntry, type Version } from '../api/client';
 import { CopyButton } from '../components/CopyButton';
+import { FileIcon, FolderIcon } from '../components/Icon';
 import { SearchInput } from '../components/SearchInput';
 import { ErrorBox, Loading } from '../components/Status';
 import { VirtualRows } from '../components/VirtualRows';
@@ -11,7 +12,7 @@ import { Preview } from '../preview/Preview';
 import { crumbs, normaliseFolder } from './paths';
 
 const PAGE = 500;
-const COLUMNS = 'minmax(12rem, 3fr) 6.5rem 5rem 6.5rem 5.5rem 5.5rem';
+const COLUMNS = 'minmax(12rem, 3fr) 6.5rem 5rem 7.5rem 6.5rem 5rem';
 
 type Row = FolderEntry | (FileEntry & { kind: 'file' });
 
@@ -124,7 +125,7 @@ export function FileBrowser({ version }: { version: Version }) {
                       onClick={(e) => (e.preventDefault(), set({ path: r.path, find: null }))}
                       data-kind="folder"
                     >
-                      📁 {r.name}/
+                      <FolderIcon /> {r.name}/
                     </a>
                     <span className="num">{formatBytes(r.total_size)}</span>
                     <span className="num">{r.file_count.toLocaleString()}</span>
@@ -142,12 +143,12 @@ export function FileBrowser({ version }: { version: Version }) {
                       data-kind="file"
                       title={r.path}
                     >
-                      {find ? r.path.slice(folder.length) : r.name}
+                      <FileIcon /> {find ? r.path.slice(folder.length) : r.name}
                     </a>
                     <span className="num">{formatBytes(r.size)}</span>
                     <span />
-                    <CopyButton text={r.sha256_hash} label="SHA-256" />
-                    <CopyButton text={r.md5_hash} label="MD5" />
+                    <CopyButton text={r.sha256_hash} label="Copy SHA-256" display={`${r.sha256_hash.slice(0, 10)}…`} />
+                    <CopyButton text={r.md5_hash} label="Copy MD5" display={`${r.md5_hash.slice(0, 8)}…`} />
                     <a href={contentUrl(r.id)} download={r.name}>
                       download
                     </a>

@@ -5,6 +5,7 @@ import { api, unwrap, type Version } from '../api/client';
 import { JsonTree } from '../components/JsonTree';
 import { Markdown } from '../components/Markdown';
 import { ErrorBox, Loading } from '../components/Status';
+import { RunName } from '../components/RunName';
 import { UserName } from '../components/UserName';
 import { VirtualRows } from '../components/VirtualRows';
 import { formatBytes, formatTime, shortId } from '../format';
@@ -16,7 +17,7 @@ const VERSION_SORTS: [string, string][] = [
   ['-total_size', 'Largest first'],
   ['-created_at', 'Most recently created'],
 ];
-const VERSION_COLUMNS = '5rem minmax(8rem, 1.4fr) 6rem 5rem minmax(6rem, 1fr) 11rem 6rem';
+const VERSION_COLUMNS = '5rem minmax(8rem, 1.4fr) 6rem 5rem minmax(6rem, 1fr) 13rem minmax(6rem, 1fr)';
 
 export default function ArtifactPage() {
   const { artifactId = '' } = useParams();
@@ -152,9 +153,7 @@ function VersionsTable({ artifactId, sort }: { artifactId: string; sort: string 
           <span className="num">{v.file_count}</span>
           <UserName id={v.created_by} />
           <span>{formatTime(v.created_at)}</span>
-          <span className="mono" title={v.run_id ?? undefined}>
-            {shortId(v.run_id)}
-          </span>
+          <RunName id={v.run_id} />
         </>
       )}
     />

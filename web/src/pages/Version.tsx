@@ -5,6 +5,7 @@ import { CopyButton } from '../components/CopyButton';
 import { JsonTree } from '../components/JsonTree';
 import { Markdown } from '../components/Markdown';
 import { ErrorBox, Loading } from '../components/Status';
+import { RunName } from '../components/RunName';
 import { UserName } from '../components/UserName';
 import { FileBrowser } from '../files/FileBrowser';
 import { formatBytes, formatTime, shortId } from '../format';
@@ -83,11 +84,6 @@ export default function VersionPage() {
 }
 
 function Overview({ version: v }: { version: Version }) {
-  const run = useQuery({
-    queryKey: ['run', v.run_id],
-    queryFn: () => unwrap(api.GET('/api/v1/runs/{run_id}', { params: { path: { run_id: v.run_id ?? '' } } })),
-    enabled: Boolean(v.run_id),
-  });
   const lineage = useQuery({
     queryKey: ['lineage', v.id, 1],
     queryFn: () =>
@@ -132,12 +128,13 @@ function Overview({ version: v }: { version: Version }) {
         <dd data-testid="producer">
           {!v.run_id ? (
             <span className="muted">no run recorded</span>
-          ) : run.data ? (
-            <span title={run.data.id}>
-              run <strong>{run.data.name}</strong> ({formatTime(run.data.created_at)})
-            </span>
           ) : (
-            <span className="mono">{shortId(v.run_id)}</span>
+            <>
+              run{' '}
+              <strong>
+                <RunName id={v.run_id} />
+              </strong>
+            </>
           )}
         </dd>
         <dt>Used by</dt>

@@ -171,8 +171,9 @@ function Table({ text, delimiter, truncated }: { text: string; delimiter: ',' | 
   return (
     <>
       <p className="muted">
-        {rows.length} row{rows.length === 1 ? '' : 's'}
-        {more ? ' (the first of the file)' : ''}
+        {more ? 'The first ' : ''}
+        {rows.length.toLocaleString()} row{rows.length === 1 ? '' : 's'}
+        {more ? ' of the file' : ''}
       </p>
       <table className="grid" data-testid="preview-table">
         <thead>
