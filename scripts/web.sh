@@ -62,8 +62,8 @@ case "${1:-}" in
     deps
     chromium
     npm --prefix web run build
-    server
-    node web/e2e/bench.mjs
+    ${CARGO:-cargo} build --release -p wanllmdb-server --features ui
+    WANLLMDB_SERVER="$PWD/target/release/wanllmdb-server" node web/e2e/bench.mjs
     ;;
   *)
     echo "usage: scripts/web.sh build|lint|test|bench" >&2

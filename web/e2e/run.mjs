@@ -54,6 +54,32 @@ async function flows(backend) {
       assert.deepEqual(problems, [], `while ${where}`);
     };
 
+    await step('serving: index, app routes, assets, headers', async () => {
+      const index = await fetch(`${server.base}/`);
+      assert.equal(index.status, 200);
+      assert.equal(index.headers.get('cache-control'), 'no-cache');
+      assert.match(index.headers.get('content-security-policy'), /default-src 'self'.*frame-ancestors 'none'/);
+      assert.equal(index.headers.get('x-content-type-options'), 'nosniff');
+      const html = await index.text();
+      assert.ok(html.includes('<base href="/">'), 'index.html carries the base path');
+      // An app route is the app; a missing asset is a real 404, never the app.
+      const route = await fetch(`${server.base}/versions/${world.v1.id}/files?path=evil/`);
+      assert.equal(route.status, 200);
+      assert.equal(await route.text(), html);
+      const missing = await fetch(`${server.base}/assets/index-00000000.js`);
+      assert.equal(missing.status, 404);
+      assert.match(missing.headers.get('content-type'), /json/);
+      const script = html.match(/src="\.\/(assets\/[^"]+\.js)"/)[1];
+      const asset = await fetch(`${server.base}/${script}`);
+      assert.equal(asset.status, 200);
+      assert.match(asset.headers.get('cache-control'), /immutable/);
+      assert.match(asset.headers.get('content-type'), /javascript/);
+      // The API's own 404 for an unknown API path, not the app.
+      const api404 = await fetch(`${server.base}/api/v1/nothing-here`);
+      assert.equal(api404.status, 404);
+      assert.match(api404.headers.get('content-type'), /problem\+json/);
+    });
+
     await step('sign in', async () => {
       await page.goto(`${server.base}/projects/${world.vision.id}`);
       await page.waitForURL(/\/signin\?next=/);
@@ -310,9 +336,39 @@ async function flows(backend) {
   }
 }
 
+/** The UI under a sub-path, as behind a proxy that passes the prefix on. */
+async function underSubPath() {
+  const server = await startServer('sqlite', { WANLLMDB__SERVER__BASE_PATH: '/registry/' });
+  const browser = await launch();
+  try {
+    const html = await fetch(`${server.base}/registry/`).then((r) => r.text());
+    assert.ok(html.includes('<base href="/registry/">'), 'index.html carries the sub-path');
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.base}/registry/`);
+    await page.waitForURL(/\/registry\/signin/);
+    await page.getByLabel('API key').fill(KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('user-name').waitFor();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    assert.match(new URL(page.url()).pathname, /^\/registry(\/|$)/, page.url());
+    // A reload of an app route under the sub-path is the app again.
+    await page.goto(`${server.base}/registry/no-such-page`);
+    await page.getByRole('heading', { name: 'Not found' }).waitFor();
+    assert.deepEqual(errors, []);
+    await page.screenshot({ path: `${results}sqlite/base-path.png` });
+    console.log('[sqlite] ok the UI under /registry/');
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
 const backends = process.argv.slice(2).length ? process.argv.slice(2) : ['sqlite'];
 for (const backend of backends) {
   assert.ok(['sqlite', 'postgres'].includes(backend), `unknown backend ${backend}`);
   await flows(backend);
+  if (backend === 'sqlite') await underSubPath();
 }
 console.log(`web e2e: all flows passed on ${backends.join(', ')}; screenshots in ${results}`);

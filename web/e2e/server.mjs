@@ -17,7 +17,7 @@ function need(name) {
   return value;
 }
 
-export async function startServer(backend) {
+export async function startServer(backend, extraEnv = {}) {
   const bin = resolve(process.env.WANLLMDB_SERVER ?? new URL('../../target/debug/wanllmdb-server', import.meta.url).pathname);
   const dir = mkdtempSync(join(tmpdir(), 'wanllmdb-web-e2e-'));
   const env = {
@@ -26,6 +26,7 @@ export async function startServer(backend) {
     WANLLMDB__SERVER__WORKERS: '2',
     WANLLMDB__AUTH__BOOTSTRAP_KEY: KEY,
     RUST_LOG: 'warn',
+    ...extraEnv,
   };
   let database = null;
   if (backend === 'sqlite') {
@@ -57,7 +58,7 @@ export async function startServer(backend) {
       if (m) ok(m[1].replace(/\/$/, ''));
     });
   });
-  const index = await fetch(`${base}/`).then((r) => r.text());
+  const index = await fetch(`${base}${extraEnv.WANLLMDB__SERVER__BASE_PATH ?? '/'}`).then((r) => r.text());
   if (!index.includes('id="root"')) {
     child.kill();
     throw new Error(`${bin} serves no UI at /: build web/ and the server with --features ui (make run does both)`);
