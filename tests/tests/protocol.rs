@@ -94,6 +94,22 @@ async fn auth_and_roles(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Any signed-in user may read another's name (the UI shows who made what), not their keys.
+    let named = outsider
+        .ok(Method::GET, &format!("/api/v1/users/{viewer_id}"), None)
+        .await;
+    assert_eq!(named["id"].as_str(), Some(viewer_id.as_str()));
+    assert!(named["name"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("viewer-user-")));
+    let (status, body) = outsider
+        .call(
+            Method::GET,
+            &format!("/api/v1/users/{}", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _) = api
         .as_user("wlm_not_a_real_key_but_long_enough_to_check")
         .call(Method::GET, "/api/v1/me", None)

@@ -89,7 +89,32 @@ async fn seed_flow(backend: Backend) {
             None,
         )
         .await;
-    assert_eq!(stats["count"], json!(2), "both downloads were recorded");
+    assert_eq!(
+        stats["count"],
+        json!(1),
+        "the presigned download was recorded; a range (a preview) is not a download"
+    );
+    // A whole read through the server is.
+    let whole = api
+        .http
+        .get(format!(
+            "{}/api/v1/artifacts/files/{}/content",
+            api.base,
+            model["id"].as_str().expect("id")
+        ))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .expect("whole GET");
+    assert_eq!(whole.bytes().await.expect("bytes").to_vec(), weights);
+    let stats = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{v}/downloads"),
+            None,
+        )
+        .await;
+    assert_eq!(stats["count"], json!(2), "the whole read was recorded");
     // Many files at once: pages of files with a URL each, one download recorded per listing.
     let first = api
         .ok(

@@ -158,6 +158,18 @@ async function flows(backend) {
       assert.match(text, /latest moved from v0 to v1/);
       await noScriptRan('the artifact page');
       await snap('artifact');
+      // Sorting by a column header is the server's sort, kept in the URL.
+      const firstVersion = () => versions.locator('[data-row]').first().getByRole('link').innerText();
+      assert.equal(await firstVersion(), 'v1');
+      await versions.getByRole('button', { name: 'Size' }).click();
+      await page.waitForURL(/sort=-total_size/);
+      await versions.getByRole('button', { name: 'Size' }).click();
+      await page.waitForURL(/sort=total_size/);
+      await page.waitForFunction(() => document.querySelector('[data-testid=versions-table] [data-row] a')?.textContent === 'v0');
+      assert.equal(await versions.getByRole('columnheader', { name: /Size/ }).getAttribute('aria-sort'), 'ascending');
+      await versions.getByRole('button', { name: 'Version' }).click();
+      await page.waitForURL((u) => !u.search.includes('sort='));
+      assert.equal(await firstVersion(), 'v1');
     });
 
     await step('version overview: digest, producer, consumers', async () => {

@@ -1,6 +1,7 @@
 import { useCallback, useMemo } from 'react';
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
+import type { ColumnDef } from '@tanstack/react-table';
 import { api, archiveUrl, contentUrl, unwrap, type FileEntry, type FolderEntry, type Version } from '../api/client';
 import { CopyButton } from '../components/CopyButton';
 import { FileIcon, FolderIcon } from '../components/Icon';
@@ -12,7 +13,6 @@ import { Preview } from '../preview/Preview';
 import { crumbs, normaliseFolder } from './paths';
 
 const PAGE = 500;
-const COLUMNS = 'minmax(12rem, 3fr) 6.5rem 5rem 7.5rem 6.5rem 5rem';
 
 type Row = FolderEntry | (FileEntry & { kind: 'file' });
 
@@ -27,14 +27,17 @@ export function FileBrowser({ version }: { version: Version }) {
   const folder = normaliseFolder(params.get('path'));
   const find = params.get('find') ?? '';
   const selected = params.get('file');
-  const set = (change: Record<string, string | null>) => {
-    const next = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(change)) {
-      if (v) next.set(k, v);
-      else next.delete(k);
-    }
-    setParams(next);
-  };
+  const set = useCallback(
+    (change: Record<string, string | null>) => {
+      const next = new URLSearchParams(params);
+      for (const [k, v] of Object.entries(change)) {
+        if (v) next.set(k, v);
+        else next.delete(k);
+      }
+      setParams(next);
+    },
+    [params, setParams],
+  );
 
   const prefix = folder + find;
   const listing = useInfiniteQuery({
@@ -64,6 +67,17 @@ export function FileBrowser({ version }: { version: Version }) {
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
 
   const previewed = useSelectedFile(version.id, selected, rows);
+  const columns = useMemo(
+    () =>
+      fileColumns({
+        versionId: version.id,
+        shownFrom: find ? folder.length : null,
+        openFolder: (path) => set({ path, find: null }),
+        openFile: (path) => set({ file: path }),
+        fileHref: (path) => `?${new URLSearchParams({ ...Object.fromEntries(params), file: path }).toString()}`,
+      }),
+    [version.id, find, folder, set, params],
+  );
 
   return (
     <div>
@@ -103,58 +117,10 @@ export function FileBrowser({ version }: { version: Version }) {
               items={rows}
               label="Files"
               testId="file-list"
-              columns={COLUMNS}
+              columns={columns}
               rowKey={(r) => r.path}
               selected={selected}
               onNearEnd={more}
-              header={
-                <>
-                  <span>Name</span>
-                  <span className="num">Size</span>
-                  <span className="num">Files</span>
-                  <span>SHA-256</span>
-                  <span>MD5</span>
-                  <span />
-                </>
-              }
-              row={(r) =>
-                r.kind === 'folder' ? (
-                  <>
-                    <a
-                      href={`?path=${encodeURIComponent(r.path)}`}
-                      onClick={(e) => (e.preventDefault(), set({ path: r.path, find: null }))}
-                      data-kind="folder"
-                    >
-                      <FolderIcon /> {r.name}/
-                    </a>
-                    <span className="num">{formatBytes(r.total_size)}</span>
-                    <span className="num">{r.file_count.toLocaleString()}</span>
-                    <span />
-                    <span />
-                    <a href={archiveUrl(version.id, r.path)} title={`Download ${r.path} as a zip`}>
-                      zip
-                    </a>
-                  </>
-                ) : (
-                  <>
-                    <a
-                      href={`?${new URLSearchParams({ ...Object.fromEntries(params), file: r.path }).toString()}`}
-                      onClick={(e) => (e.preventDefault(), set({ file: r.path }))}
-                      data-kind="file"
-                      title={r.path}
-                    >
-                      <FileIcon /> {find ? r.path.slice(folder.length) : r.name}
-                    </a>
-                    <span className="num">{formatBytes(r.size)}</span>
-                    <span />
-                    <CopyButton text={r.sha256_hash} label="Copy SHA-256" display={`${r.sha256_hash.slice(0, 10)}…`} />
-                    <CopyButton text={r.md5_hash} label="Copy MD5" display={`${r.md5_hash.slice(0, 8)}…`} />
-                    <a href={contentUrl(r.id)} download={r.name}>
-                      download
-                    </a>
-                  </>
-                )
-              }
             />
           )}
           {hasNextPage && (
@@ -202,4 +168,85 @@ function useSelectedFile(versionId: string, path: string | null, rows: Row[]) {
     enabled: Boolean(path) && !inRows,
   });
   return { file: inRows ?? lookup.data ?? null, missing: Boolean(path) && lookup.data === null };
+}
+
+/** The browser's columns; a folder row fills the hash columns with nothing. */
+function fileColumns({
+  versionId,
+  shownFrom,
+  openFolder,
+  openFile,
+  fileHref,
+}: {
+  versionId: string;
+  /** While searching, files are named by their path from this offset (the folder's length). */
+  shownFrom: number | null;
+  openFolder: (path: string) => void;
+  openFile: (path: string) => void;
+  fileHref: (path: string) => string;
+}): ColumnDef<Row, unknown>[] {
+  return [
+    {
+      id: 'name',
+      header: 'Name',
+      meta: { width: 'minmax(12rem, 3fr)' },
+      cell: ({ row: { original: r } }) =>
+        r.kind === 'folder' ? (
+          <a
+            href={`?path=${encodeURIComponent(r.path)}`}
+            onClick={(e) => (e.preventDefault(), openFolder(r.path))}
+            data-kind="folder"
+          >
+            <FolderIcon /> {r.name}/
+          </a>
+        ) : (
+          <a href={fileHref(r.path)} onClick={(e) => (e.preventDefault(), openFile(r.path))} data-kind="file" title={r.path}>
+            <FileIcon /> {shownFrom === null ? r.name : r.path.slice(shownFrom)}
+          </a>
+        ),
+    },
+    {
+      id: 'size',
+      header: 'Size',
+      meta: { width: '6.5rem', className: 'num' },
+      cell: ({ row: { original: r } }) => formatBytes(r.kind === 'folder' ? r.total_size : r.size),
+    },
+    {
+      id: 'files',
+      header: 'Files',
+      meta: { width: '5rem', className: 'num' },
+      cell: ({ row: { original: r } }) => (r.kind === 'folder' ? r.file_count.toLocaleString() : null),
+    },
+    {
+      id: 'sha256',
+      header: 'SHA-256',
+      meta: { width: '7.5rem' },
+      cell: ({ row: { original: r } }) =>
+        r.kind === 'file' ? (
+          <CopyButton text={r.sha256_hash} label="Copy SHA-256" display={`${r.sha256_hash.slice(0, 10)}…`} />
+        ) : null,
+    },
+    {
+      id: 'md5',
+      header: 'MD5',
+      meta: { width: '6.5rem' },
+      cell: ({ row: { original: r } }) =>
+        r.kind === 'file' ? <CopyButton text={r.md5_hash} label="Copy MD5" display={`${r.md5_hash.slice(0, 8)}…`} /> : null,
+    },
+    {
+      id: 'get',
+      header: '',
+      meta: { width: '5rem' },
+      cell: ({ row: { original: r } }) =>
+        r.kind === 'folder' ? (
+          <a href={archiveUrl(versionId, r.path)} title={`Download ${r.path} as a zip`}>
+            zip
+          </a>
+        ) : (
+          <a href={contentUrl(r.id)} download={r.name}>
+            download
+          </a>
+        ),
+    },
+  ];
 }

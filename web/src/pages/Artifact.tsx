@@ -1,5 +1,6 @@
 import { useCallback, useMemo } from 'react';
 import { useInfiniteQuery, useQueries, useQuery } from '@tanstack/react-query';
+import type { ColumnDef } from '@tanstack/react-table';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { api, unwrap, type Version } from '../api/client';
 import { JsonTree } from '../components/JsonTree';
@@ -9,20 +10,75 @@ import { RunName } from '../components/RunName';
 import { UserName } from '../components/UserName';
 import { VirtualRows } from '../components/VirtualRows';
 import { formatBytes, formatTime, shortId } from '../format';
+import { DEFAULT_SORT, sortingOf, sortOf } from './versionSort';
 
 const PAGE = 200;
-const VERSION_SORTS: [string, string][] = [
-  ['-index', 'Newest version first'],
-  ['index', 'Oldest version first'],
-  ['-total_size', 'Largest first'],
-  ['-created_at', 'Most recently created'],
+const VERSION_COLUMNS: ColumnDef<Version, unknown>[] = [
+  {
+    id: 'index',
+    // Sortable columns need a value; the server does the sorting.
+    accessorFn: (v) => v.version,
+    header: 'Version',
+    meta: { width: '5rem' },
+    cell: ({ row }) => <Link to={`/versions/${row.original.id}`}>{row.original.version}</Link>,
+  },
+  {
+    id: 'aliases',
+    header: 'Aliases',
+    enableSorting: false,
+    meta: { width: 'minmax(8rem, 1.4fr)' },
+    cell: ({ row }) => (
+      <>
+        {row.original.aliases.map((al) => (
+          <span key={al} className="badge alias">
+            {al}
+          </span>
+        ))}
+        {!row.original.is_finalized && <span className="badge">draft</span>}
+      </>
+    ),
+  },
+  {
+    id: 'total_size',
+    accessorFn: (v) => v.total_size,
+    header: 'Size',
+    meta: { width: '6.5rem', className: 'num' },
+    cell: ({ row }) => formatBytes(row.original.total_size),
+  },
+  {
+    id: 'file_count',
+    header: 'Files',
+    enableSorting: false,
+    meta: { width: '5rem', className: 'num' },
+    cell: ({ row }) => row.original.file_count.toLocaleString(),
+  },
+  {
+    id: 'creator',
+    header: 'Creator',
+    enableSorting: false,
+    meta: { width: 'minmax(6rem, 1fr)' },
+    cell: ({ row }) => <UserName id={row.original.created_by} />,
+  },
+  {
+    id: 'created_at',
+    accessorFn: (v) => v.created_at,
+    header: 'Created',
+    meta: { width: '13rem' },
+    cell: ({ row }) => formatTime(row.original.created_at),
+  },
+  {
+    id: 'run',
+    header: 'Run',
+    enableSorting: false,
+    meta: { width: 'minmax(6rem, 1fr)' },
+    cell: ({ row }) => <RunName id={row.original.run_id} />,
+  },
 ];
-const VERSION_COLUMNS = '5rem minmax(8rem, 1.4fr) 6rem 5rem minmax(6rem, 1fr) 13rem minmax(6rem, 1fr)';
 
 export default function ArtifactPage() {
   const { artifactId = '' } = useParams();
   const [params, setParams] = useSearchParams();
-  const sort = params.get('sort') || '-index';
+  const sort = params.get('sort') || DEFAULT_SORT;
 
   const artifact = useQuery({
     queryKey: ['artifact', artifactId],
@@ -69,25 +125,12 @@ export default function ArtifactPage() {
       {a.description ? <Markdown text={a.description} /> : <p className="muted">No description.</p>}
       <h2>Metadata</h2>
       {Object.keys(a.metadata).length ? <JsonTree value={a.metadata} /> : <p className="muted">None.</p>}
-      <div className="row">
-        <h2>Versions</h2>
-        <span className="spacer" />
-        <label>
-          Sort{' '}
-          <select
-            aria-label="Sort versions"
-            value={sort}
-            onChange={(e) => setParams(e.target.value === '-index' ? {} : { sort: e.target.value })}
-          >
-            {VERSION_SORTS.map(([v, label]) => (
-              <option key={v} value={v}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
-      <VersionsTable artifactId={a.id} sort={sort} />
+      <h2>Versions</h2>
+      <VersionsTable
+        artifactId={a.id}
+        sort={sort}
+        onSort={(next) => setParams(next === DEFAULT_SORT ? {} : { sort: next }, { replace: true })}
+      />
       <h2>Aliases</h2>
       <AliasTimeline artifactId={a.id} />
     </section>
@@ -95,7 +138,15 @@ export default function ArtifactPage() {
 }
 
 /** Every version, fetched a page at a time as the list scrolls; only visible rows are drawn. */
-function VersionsTable({ artifactId, sort }: { artifactId: string; sort: string }) {
+function VersionsTable({
+  artifactId,
+  sort,
+  onSort,
+}: {
+  artifactId: string;
+  sort: string;
+  onSort: (sort: string) => void;
+}) {
   const versions = useInfiniteQuery({
     queryKey: ['versions', artifactId, sort],
     queryFn: ({ pageParam }) =>
@@ -119,6 +170,7 @@ function VersionsTable({ artifactId, sort }: { artifactId: string; sort: string 
   if (versions.isPending) return <Loading what="Loading versions" />;
   if (versions.isError) return <ErrorBox error={versions.error} />;
   if (items.length === 0) return <p className="muted">No versions yet.</p>;
+  const sorting = sortingOf(sort);
   return (
     <VirtualRows<Version>
       items={items}
@@ -127,35 +179,8 @@ function VersionsTable({ artifactId, sort }: { artifactId: string; sort: string 
       columns={VERSION_COLUMNS}
       rowKey={(v) => v.id}
       onNearEnd={more}
-      header={
-        <>
-          <span>Version</span>
-          <span>Aliases</span>
-          <span className="num">Size</span>
-          <span className="num">Files</span>
-          <span>Creator</span>
-          <span>Created</span>
-          <span>Run</span>
-        </>
-      }
-      row={(v) => (
-        <>
-          <Link to={`/versions/${v.id}`}>{v.version}</Link>
-          <span>
-            {v.aliases.map((al) => (
-              <span key={al} className="badge alias">
-                {al}
-              </span>
-            ))}
-            {!v.is_finalized && <span className="badge">draft</span>}
-          </span>
-          <span className="num">{formatBytes(v.total_size)}</span>
-          <span className="num">{v.file_count}</span>
-          <UserName id={v.created_by} />
-          <span>{formatTime(v.created_at)}</span>
-          <RunName id={v.run_id} />
-        </>
-      )}
+      sorting={sorting}
+      onSortingChange={(change) => onSort(sortOf(typeof change === 'function' ? change(sorting) : change))}
     />
   );
 }

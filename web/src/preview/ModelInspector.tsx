@@ -1,11 +1,34 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
+import type { ColumnDef } from '@tanstack/react-table';
 import { api, unwrap, type FileEntry, type Inspection } from '../api/client';
 import { ErrorBox, Loading } from '../components/Status';
 import { VirtualRows } from '../components/VirtualRows';
 import { formatBytes, formatCount } from '../format';
 
 type Tensor = Inspection['tensors'][number];
+
+const TENSOR_COLUMNS: ColumnDef<Tensor, unknown>[] = [
+  {
+    id: 'name',
+    header: 'Name',
+    meta: { width: 'minmax(10rem, 3fr)', className: 'mono' },
+    cell: ({ row }) => <span title={row.original.name}>{row.original.name}</span>,
+  },
+  { id: 'dtype', header: 'Dtype', meta: { width: '5rem', className: 'mono' }, cell: ({ row }) => row.original.dtype },
+  {
+    id: 'shape',
+    header: 'Shape',
+    meta: { width: 'minmax(6rem, 1.5fr)', className: 'mono' },
+    cell: ({ row }) => `[${row.original.shape.join(', ')}]`,
+  },
+  {
+    id: 'parameters',
+    header: 'Parameters',
+    meta: { width: '7rem', className: 'num' },
+    cell: ({ row }) => row.original.parameters.toLocaleString(),
+  },
+];
 
 /** A model file's header as the server read it: tensors, parameter count, metadata. */
 export default function ModelInspector({ file }: { file: FileEntry }) {
@@ -89,26 +112,8 @@ export default function ModelInspector({ file }: { file: FileEntry }) {
         items={tensors}
         label="Tensors"
         testId="tensor-table"
-        columns="minmax(10rem, 3fr) 5rem minmax(6rem, 1.5fr) 7rem"
+        columns={TENSOR_COLUMNS}
         rowKey={(t) => t.name}
-        header={
-          <>
-            <span>Name</span>
-            <span>Dtype</span>
-            <span>Shape</span>
-            <span className="num">Parameters</span>
-          </>
-        }
-        row={(t) => (
-          <>
-            <span className="mono" title={t.name}>
-              {t.name}
-            </span>
-            <span className="mono">{t.dtype}</span>
-            <span className="mono">[{t.shape.join(', ')}]</span>
-            <span className="num">{t.parameters.toLocaleString()}</span>
-          </>
-        )}
       />
     </div>
   );

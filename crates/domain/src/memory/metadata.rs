@@ -1210,7 +1210,7 @@ impl DownloadRepo for MemoryMetadataStore {
             .collect();
         let users: BTreeSet<UserId> = mine.iter().map(|d| d.user_id).collect();
         let mut newest = mine.clone();
-        newest.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+        newest.sort_by_key(|d| std::cmp::Reverse((d.at, d.id)));
         let recent = newest
             .into_iter()
             .take(DownloadStats::RECENT)
