@@ -260,6 +260,31 @@ impl Api {
         v
     }
 
+    /// A version's download statistics (`GET .../downloads`).
+    pub async fn downloads(&self, version: &str) -> Value {
+        self.ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{version}/downloads"),
+            None,
+        )
+        .await
+    }
+
+    /// A file's bytes through the server, whole or a `Range` (`bytes=a-b`).
+    pub async fn content(&self, file: &str, range: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .get(format!(
+                "{}/api/v1/artifacts/files/{file}/content",
+                self.base
+            ))
+            .bearer_auth(&self.key);
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        req.send().await.expect("GET content")
+    }
+
     pub async fn project(&self) -> String {
         let name = format!("p-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
         id(&self

@@ -83,13 +83,7 @@ async fn versions_and_folders_download_as_one_zip(backend: Backend) {
     let problem: Value = serde_json::from_slice(&body).expect("problem");
     assert_eq!(problem["code"], "not_found", "{problem}");
 
-    let stats = api
-        .ok(
-            Method::GET,
-            &format!("/api/v1/artifacts/versions/{v}/downloads"),
-            None,
-        )
-        .await;
+    let stats = api.downloads(&v).await;
     assert_eq!(stats["count"], 2, "one download per archive: {stats}");
 
     let stranger = api.as_user("wlm_not_a_key_0123456789abcdefghijklmnopqrstuv");

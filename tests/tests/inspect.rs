@@ -41,6 +41,41 @@ fn npy() -> Vec<u8> {
     out
 }
 
+/// An `.npz` as numpy's `savez` writes it (Python's zipfile): a 4 MiB float32 array stored,
+/// then a small int64 array deflated.
+fn npz() -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("npz-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let npy = |descr: &str, shape: &str, data: usize| {
+        let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+        out.extend_from_slice(dict.as_bytes());
+        out.resize(out.len() + data, 0);
+        out
+    };
+    std::fs::write(dir.join("w.npy"), npy("<f4", "(1024, 1024)", 4 << 20)).expect("write");
+    std::fs::write(dir.join("l.npy"), npy("<i8", "(1000,)", 8000)).expect("write");
+    let out = dir.join("arrays.npz");
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\n\
+             with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+             \x20   z.write(sys.argv[2], 'weights.npy', zipfile.ZIP_STORED)\n\
+             \x20   z.write(sys.argv[3], 'labels.npy', zipfile.ZIP_DEFLATED)",
+        ])
+        .arg(&out)
+        .arg(dir.join("w.npy"))
+        .arg(dir.join("l.npy"))
+        .status()
+        .expect("python3 makes the .npz (its zipfile module, as numpy.savez uses)");
+    assert!(status.success());
+    let bytes = std::fs::read(&out).expect("read");
+    std::fs::remove_dir_all(&dir).expect("clean");
+    bytes
+}
+
 fn safetensors() -> Vec<u8> {
     let header = r#"{"w":{"dtype":"F32","shape":[8,8],"data_offsets":[0,256]}}"#;
     let mut out = (header.len() as u64).to_le_bytes().to_vec();
@@ -60,6 +95,7 @@ async fn model_headers_are_read_and_other_files_refused(backend: Backend) {
         // Named as anything: the content says GGUF.
         ("weights/tiny.bin", gguf()),
         ("arrays/x.npy", npy()),
+        ("arrays/both.npz", npz()),
         ("README.md", b"# not a model".to_vec()),
     ] {
         api.add_file(&v, path, &bytes).await;
@@ -110,6 +146,17 @@ async fn model_headers_are_read_and_other_files_refused(backend: Backend) {
     let n = api.ok(Method::GET, &inspect("arrays/x.npy"), None).await;
     assert_eq!(n["tensors"][0]["dtype"], "<f8");
     assert_eq!(n["tensors"][0]["shape"], json!([10, 3]));
+
+    // An .npz: its directory and each member's header, not its 4 MiB.
+    let z = api.ok(Method::GET, &inspect("arrays/both.npz"), None).await;
+    assert_eq!(z["format"], "npz", "{z}");
+    assert_eq!(z["tensors"][0]["name"], "weights");
+    assert_eq!(z["tensors"][0]["shape"], json!([1024, 1024]));
+    assert_eq!(z["tensors"][1]["name"], "labels");
+    assert_eq!(z["tensors"][1]["dtype"], "<i8");
+    assert_eq!(z["parameter_count"], 1024 * 1024 + 1000);
+    let read = z["bytes_read"].as_u64().expect("bytes_read");
+    assert!(read < 128 << 10, "read {read} bytes of a 4 MiB archive");
 
     let (status, problem) = api.call(Method::GET, &inspect("README.md"), None).await;
     assert_eq!(status.as_u16(), 422, "{problem}");

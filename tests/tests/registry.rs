@@ -67,53 +67,21 @@ async fn seed_flow(backend: Backend) {
         "the bytes come back unchanged"
     );
     // Through the server too, with a range.
-    let part = api
-        .http
-        .get(format!(
-            "{}/api/v1/artifacts/files/{}/content",
-            api.base,
-            model["id"].as_str().expect("id")
-        ))
-        .bearer_auth(KEY)
-        .header("range", "bytes=10-19")
-        .send()
-        .await
-        .expect("ranged GET");
+    let model_id = model["id"].as_str().expect("id");
+    let part = api.content(model_id, Some("bytes=10-19")).await;
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(part.headers()["content-range"], "bytes 10-19/300000");
     assert_eq!(part.bytes().await.expect("bytes").len(), 10);
-    let stats = api
-        .ok(
-            Method::GET,
-            &format!("/api/v1/artifacts/versions/{v}/downloads"),
-            None,
-        )
-        .await;
+    let stats = api.downloads(&v).await;
     assert_eq!(
         stats["count"],
         json!(1),
         "the presigned download was recorded; a range (a preview) is not a download"
     );
     // A whole read through the server is.
-    let whole = api
-        .http
-        .get(format!(
-            "{}/api/v1/artifacts/files/{}/content",
-            api.base,
-            model["id"].as_str().expect("id")
-        ))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .expect("whole GET");
+    let whole = api.content(model_id, None).await;
     assert_eq!(whole.bytes().await.expect("bytes").to_vec(), weights);
-    let stats = api
-        .ok(
-            Method::GET,
-            &format!("/api/v1/artifacts/versions/{v}/downloads"),
-            None,
-        )
-        .await;
+    let stats = api.downloads(&v).await;
     assert_eq!(stats["count"], json!(2), "the whole read was recorded");
     // Many files at once: pages of files with a URL each, one download recorded per listing.
     let first = api
@@ -151,13 +119,7 @@ async fn seed_flow(backend: Backend) {
         )
         .await;
     assert_eq!(prefixed["items"].as_array().map(Vec::len), Some(1));
-    let stats = api
-        .ok(
-            Method::GET,
-            &format!("/api/v1/artifacts/versions/{v}/downloads"),
-            None,
-        )
-        .await;
+    let stats = api.downloads(&v).await;
     assert_eq!(
         stats["count"],
         json!(4),

@@ -1,4 +1,4 @@
-//! Model inspection: what a safetensors, GGUF or `.npy` file holds, from its header.
+//! Model inspection: what a safetensors, GGUF, `.npy` or `.npz` file holds, from its header.
 
 use crate::prelude::*;
 use wanllmdb_domain::service::{Inspection, Shard};
@@ -36,7 +36,7 @@ pub struct ShardDto {
 pub struct InspectDto {
     pub file_id: Uuid,
     pub path: String,
-    /// `safetensors`, `gguf` or `npy`.
+    /// `safetensors`, `gguf`, `npy` or `npz`.
     pub format: String,
     /// The format's version where it has one (GGUF `3`, NumPy `1.0`).
     #[serde(default)]

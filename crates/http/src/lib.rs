@@ -116,7 +116,7 @@ api! {
 
     GET "/api/v1/artifacts/files/{file_id}/download-url" => handlers::downloads::download_url, true, "A presigned GET for a file (records the download).";
     GET "/api/v1/artifacts/files/{file_id}/content" => handlers::downloads::download_content, true, "A file's bytes through the server, with Range support.";
-    GET "/api/v1/artifacts/files/{file_id}/inspect" => handlers::downloads::inspect_file, true, "The tensors and metadata of a safetensors, GGUF or .npy file (or a sharded model's index), read from its header only.";
+    GET "/api/v1/artifacts/files/{file_id}/inspect" => handlers::downloads::inspect_file, true, "The tensors and metadata of a safetensors, GGUF, .npy or .npz file (or a sharded model's index), read from its header only.";
     DELETE "/api/v1/artifacts/files/{file_id}" => handlers::files::delete_file, true, "Remove a file from a draft version.";
 
     POST "/api/v1/artifacts" => handlers::artifacts::create_artifact, true, "Create an artifact.";

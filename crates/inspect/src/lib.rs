@@ -1,6 +1,7 @@
 //! What a model file holds, read from its header alone: the tensors (name, dtype, shape) and
-//! the metadata of safetensors, GGUF and NumPy `.npy` files, and the shards a sharded
-//! safetensors model's `model.safetensors.index.json` names.
+//! the metadata of safetensors, GGUF and NumPy `.npy` files, the arrays of a NumPy `.npz`
+//! archive (from its central directory and each member's first bytes), and the shards a
+//! sharded safetensors model's `model.safetensors.index.json` names.
 //!
 //! Parsers are pure: each takes the first bytes of a file and answers a [`Summary`], or
 //! [`Error::NeedBytes`] with how many bytes from the start it needs to go on. The caller reads
@@ -9,6 +10,7 @@
 
 mod gguf;
 mod npy;
+pub mod npz;
 mod safetensors;
 
 use serde::Serialize;
@@ -29,15 +31,18 @@ pub enum Format {
     Safetensors,
     Gguf,
     Npy,
+    /// Read through [`npz`] (its directory is at the end), not [`Format::parse`].
+    Npz,
 }
 
 impl Format {
-    /// `safetensors`, `gguf` or `npy`.
+    /// `safetensors`, `gguf`, `npy` or `npz`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Safetensors => "safetensors",
             Format::Gguf => "gguf",
             Format::Npy => "npy",
+            Format::Npz => "npz",
         }
     }
 
@@ -51,6 +56,9 @@ impl Format {
             return Some(Format::Npy);
         }
         let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".npz") && (head.is_empty() || npz::looks_like(head)) {
+            return Some(Format::Npz);
+        }
         if lower.ends_with(".safetensors") || safetensors::looks_like(head) {
             return Some(Format::Safetensors);
         }
@@ -63,6 +71,9 @@ impl Format {
             Format::Safetensors => safetensors::parse(head, file_size),
             Format::Gguf => gguf::parse(head, file_size),
             Format::Npy => npy::parse(head, file_size),
+            Format::Npz => Err(invalid(
+                "an .npz is read from its central directory (see the npz module), not a prefix",
+            )),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Model inspection: the tensors and metadata of a safetensors, GGUF or `.npy` file, read from
-//! its header by range reads (never the whole file), and a sharded safetensors model through
+//! its header by range reads (never the whole file), the arrays of an `.npz` archive (its
+//! central directory, then each member's first bytes), and a sharded safetensors model through
 //! its `*.safetensors.index.json`.
 
 use serde::Serialize;
-use wanllmdb_inspect::{shard_index, Error as ParseError, Format, Summary};
+use wanllmdb_inspect::{npz, shard_index, Error as ParseError, Format, Summary};
 
 use super::{Actor, Registry};
 use crate::entities::ArtifactFile;
@@ -18,6 +19,8 @@ const FIRST_READ: u64 = 64 << 10;
 pub const INSPECT_BUDGET: u64 = 32 << 20;
 /// The most shards an index may name.
 const MAX_SHARDS: usize = 256;
+/// The most `.npz` members read (one range read each); the rest are not listed.
+pub const MAX_NPZ_MEMBERS: usize = 1000;
 
 /// One shard of a sharded model.
 #[derive(Clone, Debug, Serialize)]
@@ -131,10 +134,13 @@ impl Registry {
             }
             let format = Format::detect(file.name(), &head).ok_or_else(|| {
                 not_inspectable(format!(
-                    "{} is not a model file this registry reads (safetensors, GGUF, .npy)",
+                    "{} is not a model file this registry reads (safetensors, GGUF, .npy, .npz)",
                     file.path
                 ))
             })?;
+            if format == Format::Npz {
+                return self.read_npz(file).await;
+            }
             match format.parse(&head, file.size) {
                 Ok(summary) => return Ok((summary, head.len() as u64)),
                 Err(ParseError::NeedBytes(n)) if n > INSPECT_BUDGET => {
@@ -158,6 +164,61 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// An `.npz` archive's arrays: its central directory from the end of the file, then each
+    /// `.npy` member's local header and array header (inflated when compressed).
+    async fn read_npz(&self, file: &ArtifactFile) -> Result<(Summary, u64)> {
+        let bad = |e: ParseError| not_inspectable(format!("{}: {e}", file.path));
+        let tail_start = file.size.saturating_sub(npz::TAIL);
+        let tail = self.read_range(file, tail_start, file.size).await?;
+        let mut read = tail.len() as u64;
+        let dir = npz::directory(&tail, file.size).map_err(bad)?;
+        if dir.size > INSPECT_BUDGET {
+            return Err(not_inspectable(format!(
+                "the directory of {} is over the {INSPECT_BUDGET} bytes inspected",
+                file.path
+            )));
+        }
+        let cd = match dir.offset.checked_sub(tail_start) {
+            Some(at) => tail[at as usize..(at + dir.size) as usize].to_vec(),
+            None => {
+                read += dir.size;
+                self.read_range(file, dir.offset, dir.offset + dir.size)
+                    .await?
+            }
+        };
+        let members = npz::members(&cd, MAX_NPZ_MEMBERS).map_err(bad)?;
+        let mut parts = Vec::new();
+        for member in members.into_iter().filter(|m| m.name.ends_with(".npy")) {
+            let mut want = npz::MEMBER_HEAD;
+            loop {
+                let end = member.offset.saturating_add(want).min(file.size);
+                let local = self.read_range(file, member.offset, end).await?;
+                read += local.len() as u64;
+                if read > INSPECT_BUDGET {
+                    return Err(not_inspectable(format!(
+                        "the headers of {} are over the {INSPECT_BUDGET} bytes inspected",
+                        file.path
+                    )));
+                }
+                match npz::member_summary(&local, &member) {
+                    Ok(summary) => {
+                        parts.push((member.name.clone(), summary));
+                        break;
+                    }
+                    Err(ParseError::NeedBytes(n)) if end < file.size => want = n.max(2 * want),
+                    Err(ParseError::NeedBytes(_)) => {
+                        return Err(not_inspectable(format!(
+                            "{}: the member {} is cut short",
+                            file.path, member.name
+                        )))
+                    }
+                    Err(e) => return Err(bad(e)),
+                }
+            }
+        }
+        Ok((npz::combine(parts, read), read))
     }
 
     /// Bytes `[start, end)` of a file.

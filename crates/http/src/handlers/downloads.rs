@@ -303,7 +303,7 @@ mod tests {
     get,
     path = "/api/v1/artifacts/files/{file_id}/inspect",
     tag = "downloads",
-    summary = "The tensors and metadata of a safetensors, GGUF or .npy file (or a sharded model's index), read from its header only.",
+    summary = "The tensors and metadata of a safetensors, GGUF, .npy or .npz file (or a sharded model's index), read from its header only.",
     params(("file_id" = Uuid, Path, description = "A file's id.")),
     responses(
         (status = 200, description = "Success.", body = InspectDto),
