@@ -303,6 +303,7 @@ async function flows(backend) {
       await count.waitFor();
       assert.equal(await count.innerText(), '2', 'a file and a zip: two downloads (previews are not counted)');
       await page.getByTestId('downloads').getByText('admin').first().waitFor();
+      await page.getByTestId('downloads').getByText('data/val.csv').waitFor();
       await snap('version-downloads');
     });
 

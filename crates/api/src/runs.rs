@@ -177,6 +177,8 @@ pub struct RecentDownloadDto {
     pub user_id: Uuid,
     pub user_name: String,
     pub file_id: Option<Uuid>,
+    /// The file's path (`null` for the whole version, or a file deleted since).
+    pub file_path: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -193,6 +195,7 @@ impl From<DownloadStats> for DownloadStatsDto {
                     user_id: d.user_id.into_uuid(),
                     user_name: d.user_name.into_string(),
                     file_id: d.file_id.map(|f| f.into_uuid()),
+                    file_path: d.file_path.map(|p| p.as_str().to_owned()),
                     at: d.at,
                 })
                 .collect(),

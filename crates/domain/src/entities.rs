@@ -237,6 +237,8 @@ pub struct RecentDownload {
     pub user_id: UserId,
     pub user_name: UserName,
     pub file_id: Option<FileId>,
+    /// The file's path, while the file exists.
+    pub file_path: Option<FilePath>,
     pub at: Timestamp,
 }
 

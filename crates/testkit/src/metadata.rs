@@ -1445,16 +1445,16 @@ pub async fn downloads_and_stats(store: Store) {
     let recent: Vec<_> = stats
         .recent
         .iter()
-        .map(|d| (d.user_name.as_str(), d.file_id))
+        .map(|d| (d.user_name.as_str(), d.file_id, d.file_path.clone()))
         .collect();
     assert_eq!(
         recent,
         vec![
-            (w.user.name.as_str(), Some(file.id)),
-            (other.name.as_str(), None),
-            (w.user.name.as_str(), None),
+            (w.user.name.as_str(), Some(file.id), Some(file.path.clone())),
+            (other.name.as_str(), None, None),
+            (w.user.name.as_str(), None, None),
         ],
-        "newest first, ties by the later record, with the users' names"
+        "newest first, ties by the later record, with the users' names and the files' paths"
     );
     assert_not_found(
         store

@@ -215,7 +215,15 @@ function Downloads({ versionId }: { versionId: string }) {
             {s.recent.map((d, i) => (
               <tr key={i}>
                 <td title={d.user_id}>{d.user_name}</td>
-                <td>{d.file_id ? <span className="mono">file {shortId(d.file_id)}</span> : 'the whole version'}</td>
+                <td>
+                  {d.file_id ? (
+                    <span className="mono" title={d.file_id}>
+                      {d.file_path ?? `a deleted file (${shortId(d.file_id)})`}
+                    </span>
+                  ) : (
+                    'the whole version, or a folder of it'
+                  )}
+                </td>
                 <td>{formatTime(d.at)}</td>
               </tr>
             ))}

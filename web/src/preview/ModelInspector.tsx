@@ -12,15 +12,24 @@ const TENSOR_COLUMNS: ColumnDef<Tensor, unknown>[] = [
   {
     id: 'name',
     header: 'Name',
-    meta: { width: 'minmax(10rem, 3fr)', className: 'mono' },
-    cell: ({ row }) => <span title={row.original.name}>{row.original.name}</span>,
+    meta: { width: 'minmax(10rem, 3fr)' },
+    cell: ({ row }) => (
+      <span className="mono" title={row.original.name}>
+        {row.original.name}
+      </span>
+    ),
   },
-  { id: 'dtype', header: 'Dtype', meta: { width: '5rem', className: 'mono' }, cell: ({ row }) => row.original.dtype },
+  {
+    id: 'dtype',
+    header: 'Dtype',
+    meta: { width: '5rem' },
+    cell: ({ row }) => <span className="mono">{row.original.dtype}</span>,
+  },
   {
     id: 'shape',
     header: 'Shape',
-    meta: { width: 'minmax(6rem, 1.5fr)', className: 'mono' },
-    cell: ({ row }) => `[${row.original.shape.join(', ')}]`,
+    meta: { width: 'minmax(6rem, 1.5fr)' },
+    cell: ({ row }) => <span className="mono">[{row.original.shape.join(', ')}]</span>,
   },
   {
     id: 'parameters',
@@ -78,7 +87,7 @@ export default function ModelInspector({ file }: { file: FileEntry }) {
       {m.metadata.length > 0 && (
         <details open={m.format === 'gguf'}>
           <summary>Metadata ({m.metadata.length} keys)</summary>
-          <table className="grid" data-testid="model-metadata">
+          <table className="grid wrap" data-testid="model-metadata">
             <tbody>
               {m.metadata.map((e) => (
                 <tr key={e.key}>

@@ -1219,6 +1219,10 @@ impl DownloadRepo for MemoryMetadataStore {
                     user_id: d.user_id,
                     user_name: s.users.get(&d.user_id)?.name.clone(),
                     file_id: d.file_id,
+                    file_path: d
+                        .file_id
+                        .and_then(|f| s.files.get(&f))
+                        .map(|f| f.path.clone()),
                     at: d.at,
                 })
             })

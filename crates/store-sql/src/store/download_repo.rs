@@ -65,6 +65,13 @@ impl DownloadRepo for Store {
                 .load::<(DbUuid, String)>(c)?
                 .into_iter()
                 .collect();
+            let file_ids: Vec<DbUuid> = newest.iter().filter_map(|(_, f, _)| *f).collect();
+            let paths: std::collections::HashMap<DbUuid, String> = artifact_files::table
+                .filter(artifact_files::id.eq_any(&file_ids))
+                .select((artifact_files::id, artifact_files::path))
+                .load::<(DbUuid, String)>(c)?
+                .into_iter()
+                .collect();
             let recent = newest
                 .into_iter()
                 .filter_map(|(user, file, at)| {
@@ -72,6 +79,9 @@ impl DownloadRepo for Store {
                         user_id: UserId::from_uuid(user.0),
                         user_name: UserName::from_trusted(names.get(&user)?.clone()),
                         file_id: file.map(|f| FileId::from_uuid(f.0)),
+                        file_path: file
+                            .and_then(|f| paths.get(&f))
+                            .map(|p| FilePath::from_trusted(p.clone())),
                         at,
                     })
                 })
