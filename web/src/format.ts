@@ -36,3 +36,17 @@ export function formatTime(iso: string | null | undefined): string {
 export function shortId(id: string | null | undefined): string {
   return id ? id.slice(0, 8) : '—';
 }
+
+/** The first line of a markdown text as plain words, for one-line summaries in tables. */
+export function summaryLine(markdown: string): string {
+  const text = markdown
+    .replace(/<(script|style)\b[^>]*>[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/[`*_~]+/g, '')
+    .split('\n')
+    .map((line) => line.replace(/^\s*(#+|>|[-+]|\d+\.)\s+/, '').trim())
+    .find((line) => line.length > 0);
+  return text ?? '';
+}

@@ -4,7 +4,7 @@ import { Link, useParams, useSearchParams } from 'react-router';
 import { api, ApiError, unwrap } from '../api/client';
 import { SearchInput } from '../components/SearchInput';
 import { ErrorBox, Loading } from '../components/Status';
-import { formatTime } from '../format';
+import { formatTime, summaryLine } from '../format';
 import { apiQuery, ARTIFACT_TYPES, readQuery, writeQuery, type ArtifactQuery } from './projectQuery';
 
 const PAGE = 50;
@@ -118,7 +118,9 @@ export function ProjectPage() {
                   </td>
                   <td className="num">{a.version_count}</td>
                   <td>{a.latest_version ?? '—'}</td>
-                  <td className="clip">{a.description}</td>
+                  <td className="clip" title={a.description}>
+                    {summaryLine(a.description)}
+                  </td>
                   <td>{formatTime(a.updated_at)}</td>
                 </tr>
               ))}
