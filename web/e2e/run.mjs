@@ -342,6 +342,27 @@ async function flows(backend) {
       assert.equal(after.status, 401, 'the old cookie still works');
       await snap('signed-out');
     });
+    await step('a session ended elsewhere sends the page to sign-in, then back', async () => {
+      await page.getByLabel('API key').fill(KEY);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByTestId('user-name').waitFor();
+      await page.getByRole('link', { name: 'Projects' }).first().click();
+      await page.getByTestId('artifact-count-vision').waitFor();
+      // End the session from outside the page (as another tab's sign-out would).
+      const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+      const session = await fetch(`${server.base}/api/v1/session`, { headers: { Cookie: cookie } }).then((r) => r.json());
+      const ended = await fetch(`${server.base}/api/v1/session`, {
+        method: 'DELETE',
+        headers: { Cookie: cookie, 'X-CSRF-Token': session.csrf_token },
+      });
+      assert.equal(ended.status, 204);
+      await page.getByRole('link', { name: 'vision' }).click();
+      await page.waitForURL(/\/signin\?next=/);
+      await page.getByLabel('API key').fill(KEY);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`**/projects/${world.vision.id}`);
+      await page.getByTestId('artifact-table').waitFor();
+    });
     await noScriptRan('the whole run');
   } finally {
     await browser.close();

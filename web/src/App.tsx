@@ -2,7 +2,7 @@ import { Suspense } from 'react';
 import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
 import { Loading, ErrorBox } from './components/Status';
 import { SessionProvider, useCurrentSession, useSignOut } from './session';
-import { SignInPage } from './pages/SignIn';
+import { AfterSignIn, SignInPage } from './pages/SignIn';
 import { ProjectsPage } from './pages/Projects';
 import { ProjectPage } from './pages/Project';
 import ArtifactPage from './pages/Artifact';
@@ -29,7 +29,7 @@ export function App() {
         <Suspense fallback={<Loading />}>
           <Routes>
             <Route path="/" element={<ProjectsPage />} />
-            <Route path="/signin" element={<Navigate to="/" replace />} />
+            <Route path="/signin" element={<AfterSignIn />} />
             <Route path="/projects/:projectId" element={<ProjectPage />} />
             <Route path="/artifacts/:artifactId" element={<ArtifactPage />} />
             <Route path="/versions/:versionId" element={<VersionPage />} />

@@ -1,12 +1,22 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { BrowserRouter } from 'react-router';
 import { App } from './App';
-import { ApiError } from './api/client';
+import { ApiError, setCsrfToken } from './api/client';
 import './styles.css';
 
-const queryClient = new QueryClient({
+const queryClient: QueryClient = new QueryClient({
+  // A 401 anywhere means the session ended (expired, or signed out in another tab): show the
+  // sign-in page, which brings the user back here.
+  queryCache: new QueryCache({
+    onError: (error, query) => {
+      if (error instanceof ApiError && error.status === 401 && query.queryKey[0] !== 'session') {
+        setCsrfToken(null);
+        queryClient.setQueryData(['session'], null);
+      }
+    },
+  }),
   defaultOptions: {
     queries: {
       staleTime: 15_000,

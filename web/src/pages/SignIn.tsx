@@ -1,7 +1,18 @@
 import { useState, type FormEvent } from 'react';
-import { useNavigate, useSearchParams } from 'react-router';
+import { Navigate, useNavigate, useSearchParams } from 'react-router';
 import { ErrorBox } from '../components/Status';
 import { useSignIn } from '../session';
+
+/** Where to go after signing in: only a path inside the app, never another origin. */
+export function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+}
+
+/** The sign-in page's address once signed in: on to where the user was going. */
+export function AfterSignIn() {
+  const [params] = useSearchParams();
+  return <Navigate to={safeNext(params.get('next'))} replace />;
+}
 
 /** Paste an API key once; the server answers with an HttpOnly session cookie. */
 export function SignInPage() {
@@ -14,9 +25,7 @@ export function SignInPage() {
     e.preventDefault();
     signIn.mutate(key.trim(), {
       onSuccess: () => {
-        // Only a path inside the app, never another origin.
-        const target = next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
-        void navigate(target, { replace: true });
+        void navigate(safeNext(next), { replace: true });
       },
     });
   };

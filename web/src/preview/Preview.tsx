@@ -52,10 +52,13 @@ function BytesPreview({ file }: { file: FileEntry }) {
   const [cap, setCap] = useState(() => initialCap(file.path));
   const read = useQuery({
     queryKey: ['prefix', file.id, cap],
-    queryFn: ({ signal }) => fetchPrefix(file.id, Math.min(cap, Math.max(file.size, 1)), signal),
+    queryFn: ({ signal }) => fetchPrefix(file.id, Math.min(cap, file.size), signal),
     staleTime: Infinity,
     retry: false,
+    // An empty file has no byte to ask for.
+    enabled: file.size > 0,
   });
+  if (file.size === 0) return <p className="muted">An empty file.</p>;
   if (read.isPending) return <Loading what="Reading the file" />;
   if (read.isError) return <ErrorBox error={read.error} />;
   const { bytes, total, truncated } = read.data;
