@@ -151,11 +151,11 @@ async function flows(backend) {
       const versions = page.getByTestId('versions-table');
       await versions.getByRole('link', { name: 'v1' }).waitFor();
       await versions.getByRole('link', { name: 'v0' }).waitFor();
-      const timeline = page.getByTestId('alias-timeline');
-      await timeline.waitFor();
-      const text = await timeline.innerText();
-      assert.match(text, /best moved from v0 to v1/);
-      assert.match(text, /latest moved from v0 to v1/);
+      const timelineSays = (text) =>
+        page.waitForFunction((t) => document.querySelector('[data-testid=alias-timeline]')?.innerText.includes(t), text);
+      // Versions in the history are named once they are looked up.
+      await timelineSays('best moved from v0 to v1');
+      await timelineSays('latest moved from v0 to v1');
       await noScriptRan('the artifact page');
       await snap('artifact');
       // Sorting by a column header is the server's sort, kept in the URL.
@@ -170,6 +170,35 @@ async function flows(backend) {
       await versions.getByRole('button', { name: 'Version' }).click();
       await page.waitForURL((u) => !u.search.includes('sort='));
       assert.equal(await firstVersion(), 'v1');
+
+      // Aliases: set, move (confirmed, saying where it pointed), remove; latest is not offered.
+      const editor = page.getByTestId('alias-editor');
+      assert.equal(await editor.getByRole('button', { name: /latest/ }).count(), 0);
+      await editor.getByLabel('Alias name').fill('staging');
+      await editor.getByLabel('Version').fill('v0');
+      await editor.getByRole('button', { name: 'Set alias' }).click();
+      assert.equal(await page.getByTestId('alias-confirm').innerText(), 'Set staging on v0?');
+      await page.getByRole('button', { name: 'Set', exact: true }).click();
+      await timelineSays('staging set on v0');
+      await editor.getByRole('button', { name: 'Move staging', exact: true }).click();
+      await editor.getByLabel('Version').fill('v1');
+      await editor.getByRole('button', { name: 'Set alias' }).click();
+      assert.equal(await page.getByTestId('alias-confirm').innerText(), 'staging points at v0. Move it to v1?');
+      await snap('alias-move-confirm');
+      await page.getByRole('button', { name: 'Move', exact: true }).click();
+      await timelineSays('staging moved from v0 to v1');
+      await editor.getByRole('button', { name: 'Remove staging', exact: true }).click();
+      assert.equal(await page.getByTestId('alias-confirm').innerText(), 'Remove staging from v1?');
+      await page.getByRole('button', { name: 'Remove', exact: true }).click();
+      await timelineSays('staging removed from v1');
+      // A version that does not exist: the server's message, inline.
+      await editor.getByLabel('Alias name').fill('broken');
+      await editor.getByLabel('Version').fill('v99');
+      await editor.getByRole('button', { name: 'Set alias' }).click();
+      await page.getByRole('button', { name: 'Set', exact: true }).click();
+      await editor.getByRole('alert').waitFor();
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await snap('aliases-edited');
     });
 
     await step('version overview: digest, producer, consumers', async () => {
@@ -342,6 +371,30 @@ async function flows(backend) {
       assert.equal(after.status, 401, 'the old cookie still works');
       await snap('signed-out');
     });
+    await step('a viewer sees no alias editor, and the server refuses their change', async () => {
+      const user = await api.call('POST', '/api/v1/users', { name: 'viewer-vv' });
+      const key = await api.call('POST', `/api/v1/users/${user.id}/keys`, { label: 'e2e' });
+      await api.call('PUT', `/api/v1/projects/${world.vision.id}/members/${user.id}`, { role: 'viewer' });
+      const viewerContext = await browser.newContext();
+      const viewer = await viewerContext.newPage();
+      await viewer.goto(`${server.base}/artifacts/${world.model.id}`);
+      await viewer.getByLabel('API key').fill(key.secret);
+      await viewer.getByRole('button', { name: 'Sign in' }).click();
+      await viewer.getByTestId('alias-timeline').waitFor();
+      assert.equal(await viewer.getByTestId('user-name').innerText(), 'viewer-vv');
+      assert.equal(await viewer.getByTestId('alias-editor').count(), 0, 'a viewer is offered the alias editor');
+      await viewer.screenshot({ path: `${out}viewer-artifact.png`, fullPage: true });
+      const cookie = (await viewerContext.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+      const session = await fetch(`${server.base}/api/v1/session`, { headers: { Cookie: cookie } }).then((r) => r.json());
+      const refused = await fetch(`${server.base}/api/v1/artifacts/${world.model.id}/aliases/mine`, {
+        method: 'PUT',
+        headers: { Cookie: cookie, 'X-CSRF-Token': session.csrf_token, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ version: 'v0' }),
+      });
+      assert.equal(refused.status, 403);
+      await viewerContext.close();
+    });
+
     await step('a session ended elsewhere sends the page to sign-in, then back', async () => {
       await page.getByLabel('API key').fill(KEY);
       await page.getByRole('button', { name: 'Sign in' }).click();

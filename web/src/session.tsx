@@ -62,3 +62,28 @@ export function useSignOut() {
 export function SessionProvider({ session, children }: { session: Session; children: ReactNode }) {
   return <SessionContext.Provider value={session}>{children}</SessionContext.Provider>;
 }
+
+export type Role = 'viewer' | 'editor' | 'admin';
+const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
+
+/**
+ * The signed-in user's role in a project (registry administrators are admins everywhere), to
+ * hide what the user may not do; the server checks every change itself.
+ */
+export function useProjectRole(projectId: string | undefined): Role | null {
+  const session = useSession();
+  const members = useQuery({
+    queryKey: ['members', projectId],
+    queryFn: () =>
+      unwrap(api.GET('/api/v1/projects/{project_id}/members', { params: { path: { project_id: projectId ?? '' } } })),
+    enabled: Boolean(projectId) && !session.user.is_admin,
+    staleTime: 60_000,
+  });
+  if (session.user.is_admin) return 'admin';
+  return members.data?.find((m) => m.user_id === session.user.id)?.role ?? null;
+}
+
+/** Whether `role` is at least `needed`. */
+export function can(role: Role | null, needed: Role): boolean {
+  return role !== null && RANK[role] >= RANK[needed];
+}

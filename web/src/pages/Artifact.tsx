@@ -10,6 +10,8 @@ import { RunName } from '../components/RunName';
 import { UserName } from '../components/UserName';
 import { VirtualRows } from '../components/VirtualRows';
 import { formatBytes, formatTime, shortId } from '../format';
+import { can, useProjectRole } from '../session';
+import { AliasEditor } from './AliasEditor';
 import { DEFAULT_SORT, sortingOf, sortOf } from './versionSort';
 
 const PAGE = 200;
@@ -19,7 +21,7 @@ const VERSION_COLUMNS: ColumnDef<Version, unknown>[] = [
     // Sortable columns need a value; the server does the sorting.
     accessorFn: (v) => v.version,
     header: 'Version',
-    meta: { width: '5rem' },
+    meta: { width: '6rem' },
     cell: ({ row }) => <Link to={`/versions/${row.original.id}`}>{row.original.version}</Link>,
   },
   {
@@ -132,7 +134,7 @@ export default function ArtifactPage() {
         onSort={(next) => setParams(next === DEFAULT_SORT ? {} : { sort: next }, { replace: true })}
       />
       <h2>Aliases</h2>
-      <AliasTimeline artifactId={a.id} />
+      <AliasTimeline artifactId={a.id} projectId={a.project_id} />
     </section>
   );
 }
@@ -186,7 +188,8 @@ function VersionsTable({
 }
 
 /** The aliases as they point now, and every move, newest first. */
-function AliasTimeline({ artifactId }: { artifactId: string }) {
+function AliasTimeline({ artifactId, projectId }: { artifactId: string; projectId: string }) {
+  const role = useProjectRole(projectId);
   const path = { artifact_id: artifactId };
   const aliases = useQuery({
     queryKey: ['aliases', artifactId],
@@ -227,7 +230,9 @@ function AliasTimeline({ artifactId }: { artifactId: string }) {
   const events = [...history.data].sort((x, y) => y.at.localeCompare(x.at));
   return (
     <>
-      {aliases.data.length === 0 ? (
+      {can(role, 'editor') ? (
+        <AliasEditor artifactId={artifactId} aliases={aliases.data} />
+      ) : aliases.data.length === 0 ? (
         <p className="muted">No aliases.</p>
       ) : (
         <p data-testid="aliases">
