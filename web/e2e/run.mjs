@@ -360,6 +360,27 @@ async function flows(backend) {
       await snap('big-version-search');
     });
 
+    await step('API keys: make one (shown once), use it, revoke it', async () => {
+      await page.getByTestId('user-name').click();
+      await page.getByRole('heading', { name: 'API keys of admin' }).waitFor();
+      await page.getByLabel('Key label').fill('e2e-laptop');
+      await page.getByRole('button', { name: 'Create a key' }).click();
+      const secret = await page.getByTestId('new-key-secret').innerText();
+      assert.match(secret, /^wlm_/);
+      const me = (k) => fetch(`${server.base}/api/v1/me`, { headers: { Authorization: `Bearer ${k}` } });
+      assert.equal((await me(secret)).status, 200, 'the new key works');
+      await snap('keys-new');
+      await page.reload();
+      await page.locator('[data-testid=keys] tr', { hasText: 'e2e-laptop' }).waitFor();
+      assert.ok(!(await page.content()).includes(secret), 'the secret is shown again');
+      const row = page.locator('[data-testid=keys] tr', { hasText: 'e2e-laptop' });
+      await row.getByRole('button', { name: 'Revoke…' }).click();
+      await row.getByRole('button', { name: 'Revoke', exact: true }).click();
+      await row.getByText(/^revoked/).waitFor();
+      assert.equal((await me(secret)).status, 401, 'the revoked key still works');
+      await snap('keys-revoked');
+    });
+
     await step('sign out: the cookie stops working', async () => {
       const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
       const before = await fetch(`${server.base}/api/v1/session`, { headers: { Cookie: cookie } });

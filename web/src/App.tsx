@@ -5,6 +5,7 @@ import { SessionProvider, useCurrentSession, useSignOut } from './session';
 import { AfterSignIn, SignInPage } from './pages/SignIn';
 import { ProjectsPage } from './pages/Projects';
 import { ProjectPage } from './pages/Project';
+import { KeysPage } from './pages/Keys';
 import ArtifactPage from './pages/Artifact';
 import VersionPage from './pages/Version';
 
@@ -31,6 +32,7 @@ export function App() {
             <Route path="/" element={<ProjectsPage />} />
             <Route path="/signin" element={<AfterSignIn />} />
             <Route path="/projects/:projectId" element={<ProjectPage />} />
+            <Route path="/keys" element={<KeysPage />} />
             <Route path="/artifacts/:artifactId" element={<ArtifactPage />} />
             <Route path="/versions/:versionId" element={<VersionPage />} />
             <Route path="/versions/:versionId/:tab" element={<VersionPage />} />
@@ -53,9 +55,9 @@ function Header({ name }: { name: string }) {
         <Link to="/">Projects</Link>
       </nav>
       <span className="spacer" />
-      <span className="user" data-testid="user-name">
+      <Link to="/keys" className="user" data-testid="user-name" title="Your API keys">
         {name}
-      </span>
+      </Link>
       <button type="button" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
         Sign out
       </button>
