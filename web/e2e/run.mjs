@@ -199,6 +199,20 @@ async function flows(backend) {
       await editor.getByRole('alert').waitFor();
       await page.getByRole('button', { name: 'Cancel' }).click();
       await snap('aliases-edited');
+
+      // Description and metadata, edited in place; metadata must be a JSON object.
+      await page.getByRole('button', { name: "Edit artifact's description and metadata" }).click();
+      const form = page.getByRole('form', { name: 'Edit the artifact' });
+      await form.getByLabel('Description (markdown)').fill('## ResNet-50, retrained\n\nNow with **mixup**.');
+      await form.getByLabel('Metadata (a JSON object)').fill('[1, 2]');
+      await form.getByRole('alert').waitFor();
+      assert.equal(await form.getByRole('button', { name: 'Save' }).isDisabled(), true);
+      await form.getByLabel('Metadata (a JSON object)').fill('{"accuracy": 0.96, "tags": ["prod"]}');
+      await form.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('heading', { name: 'ResNet-50, retrained' }).waitFor();
+      await page.getByText('0.96').first().waitFor();
+      const stored = await api.call('GET', `/api/v1/artifacts/${world.model.id}`);
+      assert.deepEqual(stored.metadata, { accuracy: 0.96, tags: ['prod'] });
     });
 
     await step('version overview: digest, producer, consumers', async () => {
@@ -404,6 +418,7 @@ async function flows(backend) {
       await viewer.getByTestId('alias-timeline').waitFor();
       assert.equal(await viewer.getByTestId('user-name').innerText(), 'viewer-vv');
       assert.equal(await viewer.getByTestId('alias-editor').count(), 0, 'a viewer is offered the alias editor');
+      assert.equal(await viewer.getByRole('button', { name: /Edit artifact/ }).count(), 0, 'a viewer is offered editing');
       await viewer.screenshot({ path: `${out}viewer-artifact.png`, fullPage: true });
       const cookie = (await viewerContext.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
       const session = await fetch(`${server.base}/api/v1/session`, { headers: { Cookie: cookie } }).then((r) => r.json());

@@ -1,8 +1,9 @@
 import { useCallback, useMemo } from 'react';
-import { useInfiniteQuery, useQueries, useQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { api, unwrap, type Version } from '../api/client';
+import { DetailsEditor } from '../components/DetailsEditor';
 import { JsonTree } from '../components/JsonTree';
 import { Markdown } from '../components/Markdown';
 import { ErrorBox, Loading } from '../components/Status';
@@ -81,12 +82,14 @@ export default function ArtifactPage() {
   const { artifactId = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const sort = params.get('sort') || DEFAULT_SORT;
+  const client = useQueryClient();
 
   const artifact = useQuery({
     queryKey: ['artifact', artifactId],
     queryFn: () =>
       unwrap(api.GET('/api/v1/artifacts/{artifact_id}', { params: { path: { artifact_id: artifactId } } })),
   });
+  const role = useProjectRole(artifact.data?.project_id);
   const project = useQuery({
     queryKey: ['project', artifact.data?.project_id],
     queryFn: () =>
@@ -127,6 +130,19 @@ export default function ArtifactPage() {
       {a.description ? <Markdown text={a.description} /> : <p className="muted">No description.</p>}
       <h2>Metadata</h2>
       {Object.keys(a.metadata).length ? <JsonTree value={a.metadata} /> : <p className="muted">None.</p>}
+      {can(role, 'editor') && (
+        <DetailsEditor
+          what="artifact"
+          description={a.description}
+          metadata={a.metadata}
+          save={async (patch) => {
+            await unwrap(
+              api.PUT('/api/v1/artifacts/{artifact_id}', { params: { path: { artifact_id: a.id } }, body: patch }),
+            );
+            await client.invalidateQueries({ queryKey: ['artifact', a.id] });
+          }}
+        />
+      )}
       <h2>Versions</h2>
       <VersionsTable
         artifactId={a.id}

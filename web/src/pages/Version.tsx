@@ -1,13 +1,15 @@
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, NavLink, useParams } from 'react-router';
 import { api, unwrap, type Artifact, type Version } from '../api/client';
 import { CopyButton } from '../components/CopyButton';
+import { DetailsEditor } from '../components/DetailsEditor';
 import { JsonTree } from '../components/JsonTree';
 import { Markdown } from '../components/Markdown';
 import { ErrorBox, Loading } from '../components/Status';
 import { RunName } from '../components/RunName';
 import { UserName } from '../components/UserName';
 import { FileBrowser } from '../files/FileBrowser';
+import { can, useProjectRole } from '../session';
 import { formatBytes, formatTime, shortId } from '../format';
 import { usageSnippets } from './usage';
 
@@ -84,6 +86,8 @@ export default function VersionPage() {
 }
 
 function Overview({ version: v }: { version: Version }) {
+  const role = useProjectRole(v.project_id);
+  const client = useQueryClient();
   const lineage = useQuery({
     queryKey: ['lineage', v.id, 1],
     queryFn: () =>
@@ -156,6 +160,19 @@ function Overview({ version: v }: { version: Version }) {
       </dl>
       <h2>Description</h2>
       {v.description ? <Markdown text={v.description} /> : <p className="muted">No description.</p>}
+      {can(role, 'editor') && (
+        <DetailsEditor
+          what="version"
+          description={v.description}
+          metadata={v.metadata}
+          save={async (patch) => {
+            await unwrap(
+              api.PUT('/api/v1/artifacts/versions/{version_id}', { params: { path: { version_id: v.id } }, body: patch }),
+            );
+            await client.invalidateQueries({ queryKey: ['version', v.id] });
+          }}
+        />
+      )}
     </>
   );
 }
