@@ -169,7 +169,7 @@ async function flows(backend) {
       assert.equal(await versions.getByRole('columnheader', { name: /Size/ }).getAttribute('aria-sort'), 'ascending');
       await versions.getByRole('button', { name: 'Version' }).click();
       await page.waitForURL((u) => !u.search.includes('sort='));
-      assert.equal(await firstVersion(), 'v1');
+      await page.waitForFunction(() => document.querySelector('[data-testid=versions-table] [data-row] a')?.textContent === 'v1');
 
       // Aliases: set, move (confirmed, saying where it pointed), remove; latest is not offered.
       const editor = page.getByTestId('alias-editor');
@@ -374,6 +374,31 @@ async function flows(backend) {
       await snap('big-version-search');
     });
 
+    await step('delete a version, then the artifact, each confirmed by its name', async () => {
+      await page.goto(`${server.base}/versions/${world.s0.id}`);
+      await page.getByRole('button', { name: 'Delete this version…' }).click();
+      const confirm = page.getByRole('alertdialog', { name: 'Delete this version' });
+      assert.match(await confirm.innerText(), /scratch:v0 with its 1 file/);
+      const go = confirm.getByRole('button', { name: 'Delete this version', exact: true });
+      await confirm.getByLabel('Name to confirm').fill('scratch:v1');
+      assert.equal(await go.isDisabled(), true, 'a wrong name confirms');
+      await confirm.getByLabel('Name to confirm').fill('scratch:v0');
+      await snap('delete-version-confirm');
+      await go.click();
+      await page.waitForURL(`**/artifacts/${world.scratch.id}`);
+      const versions = page.getByTestId('versions-table');
+      await versions.getByRole('link', { name: 'v1' }).waitFor();
+      assert.equal(await versions.getByRole('link', { name: 'v0' }).count(), 0);
+      await page.getByRole('button', { name: 'Delete this artifact…' }).click();
+      const again = page.getByRole('alertdialog', { name: 'Delete this artifact' });
+      await again.getByLabel('Name to confirm').fill('scratch');
+      await again.getByRole('button', { name: 'Delete this artifact', exact: true }).click();
+      await page.waitForURL(`**/projects/${world.sandbox.id}`);
+      await page.getByText('No artifact matches.').waitFor();
+      const gone = await fetch(`${server.base}/api/v1/artifacts/${world.scratch.id}`, { headers: { Authorization: `Bearer ${KEY}` } });
+      assert.equal(gone.status, 404);
+    });
+
     await step('API keys: make one (shown once), use it, revoke it', async () => {
       await page.getByTestId('user-name').click();
       await page.getByRole('heading', { name: 'API keys of admin' }).waitFor();
@@ -419,6 +444,7 @@ async function flows(backend) {
       assert.equal(await viewer.getByTestId('user-name').innerText(), 'viewer-vv');
       assert.equal(await viewer.getByTestId('alias-editor').count(), 0, 'a viewer is offered the alias editor');
       assert.equal(await viewer.getByRole('button', { name: /Edit artifact/ }).count(), 0, 'a viewer is offered editing');
+      assert.equal(await viewer.getByRole('button', { name: /Delete/ }).count(), 0, 'a viewer is offered deleting');
       await viewer.screenshot({ path: `${out}viewer-artifact.png`, fullPage: true });
       const cookie = (await viewerContext.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
       const session = await fetch(`${server.base}/api/v1/session`, { headers: { Cookie: cookie } }).then((r) => r.json());

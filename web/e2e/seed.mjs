@@ -98,5 +98,10 @@ export async function seed(api) {
 
   const paths = Array.from({ length: BIG_FILES }, (_, i) => `shards/part-${String(i).padStart(6, '0')}.bin`);
   const big = await logVersion(api, dataset.id, { 'README.md': '# imagenet-mini\n' }, { shared: { content: 'shard', paths } });
-  return { vision, model, dataset, v0, v1, big, files };
+  // Something to delete.
+  const sandbox = await api.call('POST', '/api/v1/projects', { name: 'sandbox' });
+  const scratch = await api.call('POST', '/api/v1/artifacts', { project_id: sandbox.id, name: 'scratch', type: 'file' });
+  const s0 = await logVersion(api, scratch.id, { 'a.txt': 'first' });
+  await logVersion(api, scratch.id, { 'a.txt': 'second' });
+  return { vision, model, dataset, v0, v1, big, files, sandbox, scratch, s0 };
 }

@@ -1,8 +1,9 @@
 import { useCallback, useMemo } from 'react';
 import { useInfiniteQuery, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
-import { Link, useParams, useSearchParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, unwrap, type Version } from '../api/client';
+import { DangerZone } from '../components/DangerZone';
 import { DetailsEditor } from '../components/DetailsEditor';
 import { JsonTree } from '../components/JsonTree';
 import { Markdown } from '../components/Markdown';
@@ -83,6 +84,7 @@ export default function ArtifactPage() {
   const [params, setParams] = useSearchParams();
   const sort = params.get('sort') || DEFAULT_SORT;
   const client = useQueryClient();
+  const navigate = useNavigate();
 
   const artifact = useQuery({
     queryKey: ['artifact', artifactId],
@@ -151,6 +153,19 @@ export default function ArtifactPage() {
       />
       <h2>Aliases</h2>
       <AliasTimeline artifactId={a.id} projectId={a.project_id} />
+      {can(role, 'editor') && (
+        <DangerZone
+          label="Delete this artifact"
+          name={a.name}
+          consequence={`its ${a.version_count.toLocaleString()} version${a.version_count === 1 ? '' : 's'}, their files, aliases and lineage`}
+          remove={async () => {
+            await unwrap(api.DELETE('/api/v1/artifacts/{artifact_id}', { params: { path: { artifact_id: a.id } } }));
+            client.removeQueries({ queryKey: ['artifact', a.id] });
+            await client.invalidateQueries({ queryKey: ['artifacts'] });
+            void navigate(`/projects/${a.project_id}`, { replace: true });
+          }}
+        />
+      )}
     </section>
   );
 }

@@ -1,7 +1,8 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, NavLink, useParams } from 'react-router';
+import { Link, NavLink, useNavigate, useParams } from 'react-router';
 import { api, unwrap, type Artifact, type Version } from '../api/client';
 import { CopyButton } from '../components/CopyButton';
+import { DangerZone } from '../components/DangerZone';
 import { DetailsEditor } from '../components/DetailsEditor';
 import { JsonTree } from '../components/JsonTree';
 import { Markdown } from '../components/Markdown';
@@ -75,7 +76,7 @@ export default function VersionPage() {
           </NavLink>
         ))}
       </nav>
-      {tab === 'overview' && <Overview version={v} />}
+      {tab === 'overview' && <Overview version={v} artifactName={a?.name ?? ''} />}
       {tab === 'files' && <FileBrowser version={v} />}
       {tab === 'metadata' &&
         (Object.keys(v.metadata).length ? <JsonTree value={v.metadata} open={3} /> : <p className="muted">No metadata.</p>)}
@@ -85,9 +86,10 @@ export default function VersionPage() {
   );
 }
 
-function Overview({ version: v }: { version: Version }) {
+function Overview({ version: v, artifactName }: { version: Version; artifactName: string }) {
   const role = useProjectRole(v.project_id);
   const client = useQueryClient();
+  const navigate = useNavigate();
   const lineage = useQuery({
     queryKey: ['lineage', v.id, 1],
     queryFn: () =>
@@ -170,6 +172,20 @@ function Overview({ version: v }: { version: Version }) {
               api.PUT('/api/v1/artifacts/versions/{version_id}', { params: { path: { version_id: v.id } }, body: patch }),
             );
             await client.invalidateQueries({ queryKey: ['version', v.id] });
+          }}
+        />
+      )}
+      {can(role, 'editor') && artifactName && (
+        <DangerZone
+          label={v.is_finalized ? 'Delete this version' : 'Delete this draft'}
+          name={`${artifactName}:${v.version}`}
+          consequence={`its ${v.file_count.toLocaleString()} file${v.file_count === 1 ? '' : 's'} (${formatBytes(v.total_size)})${v.aliases.length ? ` and the aliases ${v.aliases.join(', ')} (latest moves to the newest remaining version)` : ''}`}
+          remove={async () => {
+            await unwrap(api.DELETE('/api/v1/artifacts/versions/{version_id}', { params: { path: { version_id: v.id } } }));
+            client.removeQueries({ queryKey: ['version', v.id] });
+            await client.invalidateQueries({ queryKey: ['versions', v.artifact_id] });
+            await client.invalidateQueries({ queryKey: ['artifact', v.artifact_id] });
+            void navigate(`/artifacts/${v.artifact_id}`, { replace: true });
           }}
         />
       )}
