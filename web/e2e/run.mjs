@@ -233,6 +233,26 @@ async function flows(backend) {
       await snap('version-usage');
     });
 
+    await step('compare v0 and v1: files by digest, metadata by key', async () => {
+      await page.goto(`${server.base}/artifacts/${world.model.id}`);
+      await page.getByRole('link', { name: 'Compare versions' }).click();
+      const summary = page.getByTestId('diff-summary');
+      await summary.waitFor();
+      assert.equal(await summary.innerText(), '9 added0 removed1 modified1 renamed1 unchanged');
+      await page.getByTestId('diff-modified').getByText('config.json').waitFor();
+      assert.match(await page.getByTestId('diff-renamed').innerText(), /notes\/readme\.txt\s+→\s+docs\/readme\.txt/);
+      const meta = await page.getByTestId('diff-metadata').innerText();
+      assert.match(meta, /accuracy\s+added\s+0\.95/);
+      assert.match(meta, /epochs\s+added\s+90/);
+      await snap('compare');
+      // The pair is in the URL; swapping it swaps the roles.
+      await page.getByRole('button', { name: /Swap/ }).click();
+      await page.waitForURL(new RegExp(`from=${world.v1.id}&to=${world.v0.id}`));
+      await page.waitForFunction(() =>
+        document.querySelector('[data-testid=diff-summary]')?.textContent?.startsWith('0 added9 removed'),
+      );
+    });
+
     const files = `${server.base}/versions/${world.v1.id}/files`;
     const preview = page.getByTestId('preview');
     const open = async (path) => {

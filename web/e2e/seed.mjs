@@ -76,7 +76,11 @@ export async function seed(api) {
   const train = await api.call('POST', '/api/v1/runs', { project_id: vision.id, name: 'train-1' });
   const evaluate = await api.call('POST', '/api/v1/runs', { project_id: vision.id, name: 'eval-1' });
 
-  const v0 = await logVersion(api, model.id, { 'model.safetensors': fx.safetensors(), 'config.json': '{"layers":50}' });
+  const v0 = await logVersion(api, model.id, {
+    'model.safetensors': fx.safetensors(),
+    'config.json': '{"layers":50}',
+    'notes/readme.txt': 'hello team',
+  });
   const files = {
     'model.safetensors': fx.safetensors(),
     'llama.gguf': fx.gguf(),
@@ -85,6 +89,8 @@ export async function seed(api) {
     'data/val.csv': fx.csv(2000),
     'src/train.py': fx.TRAIN_PY,
     'logs/train.log': fx.bigText(),
+    // The same bytes as v0's notes/readme.txt: a rename.
+    'docs/readme.txt': 'hello team',
     ...fx.HOSTILE,
   };
   const v1 = await logVersion(api, model.id, files, {

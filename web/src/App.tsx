@@ -6,6 +6,7 @@ import { AfterSignIn, SignInPage } from './pages/SignIn';
 import { ProjectsPage } from './pages/Projects';
 import { ProjectPage } from './pages/Project';
 import { KeysPage } from './pages/Keys';
+import { ComparePage } from './pages/Compare';
 import ArtifactPage from './pages/Artifact';
 import VersionPage from './pages/Version';
 
@@ -34,6 +35,7 @@ export function App() {
             <Route path="/projects/:projectId" element={<ProjectPage />} />
             <Route path="/keys" element={<KeysPage />} />
             <Route path="/artifacts/:artifactId" element={<ArtifactPage />} />
+            <Route path="/artifacts/:artifactId/compare" element={<ComparePage />} />
             <Route path="/versions/:versionId" element={<VersionPage />} />
             <Route path="/versions/:versionId/:tab" element={<VersionPage />} />
             <Route path="*" element={<NotFound />} />

@@ -145,7 +145,10 @@ export default function ArtifactPage() {
           }}
         />
       )}
-      <h2>Versions</h2>
+      <div className="row">
+        <h2>Versions</h2>
+        {a.version_count > 1 && <Link to={`/artifacts/${a.id}/compare`}>Compare versions</Link>}
+      </div>
       <VersionsTable
         artifactId={a.id}
         sort={sort}

@@ -1,0 +1,207 @@
+import { useQuery } from '@tanstack/react-query';
+import { Link, useParams, useSearchParams } from 'react-router';
+import { api, unwrap, type FileEntry, type Version } from '../api/client';
+import { ErrorBox, Loading } from '../components/Status';
+import { formatBytes } from '../format';
+import { delta, metadataDiff } from './compare';
+
+/** Two versions of an artifact side by side: files by digest, metadata by key. The URL holds the pair. */
+export function ComparePage() {
+  const { artifactId = '' } = useParams();
+  const [params, setParams] = useSearchParams();
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
+  const artifact = useQuery({
+    queryKey: ['artifact', artifactId],
+    queryFn: () => unwrap(api.GET('/api/v1/artifacts/{artifact_id}', { params: { path: { artifact_id: artifactId } } })),
+  });
+  const versions = useQuery({
+    queryKey: ['versions-finalized', artifactId],
+    queryFn: () =>
+      unwrap(
+        api.GET('/api/v1/artifacts/{artifact_id}/versions', {
+          params: { path: { artifact_id: artifactId }, query: { finalized: true, limit: 100, sort: '-index' } },
+        }),
+      ),
+  });
+  const items = versions.data?.items ?? [];
+  // Without a pair in the URL: the newest against the one before it.
+  const fromId = from || items[1]?.id || '';
+  const toId = to || items[0]?.id || '';
+  const one = (id: string) => ({
+    queryKey: ['version', id],
+    queryFn: () =>
+      unwrap(api.GET('/api/v1/artifacts/versions/{version_id}', { params: { path: { version_id: id }, query: { limit: 1 } } })),
+    enabled: Boolean(id),
+  });
+  const a = useQuery(one(fromId));
+  const b = useQuery(one(toId));
+  const diff = useQuery({
+    queryKey: ['diff', fromId, toId],
+    queryFn: () =>
+      unwrap(
+        api.GET('/api/v1/artifacts/versions/{version_id}/diff/{other_id}', {
+          params: { path: { version_id: fromId, other_id: toId } },
+        }),
+      ),
+    enabled: Boolean(fromId && toId),
+  });
+
+  const pick = (side: 'from' | 'to', id: string) => setParams({ from: fromId, to: toId, [side]: id });
+  const options = (selected: string, current?: Version) => (
+    <>
+      {current && !items.some((v) => v.id === current.id) && <option value={current.id}>{current.version}</option>}
+      {items.map((v) => (
+        <option key={v.id} value={v.id} disabled={v.id === selected}>
+          {v.version}
+          {v.aliases.length ? ` (${v.aliases.join(', ')})` : ''}
+        </option>
+      ))}
+    </>
+  );
+
+  if (artifact.isError) return <ErrorBox error={artifact.error} />;
+  return (
+    <section>
+      <nav className="crumbs">
+        <Link to="/">Projects</Link> / <Link to={`/artifacts/${artifactId}`}>{artifact.data?.name ?? '…'}</Link> /{' '}
+        <span>compare</span>
+      </nav>
+      <h1>Compare versions of {artifact.data?.name ?? '…'}</h1>
+      {versions.isSuccess && items.length < 2 && !from && <p className="muted">There is only one finalized version.</p>}
+      <div className="row">
+        <label>
+          From{' '}
+          <select aria-label="From version" value={fromId} onChange={(e) => pick('from', e.target.value)}>
+            {options(toId, a.data)}
+          </select>
+        </label>
+        <button type="button" onClick={() => setParams({ from: toId, to: fromId })} disabled={!fromId || !toId}>
+          ⇄ Swap
+        </button>
+        <label>
+          To{' '}
+          <select aria-label="To version" value={toId} onChange={(e) => pick('to', e.target.value)}>
+            {options(fromId, b.data)}
+          </select>
+        </label>
+      </div>
+      {diff.isPending && fromId && toId && <Loading what="Comparing" />}
+      {diff.isError && <ErrorBox error={diff.error} />}
+      {diff.data && (
+        <>
+          <p data-testid="diff-summary">
+            <span className="badge">{diff.data.added.length} added</span>
+            <span className="badge">{diff.data.removed.length} removed</span>
+            <span className="badge">{diff.data.modified.length} modified</span>
+            <span className="badge">{diff.data.renamed.length} renamed</span>
+            <span className="badge">{diff.data.unchanged.toLocaleString()} unchanged</span>
+          </p>
+          {diff.data.truncated && (
+            <div className="banner" role="note">
+              More files changed than a comparison lists: these are the first by path.
+            </div>
+          )}
+          <FileTable title="Added" testId="diff-added" files={diff.data.added} />
+          <FileTable title="Removed" testId="diff-removed" files={diff.data.removed} />
+          {diff.data.modified.length > 0 && (
+            <>
+              <h2>Modified</h2>
+              <table className="grid" data-testid="diff-modified">
+                <thead>
+                  <tr>
+                    <th>Path</th>
+                    <th className="num">Before</th>
+                    <th className="num">After</th>
+                    <th className="num">Change</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {diff.data.modified.map((c) => (
+                    <tr key={c.to.id}>
+                      <td className="mono">{c.to.path}</td>
+                      <td className="num">{formatBytes(c.from.size)}</td>
+                      <td className="num">{formatBytes(c.to.size)}</td>
+                      <td className="num">{delta(c.from.size, c.to.size, formatBytes)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
+          {diff.data.renamed.length > 0 && (
+            <>
+              <h2>Renamed (same bytes)</h2>
+              <table className="grid" data-testid="diff-renamed">
+                <tbody>
+                  {diff.data.renamed.map((c) => (
+                    <tr key={c.to.id}>
+                      <td className="mono">{c.from.path}</td>
+                      <td>→</td>
+                      <td className="mono">{c.to.path}</td>
+                      <td className="num">{formatBytes(c.to.size)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
+        </>
+      )}
+      {a.data && b.data && <MetadataDiff from={a.data.metadata} to={b.data.metadata} />}
+    </section>
+  );
+}
+
+function FileTable({ title, files, testId }: { title: string; files: FileEntry[]; testId: string }) {
+  if (files.length === 0) return null;
+  return (
+    <>
+      <h2>{title}</h2>
+      <table className="grid" data-testid={testId}>
+        <tbody>
+          {files.map((f) => (
+            <tr key={f.id}>
+              <td className="mono">{f.path}</td>
+              <td className="num">{formatBytes(f.size)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function MetadataDiff({ from, to }: { from: Record<string, unknown>; to: Record<string, unknown> }) {
+  const changes = metadataDiff(from, to);
+  const show = (v: unknown) => (v === undefined ? '' : JSON.stringify(v));
+  return (
+    <>
+      <h2>Metadata</h2>
+      {changes.length === 0 ? (
+        <p className="muted">The same.</p>
+      ) : (
+        <table className="grid" data-testid="diff-metadata">
+          <thead>
+            <tr>
+              <th>Key</th>
+              <th>Change</th>
+              <th>Before</th>
+              <th>After</th>
+            </tr>
+          </thead>
+          <tbody>
+            {changes.map((c) => (
+              <tr key={c.key}>
+                <td className="mono">{c.key}</td>
+                <td>{c.kind}</td>
+                <td className="mono">{show(c.from)}</td>
+                <td className="mono">{show(c.to)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
