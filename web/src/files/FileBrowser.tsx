@@ -1,8 +1,9 @@
 import { useCallback, useMemo } from 'react';
-import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { Link, useSearchParams } from 'react-router';
+import { useQuery } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
+import { Link, useSearchParams } from 'react-router';
 import { api, archiveUrl, contentUrl, unwrap, type FileEntry, type FolderEntry, type Version } from '../api/client';
+import { usePaged } from '../api/paged';
 import { CopyButton } from '../components/CopyButton';
 import { FileIcon, FolderIcon } from '../components/Icon';
 import { SearchInput } from '../components/SearchInput';
@@ -40,9 +41,9 @@ export function FileBrowser({ version }: { version: Version }) {
   );
 
   const prefix = folder + find;
-  const listing = useInfiniteQuery({
-    queryKey: ['files', version.id, prefix, find ? 'flat' : 'folders'],
-    queryFn: ({ pageParam }) =>
+  const listing = usePaged<Row>(
+    ['files', version.id, prefix, find ? 'flat' : 'folders'],
+    (cursor) =>
       unwrap(
         api.GET('/api/v1/artifacts/versions/{version_id}/files', {
           params: {
@@ -51,20 +52,14 @@ export function FileBrowser({ version }: { version: Version }) {
               limit: PAGE,
               ...(prefix ? { prefix } : {}),
               ...(find ? {} : { delimiter: '/' }),
-              ...(pageParam ? { cursor: pageParam } : {}),
+              ...(cursor ? { cursor } : {}),
             },
           },
         }),
       ),
-    initialPageParam: '',
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
-    placeholderData: keepPreviousData,
-  });
-  const rows = useMemo(() => (listing.data?.pages.flatMap((p) => p.items) ?? []) as Row[], [listing.data]);
-  const { hasNextPage, isFetchingNextPage, fetchNextPage } = listing;
-  const more = useCallback(() => {
-    if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+    { keepPrevious: true },
+  );
+  const { items: rows, more, hasNextPage } = listing;
 
   const previewed = useSelectedFile(version.id, selected, rows);
   const columns = useMemo(

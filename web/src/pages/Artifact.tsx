@@ -1,8 +1,8 @@
-import { useCallback, useMemo } from 'react';
-import { useInfiniteQuery, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, unwrap, type Version } from '../api/client';
+import { usePaged } from '../api/paged';
 import { DangerZone } from '../components/DangerZone';
 import { DetailsEditor } from '../components/DetailsEditor';
 import { JsonTree } from '../components/JsonTree';
@@ -183,25 +183,17 @@ function VersionsTable({
   sort: string;
   onSort: (sort: string) => void;
 }) {
-  const versions = useInfiniteQuery({
-    queryKey: ['versions', artifactId, sort],
-    queryFn: ({ pageParam }) =>
-      unwrap(
-        api.GET('/api/v1/artifacts/{artifact_id}/versions', {
-          params: {
-            path: { artifact_id: artifactId },
-            query: { limit: PAGE, sort, ...(pageParam ? { cursor: pageParam } : {}) },
-          },
-        }),
-      ),
-    initialPageParam: '',
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
-  });
-  const items = useMemo(() => versions.data?.pages.flatMap((p) => p.items) ?? [], [versions.data]);
-  const { hasNextPage, isFetchingNextPage, fetchNextPage } = versions;
-  const more = useCallback(() => {
-    if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+  const versions = usePaged<Version>(['versions', artifactId, sort], (cursor) =>
+    unwrap(
+      api.GET('/api/v1/artifacts/{artifact_id}/versions', {
+        params: {
+          path: { artifact_id: artifactId },
+          query: { limit: PAGE, sort, ...(cursor ? { cursor } : {}) },
+        },
+      }),
+    ),
+  );
+  const { items, more } = versions;
 
   if (versions.isPending) return <Loading what="Loading versions" />;
   if (versions.isError) return <ErrorBox error={versions.error} />;

@@ -1,22 +1,18 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { api, unwrap } from '../api/client';
+import { usePaged } from '../api/paged';
 import { ErrorBox, Loading } from '../components/Status';
 import { formatTime } from '../format';
 
 export function ProjectsPage() {
-  const projects = useInfiniteQuery({
-    queryKey: ['projects'],
-    queryFn: ({ pageParam }) =>
-      unwrap(
-        api.GET('/api/v1/projects', {
-          params: { query: { limit: 100, ...(pageParam ? { cursor: pageParam } : {}) } },
-        }),
-      ),
-    initialPageParam: '',
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
-  });
-  const items = projects.data?.pages.flatMap((p) => p.items) ?? [];
+  const projects = usePaged(['projects'], (cursor) =>
+    unwrap(
+      api.GET('/api/v1/projects', {
+        params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+      }),
+    ),
+  );
+  const items = projects.items;
   return (
     <section>
       <h1>Projects</h1>
@@ -55,7 +51,7 @@ export function ProjectsPage() {
         </table>
       )}
       {projects.hasNextPage && (
-        <button type="button" onClick={() => void projects.fetchNextPage()} disabled={projects.isFetchingNextPage}>
+        <button type="button" onClick={projects.more} disabled={projects.isFetchingNextPage}>
           More projects
         </button>
       )}
