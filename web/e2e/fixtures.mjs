@@ -12,12 +12,24 @@ const le = (bits, n) => {
 
 /** Two tensors: 64x3x7x7 + 1000 = 10,408 parameters. */
 export function safetensors() {
-  const header = JSON.stringify({
-    __metadata__: { format: 'pt' },
+  return safetensorsOf({
     'conv1.weight': { dtype: 'F32', shape: [64, 3, 7, 7], data_offsets: [0, 37632] },
     'fc.bias': { dtype: 'F32', shape: [1000], data_offsets: [37632, 41632] },
   });
-  return Buffer.concat([le(64, header.length), Buffer.from(header), Buffer.alloc(41632)]);
+}
+
+/** An older model to compare with: conv1 in F16, no fc.bias, an old.head. */
+export function olderSafetensors() {
+  return safetensorsOf({
+    'conv1.weight': { dtype: 'F16', shape: [64, 3, 7, 7], data_offsets: [0, 18816] },
+    'old.head': { dtype: 'F32', shape: [10], data_offsets: [18816, 18856] },
+  });
+}
+
+function safetensorsOf(tensors) {
+  const header = JSON.stringify({ __metadata__: { format: 'pt' }, ...tensors });
+  const size = Math.max(...Object.values(tensors).map((t) => t.data_offsets[1]));
+  return Buffer.concat([le(64, header.length), Buffer.from(header), Buffer.alloc(size)]);
 }
 
 /** GGUF v3: two metadata keys (one a long array) and two F32 tensors, 8x16 + 16x4 = 192 parameters. */

@@ -238,7 +238,14 @@ async function flows(backend) {
       await page.getByRole('link', { name: 'Compare versions' }).click();
       const summary = page.getByTestId('diff-summary');
       await summary.waitFor();
-      assert.equal(await summary.innerText(), '9 added0 removed1 modified1 renamed1 unchanged');
+      assert.equal(await summary.innerText(), '9 added0 removed2 modified1 renamed0 unchanged');
+      // The model's tensors, compared by name: a dtype change, one added, one removed.
+      const tensors = page.getByTestId('tensor-diff-model.safetensors');
+      await tensors.getByText('conv1.weight').waitFor();
+      const text = await tensors.innerText();
+      assert.match(text, /conv1\.weight\s+changed\s+F16 \[64, 3, 7, 7\]\s+F32 \[64, 3, 7, 7\]/);
+      assert.match(text, /fc\.bias\s+added\s+F32 \[1000\]/);
+      assert.match(text, /old\.head\s+removed\s+F32 \[10\]/);
       await page.getByTestId('diff-modified').getByText('config.json').waitFor();
       assert.match(await page.getByTestId('diff-renamed').innerText(), /notes\/readme\.txt\s+→\s+docs\/readme\.txt/);
       const meta = await page.getByTestId('diff-metadata').innerText();

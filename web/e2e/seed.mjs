@@ -77,7 +77,7 @@ export async function seed(api) {
   const evaluate = await api.call('POST', '/api/v1/runs', { project_id: vision.id, name: 'eval-1' });
 
   const v0 = await logVersion(api, model.id, {
-    'model.safetensors': fx.safetensors(),
+    'model.safetensors': fx.olderSafetensors(),
     'config.json': '{"layers":50}',
     'notes/readme.txt': 'hello team',
   });

@@ -2,8 +2,9 @@ import { useQuery } from '@tanstack/react-query';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { api, unwrap, type FileEntry, type Version } from '../api/client';
 import { ErrorBox, Loading } from '../components/Status';
-import { formatBytes } from '../format';
-import { delta, metadataDiff } from './compare';
+import { formatBytes, formatCount } from '../format';
+import { isInspectable } from '../preview/kind';
+import { delta, metadataDiff, tensorDiff } from './compare';
 
 /** Two versions of an artifact side by side: files by digest, metadata by key. The URL holds the pair. */
 export function ComparePage() {
@@ -129,6 +130,12 @@ export function ComparePage() {
               </table>
             </>
           )}
+          {diff.data.modified
+            .filter((c) => isInspectable(c.to.path))
+            .slice(0, 10)
+            .map((c) => (
+              <TensorDiff key={c.to.id} path={c.to.path} fromId={c.from.id} toId={c.to.id} />
+            ))}
           {diff.data.renamed.length > 0 && (
             <>
               <h2>Renamed (same bytes)</h2>
@@ -150,6 +157,58 @@ export function ComparePage() {
       )}
       {a.data && b.data && <MetadataDiff from={a.data.metadata} to={b.data.metadata} />}
     </section>
+  );
+}
+
+/** A modified model file's tensors, compared by name (both headers read by the inspector). */
+function TensorDiff({ path, fromId, toId }: { path: string; fromId: string; toId: string }) {
+  const inspect = (id: string) => ({
+    queryKey: ['inspect', id],
+    queryFn: () => unwrap(api.GET('/api/v1/artifacts/files/{file_id}/inspect', { params: { path: { file_id: id } } })),
+    staleTime: Infinity,
+  });
+  const a = useQuery(inspect(fromId));
+  const b = useQuery(inspect(toId));
+  const error = a.error ?? b.error;
+  const show = (t?: { dtype: string; shape: number[] }) => (t ? `${t.dtype} [${t.shape.join(', ')}]` : '');
+  const changes = a.data && b.data ? tensorDiff(a.data.tensors, b.data.tensors) : null;
+  return (
+    <div data-testid={`tensor-diff-${path}`}>
+      <h3>
+        Tensors of <span className="mono">{path}</span>
+      </h3>
+      {error ? (
+        <ErrorBox error={error} />
+      ) : !changes || !a.data || !b.data ? (
+        <Loading what="Reading both headers" />
+      ) : (
+        <>
+          <p className="muted">
+            {a.data.tensor_count.toLocaleString()} → {b.data.tensor_count.toLocaleString()} tensors,{' '}
+            {formatCount(a.data.parameter_count)} → {formatCount(b.data.parameter_count)} parameters
+            {a.data.tensors.length < a.data.tensor_count || b.data.tensors.length < b.data.tensor_count
+              ? ' (the first 10,000 tensors of each are compared)'
+              : ''}
+          </p>
+          {changes.length === 0 ? (
+            <p className="muted">The same tensors (names, dtypes, shapes); only their values changed.</p>
+          ) : (
+            <table className="grid">
+              <tbody>
+                {changes.map((c) => (
+                  <tr key={c.name}>
+                    <td className="mono">{c.name}</td>
+                    <td>{c.kind}</td>
+                    <td className="mono">{show(c.from)}</td>
+                    <td className="mono">{show(c.to)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </div>
   );
 }
 

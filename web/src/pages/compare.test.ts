@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { delta, metadataDiff } from './compare';
+import { delta, metadataDiff, tensorDiff } from './compare';
 
 describe('comparing versions', () => {
   it('diffs metadata by key', () => {
@@ -19,5 +19,22 @@ describe('comparing versions', () => {
     expect(delta(10, 15, f)).toBe('+5 B');
     expect(delta(15, 10, f)).toBe('−5 B');
     expect(delta(3, 3, f)).toBe('±0');
+  });
+});
+
+describe('comparing tensors', () => {
+  it('by name: dtype and shape changes, additions, removals', () => {
+    const t = (name: string, dtype: string, shape: number[]) => ({ name, dtype, shape });
+    expect(
+      tensorDiff(
+        [t('a', 'F16', [2, 2]), t('b', 'F32', [3]), t('same', 'F32', [1])],
+        [t('a', 'F32', [2, 2]), t('c', 'F32', [4]), t('same', 'F32', [1])],
+      ).map((c) => [c.name, c.kind]),
+    ).toEqual([
+      ['a', 'changed'],
+      ['b', 'removed'],
+      ['c', 'added'],
+    ]);
+    expect(tensorDiff([t('x', 'F32', [2, 3])], [t('x', 'F32', [3, 2])])[0]?.kind).toBe('changed');
   });
 });

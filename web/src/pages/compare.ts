@@ -28,3 +28,35 @@ export function delta(from: number, to: number, format: (n: number) => string): 
   if (d === 0) return '±0';
   return `${d > 0 ? '+' : '−'}${format(Math.abs(d))}`;
 }
+
+/** A tensor as the inspector lists it. */
+export interface TensorInfo {
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
+export interface TensorChange {
+  name: string;
+  kind: 'added' | 'removed' | 'changed';
+  from?: TensorInfo;
+  to?: TensorInfo;
+}
+
+/** The tensors added, removed or changed in dtype or shape, by name, in name order. */
+export function tensorDiff(from: TensorInfo[], to: TensorInfo[]): TensorChange[] {
+  const before = new Map(from.map((t) => [t.name, t]));
+  const after = new Map(to.map((t) => [t.name, t]));
+  const names = [...new Set([...before.keys(), ...after.keys()])].sort();
+  const out: TensorChange[] = [];
+  for (const name of names) {
+    const a = before.get(name);
+    const b = after.get(name);
+    if (a && !b) out.push({ name, kind: 'removed', from: a });
+    else if (!a && b) out.push({ name, kind: 'added', to: b });
+    else if (a && b && (a.dtype !== b.dtype || a.shape.join() !== b.shape.join())) {
+      out.push({ name, kind: 'changed', from: a, to: b });
+    }
+  }
+  return out;
+}
