@@ -193,18 +193,10 @@ function TensorDiff({ path, fromId, toId }: { path: string; fromId: string; toId
           {changes.length === 0 ? (
             <p className="muted">The same tensors (names, dtypes, shapes); only their values changed.</p>
           ) : (
-            <table className="grid">
-              <tbody>
-                {changes.map((c) => (
-                  <tr key={c.name}>
-                    <td className="mono">{c.name}</td>
-                    <td>{c.kind}</td>
-                    <td className="mono">{show(c.from)}</td>
-                    <td className="mono">{show(c.to)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <ChangeTable
+              heading="Tensor"
+              rows={changes.map((c) => ({ name: c.name, kind: c.kind, from: show(c.from), to: show(c.to) }))}
+            />
           )}
         </>
       )}
@@ -240,27 +232,46 @@ function MetadataDiff({ from, to }: { from: Record<string, unknown>; to: Record<
       {changes.length === 0 ? (
         <p className="muted">The same.</p>
       ) : (
-        <table className="grid" data-testid="diff-metadata">
-          <thead>
-            <tr>
-              <th>Key</th>
-              <th>Change</th>
-              <th>Before</th>
-              <th>After</th>
-            </tr>
-          </thead>
-          <tbody>
-            {changes.map((c) => (
-              <tr key={c.key}>
-                <td className="mono">{c.key}</td>
-                <td>{c.kind}</td>
-                <td className="mono">{show(c.from)}</td>
-                <td className="mono">{show(c.to)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <ChangeTable
+          heading="Key"
+          testId="diff-metadata"
+          rows={changes.map((c) => ({ name: c.key, kind: c.kind, from: show(c.from), to: show(c.to) }))}
+        />
       )}
     </>
+  );
+}
+
+/** Named things that were added, removed or changed, with their before and after. */
+function ChangeTable({
+  heading,
+  rows,
+  testId,
+}: {
+  heading: string;
+  rows: { name: string; kind: string; from: string; to: string }[];
+  testId?: string;
+}) {
+  return (
+    <table className="grid" data-testid={testId}>
+      <thead>
+        <tr>
+          <th>{heading}</th>
+          <th>Change</th>
+          <th>Before</th>
+          <th>After</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.name}>
+            <td className="mono">{r.name}</td>
+            <td>{r.kind}</td>
+            <td className="mono">{r.from}</td>
+            <td className="mono">{r.to}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
