@@ -247,6 +247,12 @@ async function flows(backend) {
       assert.match(text, /fc\.bias\s+added\s+F32 \[1000\]/);
       assert.match(text, /old\.head\s+removed\s+F32 \[10\]/);
       await page.getByTestId('diff-modified').getByText('config.json').waitFor();
+      // A modified text file, side by side: the old line beside the new one.
+      const lines = page.getByTestId('text-diff-config.json').locator('tr.changed');
+      await lines.first().waitFor();
+      assert.equal(await lines.count(), 1);
+      assert.equal(await lines.locator('td.old').innerText(), '{"layers":50}');
+      assert.equal(await lines.locator('td.new').innerText(), '{"layers":50,"classes":1000}');
       assert.match(await page.getByTestId('diff-renamed').innerText(), /notes\/readme\.txt\s+→\s+docs\/readme\.txt/);
       const meta = await page.getByTestId('diff-metadata').innerText();
       assert.match(meta, /accuracy\s+added\s+0\.95/);

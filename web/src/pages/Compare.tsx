@@ -1,10 +1,12 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams, useSearchParams } from 'react-router';
-import { api, unwrap, type FileEntry, type Version } from '../api/client';
+import { useMemo } from 'react';
+import { api, fetchPrefix, unwrap, type FileEntry, type Version } from '../api/client';
 import { ErrorBox, Loading } from '../components/Status';
 import { formatBytes, formatCount } from '../format';
-import { isInspectable } from '../preview/kind';
+import { isInspectable, LIMITS, previewKind } from '../preview/kind';
 import { delta, metadataDiff, tensorDiff } from './compare';
+import { sideBySide } from './textDiff';
 
 /** Two versions of an artifact side by side: files by digest, metadata by key. The URL holds the pair. */
 export function ComparePage() {
@@ -131,6 +133,12 @@ export function ComparePage() {
             </>
           )}
           {diff.data.modified
+            .filter((c) => !isInspectable(c.to.path))
+            .slice(0, 10)
+            .map((c) => (
+              <TextDiff key={c.to.id} from={c.from} to={c.to} />
+            ))}
+          {diff.data.modified
             .filter((c) => isInspectable(c.to.path))
             .slice(0, 10)
             .map((c) => (
@@ -157,6 +165,61 @@ export function ComparePage() {
       )}
       {a.data && b.data && <MetadataDiff from={a.data.metadata} to={b.data.metadata} />}
     </section>
+  );
+}
+
+/** A modified text file's lines side by side (both read up to 1 MiB through Range requests). */
+function TextDiff({ from, to }: { from: FileEntry; to: FileEntry }) {
+  const tooLarge = from.size > LIMITS.highlight || to.size > LIMITS.highlight;
+  const read = (f: FileEntry) => ({
+    queryKey: ['prefix', f.id, LIMITS.highlight],
+    queryFn: ({ signal }: { signal: AbortSignal }) => fetchPrefix(f.id, Math.min(LIMITS.highlight, f.size), signal),
+    enabled: !tooLarge && f.size > 0,
+    staleTime: Infinity,
+  });
+  const a = useQuery(read(from));
+  const b = useQuery(read(to));
+  const text = (f: FileEntry, q: typeof a) => (f.size === 0 ? new Uint8Array() : q.data?.bytes);
+  const before = text(from, a);
+  const after = text(to, b);
+  const isText = (bytes: Uint8Array, f: FileEntry) => previewKind(f.path, f.content_type, bytes.subarray(0, 4096)).kind !== 'binary';
+  const rows = useMemo(() => {
+    if (!before || !after || !isText(before, from) || !isText(after, to)) return null;
+    const decode = (bytes: Uint8Array) => new TextDecoder('utf-8').decode(bytes);
+    return sideBySide(decode(before), decode(after));
+  }, [before, after, from, to]);
+  return (
+    <details open className="text-diff" data-testid={`text-diff-${to.path}`}>
+      <summary className="mono">{to.path}</summary>
+      {tooLarge ? (
+        <p className="muted">Over 1 MiB: download both versions to compare them.</p>
+      ) : a.error || b.error ? (
+        <ErrorBox error={a.error ?? b.error} />
+      ) : !before || !after ? (
+        <Loading what="Reading both files" />
+      ) : !rows ? (
+        <p className="muted">Binary: no line diff.</p>
+      ) : (
+        <table className="diff">
+          <tbody>
+            {rows.map((r, i) =>
+              r.kind === 'skip' ? (
+                <tr key={i} className="skip">
+                  <td colSpan={4}>… {r.count.toLocaleString()} unchanged lines</td>
+                </tr>
+              ) : (
+                <tr key={i} className={r.kind}>
+                  <td className="ln">{r.left?.n}</td>
+                  <td className="old">{r.left?.text}</td>
+                  <td className="ln">{r.right?.n}</td>
+                  <td className="new">{r.right?.text}</td>
+                </tr>
+              ),
+            )}
+          </tbody>
+        </table>
+      )}
+    </details>
   );
 }
 
