@@ -223,6 +223,10 @@ async function flows(backend) {
       await page.getByTestId('consumers').getByText('eval-1').waitFor();
       assert.ok((await overview.innerText()).includes(world.v1.digest), 'the digest is shown');
       await snap('version-overview');
+      await page.getByRole('link', { name: 'Compare with the version before' }).click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=diff-summary]')?.textContent?.startsWith('9 added'));
+      await page.goBack();
+      await overview.waitFor();
       await page.getByRole('link', { name: 'Metadata' }).click();
       await page.getByText('"epochs": ').waitFor();
       await snap('version-metadata');

@@ -28,9 +28,9 @@ export function ComparePage() {
       ),
   });
   const items = versions.data?.items ?? [];
-  // Without a pair in the URL: the newest against the one before it.
-  const fromId = from || items[1]?.id || '';
+  // Without a pair in the URL: the newest (or the `to` given) against the one before it.
   const toId = to || items[0]?.id || '';
+  const fromId = from || items[items.findIndex((v) => v.id === toId) + 1]?.id || '';
   const one = (id: string) => ({
     queryKey: ['version', id],
     queryFn: () =>

@@ -130,6 +130,14 @@ function Overview({ version: v, artifactName }: { version: Version; artifactName
         </dd>
         <dt>Aliases</dt>
         <dd>{v.aliases.length ? v.aliases.join(', ') : '—'}</dd>
+        {v.is_finalized && v.version !== 'v0' && (
+          <>
+            <dt>Changes</dt>
+            <dd>
+              <Link to={`/artifacts/${v.artifact_id}/compare?to=${v.id}`}>Compare with the version before</Link>
+            </dd>
+          </>
+        )}
         <dt>Produced by</dt>
         <dd data-testid="producer">
           {!v.run_id ? (
