@@ -37,7 +37,7 @@ pg_bindir() {
   for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r) "$(pg_config --bindir 2>/dev/null || true)"; do
     if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
       echo "$d"
-      return
+      return 0
     fi
   done
   die "PostgreSQL server binaries (initdb, pg_ctl) not found. Install them (Debian: apt-get install postgresql) or set TEST_DATABASE_URL to an existing server."
@@ -59,7 +59,7 @@ pg_running() {
 start_postgres() {
   if [ -n "${TEST_DATABASE_URL:-}" ]; then
     echo "services: PostgreSQL: using TEST_DATABASE_URL"
-    return
+    return 0
   fi
   bindir=$(pg_bindir)
   pg_user=$(id -un)
@@ -108,7 +108,7 @@ garage_running() {
 
 install_garage() {
   if [ -x "$garage" ] && "$garage" --version 2>/dev/null | grep -q "$GARAGE_VERSION"; then
-    return
+    return 0
   fi
   command -v cargo >/dev/null || die "cargo is needed to build Garage"
   echo "services: building Garage $GARAGE_VERSION into $tools (once; about 10 minutes on 2 cores)"
@@ -131,12 +131,12 @@ garage_fail() {
 start_garage() {
   if [ -n "${TEST_S3_ENDPOINT:-}" ]; then
     echo "services: S3: using TEST_S3_ENDPOINT"
-    return
+    return 0
   fi
   if garage_running; then
     echo "services: Garage already running ($(grep ENDPOINT "$gdir/env"))"
     cat "$gdir/env" >>"$envfile"
-    return
+    return 0
   fi
   install_garage
   rm -rf "$gdir"
@@ -222,6 +222,9 @@ start() {
 }
 
 stop() {
+  # Best effort, also as the EXIT trap of a failed command: errexit is still on there, and a
+  # bare `return` in a trap handler returns the failed command's status (so returns say 0).
+  set +e
   stop_postgres
   stop_garage
   rm -f "$envfile"
