@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { launch } from './browser.mjs';
 import { KEY, startServer } from './server.mjs';
 import { BIG_FILES, client, seed, sha256 } from './seed.mjs';
+import { uploadFlows } from './upload.mjs';
 
 const results = new URL('../test-results/', import.meta.url).pathname;
 
@@ -436,6 +437,8 @@ async function flows(backend) {
       assert.equal(gone.status, 404);
     });
 
+    await uploadFlows({ page, context, server, world, step, snap });
+
     await step('API keys: make one (shown once), use it, revoke it', async () => {
       await page.getByTestId('user-name').click();
       await page.getByRole('heading', { name: 'API keys of admin' }).waitFor();
@@ -468,7 +471,7 @@ async function flows(backend) {
       assert.equal(after.status, 401, 'the old cookie still works');
       await snap('signed-out');
     });
-    await step('a viewer sees no alias editor, and the server refuses their change', async () => {
+    await step('a viewer sees no alias editor and cannot upload, and the server refuses both', async () => {
       const user = await api.call('POST', '/api/v1/users', { name: 'viewer-vv' });
       const key = await api.call('POST', `/api/v1/users/${user.id}/keys`, { label: 'e2e' });
       await api.call('PUT', `/api/v1/projects/${world.vision.id}/members/${user.id}`, { role: 'viewer' });
@@ -491,6 +494,17 @@ async function flows(backend) {
         body: JSON.stringify({ version: 'v0' }),
       });
       assert.equal(refused.status, 403);
+      // No upload for a viewer: no link, the page says so, and the server refuses a draft.
+      assert.equal(await viewer.getByTestId('new-version').count(), 0, 'a viewer is offered uploading');
+      await viewer.goto(`${server.base}/artifacts/${world.model.id}/upload`);
+      await viewer.getByTestId('upload-forbidden').getByText(/Viewers cannot upload/).waitFor();
+      assert.equal(await viewer.getByTestId('upload-drop').count(), 0);
+      const draft = await fetch(`${server.base}/api/v1/artifacts/${world.model.id}/versions`, {
+        method: 'POST',
+        headers: { Cookie: cookie, 'X-CSRF-Token': session.csrf_token, 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(draft.status, 403);
       await viewerContext.close();
     });
 

@@ -5,6 +5,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
 export const KEY = 'wlm_e2e_browser_key_0123456789abcdefghijklmnopqrstu';
@@ -25,6 +26,9 @@ export async function startServer(backend, extraEnv = {}) {
     WANLLMDB__SERVER__BIND: '127.0.0.1:0',
     WANLLMDB__SERVER__WORKERS: '2',
     WANLLMDB__AUTH__BOOTSTRAP_KEY: KEY,
+    // Files over 16 MiB go in parts of 8 MiB (upload.mjs sends one of 100 MB).
+    WANLLMDB__UPLOADS__MULTIPART_THRESHOLD: String(16 << 20),
+    WANLLMDB__UPLOADS__PART_SIZE: String(8 << 20),
     RUST_LOG: 'warn',
     ...extraEnv,
   };
@@ -47,6 +51,11 @@ export async function startServer(backend, extraEnv = {}) {
     env.WANLLMDB__STORAGE__S3__BUCKET = need('TEST_S3_BUCKET');
     env.WANLLMDB__STORAGE__S3__ACCESS_KEY = need('TEST_S3_ACCESS_KEY');
     env.WANLLMDB__STORAGE__S3__SECRET_KEY = need('TEST_S3_SECRET_KEY');
+    // The page uploads to the store's presigned URLs: the bucket's CORS rule must name the
+    // page's origin, so the port is chosen before the server starts.
+    const port = await freePort();
+    env.WANLLMDB__SERVER__BIND = `127.0.0.1:${port}`;
+    env.WANLLMDB__STORAGE__S3__CORS_ORIGINS = `http://127.0.0.1:${port}`;
   }
   const child = spawn(bin, ['serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const base = await new Promise((ok, fail) => {
@@ -72,4 +81,15 @@ export async function startServer(backend, extraEnv = {}) {
       if (database) execFileSync('psql', [need('TEST_DATABASE_URL'), '-q', '-c', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`]);
     },
   };
+}
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => ok(port));
+    });
+  });
 }

@@ -1,4 +1,4 @@
-import { Suspense } from 'react';
+import { lazy, Suspense } from 'react';
 import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
 import { Loading, ErrorBox } from './components/Status';
 import { SessionProvider, useCurrentSession, useSignOut } from './session';
@@ -9,6 +9,9 @@ import { KeysPage } from './pages/Keys';
 import { ComparePage } from './pages/Compare';
 import ArtifactPage from './pages/Artifact';
 import VersionPage from './pages/Version';
+
+// The upload page (its engine and workers) is only for editors who make versions: on demand.
+const UploadPage = lazy(() => import('./pages/Upload').then((m) => ({ default: m.UploadPage })));
 
 // The pages are in the first bundle (about 160 KB gzipped in all): a lazy page would make a
 // direct visit wait for React's reveal throttle (300 ms). The heavy parts load on demand: the
@@ -36,6 +39,8 @@ export function App() {
             <Route path="/keys" element={<KeysPage />} />
             <Route path="/artifacts/:artifactId" element={<ArtifactPage />} />
             <Route path="/artifacts/:artifactId/compare" element={<ComparePage />} />
+            <Route path="/artifacts/:artifactId/upload" element={<UploadPage />} />
+            <Route path="/projects/:projectId/upload" element={<UploadPage />} />
             <Route path="/versions/:versionId" element={<VersionPage />} />
             <Route path="/versions/:versionId/:tab" element={<VersionPage />} />
             <Route path="*" element={<NotFound />} />

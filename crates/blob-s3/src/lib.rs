@@ -268,6 +268,47 @@ async fn fill(
 }
 
 impl S3BlobStore {
+    /// Lets web pages served from `origins` (e.g. `https://registry.example.com`) upload and
+    /// download with the presigned URLs: sets the bucket's CORS rule (PUT, GET, HEAD; any
+    /// request header, since the URLs bind their checksum headers; `ETag` exposed, which
+    /// multipart completion needs). It replaces the bucket's CORS configuration.
+    pub async fn allow_browsers(&self, origins: &[String]) -> Result<(), BlobError> {
+        let rule = s3::serde_types::CorsRule::new(
+            Some(vec!["*".to_owned()]),
+            vec!["PUT".to_owned(), "GET".to_owned(), "HEAD".to_owned()],
+            origins.to_vec(),
+            Some(vec!["ETag".to_owned()]),
+            Some("wanllmdb-browser-uploads".to_owned()),
+            Some(3600),
+        );
+        let config = s3::serde_types::CorsConfiguration::new(vec![rule]);
+        let answer = self
+            .bucket
+            .put_bucket_cors("", &config)
+            .await
+            .map_err(|e| unexpected("S3 PutBucketCors", e))?;
+        if !(200..300).contains(&answer.status_code()) {
+            return Err(unexpected(
+                "S3 PutBucketCors",
+                format!(
+                    "status {}: {}",
+                    answer.status_code(),
+                    String::from_utf8_lossy(answer.as_slice())
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The origin the presigned URLs point at (what a page's CSP must let it connect to).
+    pub fn url_origin(&self) -> String {
+        let url = self.bucket.url();
+        let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+        let scheme = url.split_once("://").map_or("https", |(s, _)| s);
+        let host = rest.split('/').next().unwrap_or_default();
+        format!("{scheme}://{host}")
+    }
+
     /// Connects to the bucket, creating it when missing.
     pub async fn connect(config: S3Config) -> Result<Self, BlobError> {
         if config.part_size < MIN_PART_SIZE {

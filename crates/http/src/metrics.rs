@@ -1,6 +1,7 @@
 //! Request ids, request logs, Prometheus metrics and the headers every response carries, as one
 //! middleware.
 
+use crate::security::ContentSecurityPolicy;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
@@ -99,8 +100,9 @@ pub async fn observe(
             format!("the request target has {target} bytes; the limit is {MAX_URL_BYTES}"),
         )
         .error_response();
+        let csp = policy(&req);
         let mut res = req.into_response(problem).map_into_right_body();
-        harden(&mut res);
+        harden(&mut res, &csp);
         return Ok(res);
     }
     let id = req
@@ -113,6 +115,7 @@ pub async fn observe(
     let method = req.method().to_string();
     let span = tracing::info_span!("request", %method, path = %req.path(), request_id = %id, user_id = tracing::field::Empty);
     let metrics = req.app_data::<web::Data<AppState>>().cloned();
+    let csp = policy(&req);
     if let Some(s) = &metrics {
         s.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
     }
@@ -133,10 +136,16 @@ pub async fn observe(
             .insert(HeaderName::from_static("x-request-id"), v);
     }
     let mut res = res.map_into_left_body();
-    harden(&mut res);
+    harden(&mut res, &csp);
     Ok(res)
 }
 
-fn harden<B>(res: &mut ServiceResponse<EitherBody<B>>) {
-    crate::security::harden(res.headers_mut());
+fn policy(req: &ServiceRequest) -> ContentSecurityPolicy {
+    req.app_data::<web::Data<ContentSecurityPolicy>>()
+        .map(|p| p.get_ref().clone())
+        .unwrap_or_default()
+}
+
+fn harden<B>(res: &mut ServiceResponse<EitherBody<B>>, csp: &ContentSecurityPolicy) {
+    crate::security::harden(res.headers_mut(), csp);
 }

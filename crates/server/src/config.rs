@@ -51,6 +51,10 @@ pub struct S3Settings {
     pub secret_key: String,
     pub path_style: bool,
     pub part_size: usize,
+    /// Origins (comma-separated) whose pages may use the presigned URLs: the server sets the
+    /// bucket's CORS rule for them at start. Empty leaves the bucket's CORS alone.
+    #[serde(default)]
+    pub cors_origins: String,
 }
 
 impl std::fmt::Debug for S3Settings {

@@ -237,9 +237,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     });
     let ui =
         web::Data::new(WebUi::new(&settings.server.base_path).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let csp = web::Data::new(wired.store_origin.as_deref().map_or_else(
+        wanllmdb_http::security::ContentSecurityPolicy::default,
+        wanllmdb_http::security::ContentSecurityPolicy::connecting_to,
+    ));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(ui.clone())
+            .app_data(csp.clone())
             .wrap(from_fn(wanllmdb_http::ui::strip_base_path))
             .wrap(from_fn(wanllmdb_http::metrics::observe))
             .configure(wanllmdb_http::configure(state.clone()))

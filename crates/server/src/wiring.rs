@@ -17,6 +17,8 @@ use crate::config::Settings;
 pub struct Wired {
     pub registry: Registry,
     pub signed: Option<Arc<dyn SignedUrlServer>>,
+    /// Where pages may connect besides this server (the object store's presigned URLs).
+    pub store_origin: Option<String>,
 }
 
 /// Opens the metadata store named by `database.url`, applying pending migrations.
@@ -102,40 +104,60 @@ fn generated_secret(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 /// Builds the registry; `public_url` is where clients reach this server.
 pub async fn wire(settings: &Settings, public_url: &str) -> anyhow::Result<Wired> {
     let meta = metadata(settings).await?;
-    let (blobs, signed): (Arc<dyn BlobStore>, Option<Arc<dyn SignedUrlServer>>) =
-        match settings.storage.backend.as_str() {
-            "fs" => {
-                let signer = UrlSigner::new(
-                    signing_secret(settings)?,
-                    format!("{}/api/v1", public_url.trim_end_matches('/')),
-                );
-                let fs = Arc::new(
-                    FsBlobStore::open(&settings.storage.fs.root, signer)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?,
-                );
-                (fs.clone(), Some(fs))
+    let mut store_origin = None;
+    let (blobs, signed): (Arc<dyn BlobStore>, Option<Arc<dyn SignedUrlServer>>) = match settings
+        .storage
+        .backend
+        .as_str()
+    {
+        "fs" => {
+            let signer = UrlSigner::new(
+                signing_secret(settings)?,
+                format!("{}/api/v1", public_url.trim_end_matches('/')),
+            );
+            let fs = Arc::new(
+                FsBlobStore::open(&settings.storage.fs.root, signer)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
+            (fs.clone(), Some(fs))
+        }
+        "s3" => {
+            let s = &settings.storage.s3;
+            if s.endpoint.is_empty() {
+                bail!("storage.backend is s3 but storage.s3.endpoint is empty");
             }
-            "s3" => {
-                let s = &settings.storage.s3;
-                if s.endpoint.is_empty() {
-                    bail!("storage.backend is s3 but storage.s3.endpoint is empty");
+            let store = S3BlobStore::connect(S3Config {
+                endpoint: s.endpoint.clone(),
+                region: s.region.clone(),
+                bucket: s.bucket.clone(),
+                access_key: s.access_key.clone(),
+                secret_key: s.secret_key.clone(),
+                path_style: s.path_style,
+                part_size: s.part_size,
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let origins: Vec<String> = s
+                .cors_origins
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+            if !origins.is_empty() {
+                // Uploads from the CLI and SDKs work without it: warn, do not stop.
+                match store.allow_browsers(&origins).await {
+                    Ok(()) => tracing::info!(?origins, "bucket CORS rule set for browser uploads"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not set the bucket's CORS rule (storage.s3.cors_origins): browsers cannot upload to the store directly")
+                    }
                 }
-                let store = S3BlobStore::connect(S3Config {
-                    endpoint: s.endpoint.clone(),
-                    region: s.region.clone(),
-                    bucket: s.bucket.clone(),
-                    access_key: s.access_key.clone(),
-                    secret_key: s.secret_key.clone(),
-                    path_style: s.path_style,
-                    part_size: s.part_size,
-                })
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-                (Arc::new(store), None)
             }
-            other => bail!("storage.backend must be fs or s3, got {other:?}"),
-        };
+            store_origin = Some(store.url_origin());
+            (Arc::new(store), None)
+        }
+        other => bail!("storage.backend must be fs or s3, got {other:?}"),
+    };
     let ttl = Duration::from_secs(settings.uploads.url_ttl_seconds.max(1));
     let config = RegistryConfig {
         upload_url_ttl: ttl,
@@ -150,6 +172,7 @@ pub async fn wire(settings: &Settings, public_url: &str) -> anyhow::Result<Wired
     Ok(Wired {
         registry: Registry::new(meta, blobs, config),
         signed,
+        store_origin,
     })
 }
 

@@ -148,6 +148,11 @@ export default function ArtifactPage() {
       <div className="row">
         <h2>Versions</h2>
         {a.version_count > 1 && <Link to={`/artifacts/${a.id}/compare`}>Compare versions</Link>}
+        {can(role, 'editor') && (
+          <Link to={`/artifacts/${a.id}/upload`} className="button" data-testid="new-version">
+            Upload a new version
+          </Link>
+        )}
       </div>
       <VersionsTable
         artifactId={a.id}

@@ -5,6 +5,7 @@ import { api, ApiError, unwrap } from '../api/client';
 import { SearchInput } from '../components/SearchInput';
 import { ErrorBox, Loading } from '../components/Status';
 import { formatTime, summaryLine } from '../format';
+import { can, useProjectRole } from '../session';
 import { apiQuery, ARTIFACT_TYPES, readQuery, writeQuery, type ArtifactQuery } from './projectQuery';
 
 const PAGE = 50;
@@ -24,6 +25,7 @@ export function ProjectPage() {
   const update = (change: Partial<ArtifactQuery>, replace = false) =>
     setParams(writeQuery({ ...query, cursor: '', ...change }), { replace });
 
+  const role = useProjectRole(projectId);
   const project = useQuery({
     queryKey: ['project', projectId],
     queryFn: () =>
@@ -47,7 +49,14 @@ export function ProjectPage() {
           <nav className="crumbs">
             <Link to="/">Projects</Link> / <span>{project.data?.name ?? '…'}</span>
           </nav>
-          <h1>{project.data?.name ?? 'Project'}</h1>
+          <div className="row">
+            <h1>{project.data?.name ?? 'Project'}</h1>
+            {can(role, 'editor') && (
+              <Link to={`/projects/${projectId}/upload`} className="button" data-testid="new-artifact">
+                New artifact
+              </Link>
+            )}
+          </div>
           {project.data?.description && <p>{project.data.description}</p>}
         </>
       )}

@@ -1,5 +1,3 @@
-import { sha256 } from 'hash-wasm';
-
 interface Entry {
   path: string;
   sha256_hash: string;
@@ -12,6 +10,8 @@ export async function manifestDigest(entries: Entry[]): Promise<string> {
   const keyed = entries.map((e) => ({ e, key: enc.encode(e.path) }));
   keyed.sort((a, b) => compareBytes(a.key, b.key));
   const text = keyed.map(({ e }) => `${e.path}\t${e.sha256_hash}\t${e.size}\n`).join('');
+  // Loaded on demand (the upload page only); WebCrypto is missing on plain-http origins.
+  const { sha256 } = await import('hash-wasm');
   return sha256(enc.encode(text));
 }
 
