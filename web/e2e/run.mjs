@@ -8,6 +8,7 @@ import { launch } from './browser.mjs';
 import { KEY, startServer } from './server.mjs';
 import { BIG_FILES, client, seed, sha256 } from './seed.mjs';
 import { uploadFlows } from './upload.mjs';
+import { lineageFlows, seedChain } from './lineage.mjs';
 
 const results = new URL('../test-results/', import.meta.url).pathname;
 
@@ -438,6 +439,7 @@ async function flows(backend) {
     });
 
     await uploadFlows({ page, context, server, world, step, snap });
+    await lineageFlows({ page, server, chain: await seedChain(api, world.vision), step, snap });
 
     await step('API keys: make one (shown once), use it, revoke it', async () => {
       await page.getByTestId('user-name').click();

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, NavLink, useNavigate, useParams } from 'react-router';
 import { api, unwrap, type Artifact, type Version } from '../api/client';
@@ -14,12 +15,16 @@ import { can, useProjectRole } from '../session';
 import { formatBytes, formatTime, shortId } from '../format';
 import { usageSnippets } from './usage';
 
+// The graph library (React Flow + dagre) loads with the lineage tab only.
+const LineageGraph = lazy(() => import('../lineage/Lineage'));
+
 const TABS = [
   ['overview', 'Overview'],
   ['files', 'Files'],
   ['metadata', 'Metadata'],
   ['usage', 'Usage'],
   ['downloads', 'Downloads'],
+  ['lineage', 'Lineage'],
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
@@ -82,6 +87,11 @@ export default function VersionPage() {
         (Object.keys(v.metadata).length ? <JsonTree value={v.metadata} open={3} /> : <p className="muted">No metadata.</p>)}
       {tab === 'usage' && (a && project.data ? <Usage project={project.data.name} artifact={a} version={v} /> : <Loading />)}
       {tab === 'downloads' && <Downloads versionId={v.id} />}
+      {tab === 'lineage' && (
+        <Suspense fallback={<Loading what="Loading the graph" />}>
+          <LineageGraph version={v} />
+        </Suspense>
+      )}
     </section>
   );
 }
