@@ -63,7 +63,9 @@ case "${1:-}" in
     chromium
     npm --prefix web run build
     ${CARGO:-cargo} build --release -p wanllmdb-server --features ui
-    WANLLMDB_SERVER="$PWD/target/release/wanllmdb-server" node web/e2e/bench.mjs
+    ${CARGO:-cargo} build --release -p wanllmdb-cli
+    WANLLMDB_SERVER="$PWD/target/release/wanllmdb-server" WANLLMDB_CLI="$PWD/target/release/wanllmdb" \
+      node web/e2e/bench.mjs
     ;;
   *)
     echo "usage: scripts/web.sh build|lint|test|bench" >&2

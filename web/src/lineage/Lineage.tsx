@@ -147,9 +147,8 @@ export default function LineageGraph({ version }: { version: Version }) {
               edges={edges}
               nodeTypes={NODE_TYPES}
               fitView
-              minZoom={0.05}
+              minZoom={0.02}
               nodesConnectable={false}
-              onlyRenderVisibleElements
               onNodeClick={(_, n) => setPicked(n.id)}
               onPaneClick={() => setPicked(null)}
               proOptions={{ hideAttribution: true }}

@@ -27,21 +27,49 @@ async function hash(id: number, file: Blob): Promise<void> {
   const [sha, md5] = await Promise.all([createSHA256(), createMD5()]);
   sha.init();
   md5.init();
+  let read = 0;
   let lastReport = 0;
-  for (let offset = 0; offset < file.size; offset += CHUNK) {
+  const update = (bytes: Uint8Array): boolean => {
     if (cancelled.delete(id)) {
       post({ type: 'cancelled', id });
-      return;
+      return false;
     }
-    const chunk = new Uint8Array(await file.slice(offset, offset + CHUNK).arrayBuffer());
-    sha.update(chunk);
-    md5.update(chunk);
+    sha.update(bytes);
+    md5.update(bytes);
+    read += bytes.length;
     const now = Date.now();
     if (now - lastReport > 100) {
       lastReport = now;
-      post({ type: 'progress', id, bytes: Math.min(file.size, offset + CHUNK) });
+      post({ type: 'progress', id, bytes: read });
+    }
+    return true;
+  };
+  const reader = byobReader(file);
+  if (reader) {
+    // One buffer, read into again and again: hashing a file makes no garbage.
+    let buffer = new ArrayBuffer(CHUNK);
+    for (;;) {
+      const { done, value } = await reader.read(new Uint8Array(buffer, 0, CHUNK));
+      if (done || !value) break;
+      if (!update(value)) {
+        await reader.cancel();
+        return;
+      }
+      buffer = value.buffer as ArrayBuffer;
+    }
+  } else {
+    for (let offset = 0; offset < file.size; offset += CHUNK) {
+      if (!update(new Uint8Array(await file.slice(offset, offset + CHUNK).arrayBuffer()))) return;
     }
   }
   cancelled.delete(id);
   post({ type: 'done', id, sha256: sha.digest('hex'), md5: md5.digest('hex') });
+}
+
+function byobReader(file: Blob): ReadableStreamBYOBReader | null {
+  try {
+    return file.stream().getReader({ mode: 'byob' });
+  } catch {
+    return null;
+  }
 }
