@@ -110,6 +110,20 @@ async fn auth_and_roles(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // And find a user by exact name (to add a member), nothing by a partial or malformed one.
+    let name = named["name"].as_str().unwrap_or_default().to_owned();
+    let found = outsider
+        .ok(Method::GET, &format!("/api/v1/users?name={name}"), None)
+        .await;
+    assert_eq!(found["id"].as_str(), Some(viewer_id.as_str()));
+    let (status, body) = outsider
+        .call(Method::GET, "/api/v1/users?name=viewer-user", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = outsider
+        .call(Method::GET, "/api/v1/users?name=a%20b%2F..", None)
+        .await;
+    assert!(status.is_client_error(), "{status} {body}");
     let (status, _) = api
         .as_user("wlm_not_a_real_key_but_long_enough_to_check")
         .call(Method::GET, "/api/v1/me", None)

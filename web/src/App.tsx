@@ -6,6 +6,7 @@ import { AfterSignIn, SignInPage } from './pages/SignIn';
 import { ProjectsPage } from './pages/Projects';
 import { ProjectPage } from './pages/Project';
 import { KeysPage } from './pages/Keys';
+import { MembersPage } from './pages/Members';
 import { ComparePage } from './pages/Compare';
 import ArtifactPage from './pages/Artifact';
 import VersionPage from './pages/Version';
@@ -41,6 +42,7 @@ export function App() {
             <Route path="/artifacts/:artifactId/compare" element={<ComparePage />} />
             <Route path="/artifacts/:artifactId/upload" element={<UploadPage />} />
             <Route path="/projects/:projectId/upload" element={<UploadPage />} />
+            <Route path="/projects/:projectId/members" element={<MembersPage />} />
             <Route path="/versions/:versionId" element={<VersionPage />} />
             <Route path="/versions/:versionId/:tab" element={<VersionPage />} />
             <Route path="*" element={<NotFound />} />

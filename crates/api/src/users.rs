@@ -18,6 +18,15 @@ pub struct MemberDto {
     pub role: String,
 }
 
+/// A user looked up by exact name (adding a project member by name).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    #[param(min_length = 1, max_length = 64)]
+    pub name: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserDto {

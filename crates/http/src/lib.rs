@@ -77,6 +77,7 @@ api! {
     GET "/api/v1/session" => handlers::session::current, true, "The browser's session: its user and CSRF token.";
     DELETE "/api/v1/session" => handlers::session::sign_out, true, "Sign out: the session ends on every server instance and the cookie is cleared.";
     GET "/api/v1/me" => handlers::users::me, true, "The caller.";
+    GET "/api/v1/users" => handlers::users::find_user, true, "The user with exactly this name (any signed-in user; to add a project member).";
     POST "/api/v1/users" => handlers::users::create_user, true, "Create a user (administrators).";
     GET "/api/v1/users/{user_id}" => handlers::users::get_user, true, "A user's name and id (any signed-in user; the UI shows who made what).";
     POST "/api/v1/users/{user_id}/keys" => handlers::users::create_key, true, "Create an API key; the secret is shown once.";
@@ -178,6 +179,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         handlers::session::current,
         handlers::session::sign_out,
         handlers::users::me,
+        handlers::users::find_user,
         handlers::users::create_user,
         handlers::users::get_user,
         handlers::users::create_key,

@@ -51,6 +51,9 @@ export function ProjectPage() {
           </nav>
           <div className="row">
             <h1>{project.data?.name ?? 'Project'}</h1>
+            <Link to={`/projects/${projectId}/members`} data-testid="members-link">
+              Members
+            </Link>
             {can(role, 'editor') && (
               <Link to={`/projects/${projectId}/upload`} className="button" data-testid="new-artifact">
                 New artifact

@@ -42,6 +42,31 @@ pub async fn get_user(
 }
 
 #[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    summary = "The user with exactly this name (any signed-in user; to add a project member).",
+    params(UserQuery),
+    responses(
+        (status = 200, description = "Success.", body = UserDto),
+        problems::Malformed,
+        problems::Unauthenticated,
+        problems::NotFound,
+        problems::Invalid,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn find_user(
+    state: State,
+    auth: Auth,
+    q: web::Query<UserQuery>,
+) -> ApiResult<HttpResponse> {
+    let name = valid(UserName::parse(q.into_inner().name))?;
+    let user = state.registry.get_user_by_name(&auth.0, &name).await?;
+    ok(&UserDto::from(user))
+}
+
+#[utoipa::path(
     post,
     path = "/api/v1/users",
     tag = "users",
