@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { launch, signIn } from './browser.mjs';
 import { KEY, startServer } from './server.mjs';
-import { BIG_FILES, client, seed, sha256 } from './seed.mjs';
+import { BIG_FILES, client, logVersion, seed, sha256 } from './seed.mjs';
 import { uploadFlows } from './upload.mjs';
 import { lineageFlows, seedChain } from './lineage.mjs';
 
@@ -278,6 +278,26 @@ async function flows(backend) {
       await page.goto(`${files}?file=${encodeURIComponent(path)}`);
       await preview.waitFor();
     };
+
+    await step('compare 1,200 changes a page of 500 at a time', async () => {
+      const tables = await api.call('POST', '/api/v1/projects', { name: 'tables' });
+      const wide = await api.call('POST', '/api/v1/artifacts', { project_id: tables.id, name: 'wide', type: 'dataset' });
+      const paths = Array.from({ length: 1200 }, (_, i) => `rows/${String(i).padStart(5, '0')}.txt`);
+      const w0 = await logVersion(api, wide.id, {}, { shared: { content: 'x', paths } });
+      const w1 = await logVersion(api, wide.id, {}, { shared: { content: 'y', paths: paths.slice(0, 600) } });
+      await page.goto(`${server.base}/artifacts/${wide.id}/compare?from=${w0.id}&to=${w1.id}`);
+      const summary = page.getByTestId('diff-summary');
+      await summary.getByText('500 modified').waitFor();
+      await summary.getByText('so far').waitFor();
+      await page.getByTestId('diff-more').getByRole('button').click();
+      await summary.getByText('400 removed').waitFor();
+      await page.getByTestId('diff-more').getByRole('button').click();
+      await summary.getByText('600 removed').waitFor();
+      assert.match(await summary.innerText(), /600 modified/);
+      assert.equal(await page.getByTestId('diff-more').count(), 0, 'all pages are in');
+      assert.equal(await page.getByTestId('diff-modified').locator('tbody tr').count(), 600);
+      await snap('compare-paged');
+    });
 
     await step('preview: image, code, csv, json, text past the cap', async () => {
       await open('plots/loss.png');

@@ -72,6 +72,9 @@ export async function uploadFlows({ page, context, server, world, step, snap }) 
       assert.match(await outcome.innerText(), /best/);
       // 200 whole-file PUTs and the big file's 13 parts of 8 MiB, nothing more.
       assert.equal(puts.length, 200 + Math.ceil((100 * MB) / (8 << 20)), `PUTs: ${puts.length}`);
+      // Straight to the store's presigned URLs (Garage: its CORS rule, set by the server), none
+      // through the server's fallback.
+      assert.deepEqual(puts.filter((u) => u.includes('/files/content')), []);
       await outcome.getByRole('link', { name: 'v0' }).click();
       await page.waitForURL(/\/versions\//);
       artifactUrl = await page.getByRole('navigation').getByRole('link', { name: 'browser-upload' }).getAttribute('href');

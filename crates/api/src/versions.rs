@@ -99,10 +99,25 @@ pub struct VersionDiffDto {
     pub modified: Vec<FileChangeDto>,
     /// Same bytes, other path.
     pub renamed: Vec<FileChangeDto>,
-    /// Same path, same bytes.
+    /// Same path, same bytes (among this page's paths).
     pub unchanged: u64,
-    /// More files changed than a diff lists; the lists hold the first by path.
+    /// More changes follow on further pages (ask again with `cursor` = `next_cursor`); renames
+    /// are paired within a page.
     pub truncated: bool,
+    /// Where the next page starts, when `truncated`.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of a comparison: at most `limit` changed files (default and most 10,000), from
+/// `cursor` (a `next_cursor`) on, in path order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DiffQuery {
+    #[param(minimum = 1, maximum = 10000)]
+    pub limit: Option<u32>,
+    #[param(max_length = 1024)]
+    pub cursor: Option<String>,
 }
 
 impl From<VersionDiff> for VersionDiffDto {
@@ -123,6 +138,7 @@ impl From<VersionDiff> for VersionDiffDto {
             renamed: changes(d.renamed),
             unchanged: d.unchanged,
             truncated: d.truncated,
+            next_cursor: d.next.map(FilePath::into_string),
         }
     }
 }

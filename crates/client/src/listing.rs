@@ -218,11 +218,25 @@ impl Client {
         self.artifact_in(project, name).await
     }
 
-    /// How version `to` differs from version `from` (references).
+    /// How version `to` differs from version `from` (references): every page of the
+    /// comparison, joined (renames are paired within each page).
     pub async fn diff(&self, from: &str, to: &str) -> Result<VersionDiffDto> {
         let (a, b) = (self.resolve(from).await?, self.resolve(to).await?);
-        self.get(&format!("/artifacts/versions/{}/diff/{}", a.id, b.id))
-            .await
+        let base = format!("/artifacts/versions/{}/diff/{}", a.id, b.id);
+        let mut all: VersionDiffDto = self.get(&base).await?;
+        while let Some(cursor) = all.next_cursor.take() {
+            let page: VersionDiffDto = self
+                .get(&format!("{base}?cursor={}", encode(&cursor)))
+                .await?;
+            all.added.extend(page.added);
+            all.removed.extend(page.removed);
+            all.modified.extend(page.modified);
+            all.renamed.extend(page.renamed);
+            all.unchanged += page.unchanged;
+            all.truncated = page.truncated;
+            all.next_cursor = page.next_cursor;
+        }
+        Ok(all)
     }
 
     /// Points `alias` at the version `reference` names (`project/name:vN`).

@@ -74,12 +74,14 @@ pub struct VersionDiff {
     pub renamed: Vec<FileChange>,
     /// Same path, same content.
     pub unchanged: u64,
-    /// More files changed than a diff lists (`MAX_DIFF_FILES` per kind): the lists hold the
-    /// first by path, renames are paired among those, and `unchanged` is still exact.
+    /// More changes follow than this page holds: the lists hold the page's changes by path,
+    /// renames are paired within the page, and `unchanged` counts the page's paths.
     pub truncated: bool,
+    /// Where the next page starts (the last path this page covered).
+    pub next: Option<FilePath>,
 }
 
-/// The most files a diff lists per kind of change, so comparing two huge versions holds a
+/// The most changed files one page of a diff lists, so comparing two huge versions holds a
 /// bounded number of rows.
 pub const MAX_DIFF_FILES: usize = 10_000;
 
@@ -91,54 +93,59 @@ pub struct DiffBuilder {
     diff: VersionDiff,
     only_from: Vec<ArtifactFile>,
     only_to: Vec<ArtifactFile>,
-    cap: usize,
+    /// Changes this page may hold.
+    budget: usize,
+    last: Option<FilePath>,
+    stopped: bool,
 }
 
 impl DiffBuilder {
-    pub fn new(cap: usize) -> Self {
+    pub fn new(budget: usize) -> Self {
         Self {
             diff: VersionDiff::default(),
             only_from: Vec::new(),
             only_to: Vec::new(),
-            cap,
+            budget: budget.max(1),
+            last: None,
+            stopped: false,
         }
     }
 
-    fn keep<T>(list: &mut Vec<T>, item: T, cap: usize, truncated: &mut bool) {
-        if list.len() < cap {
-            list.push(item);
-        } else {
-            *truncated = true;
-        }
+    fn changes(&self) -> usize {
+        self.diff.modified.len() + self.only_from.len() + self.only_to.len()
+    }
+
+    /// Whether the page holds as many changes as it may (merging stops; `finish` says where
+    /// the next page starts).
+    pub fn is_full(&self) -> bool {
+        self.changes() >= self.budget
+    }
+
+    /// Whether merging stopped because the page is full.
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// A path in both versions.
     pub fn both(&mut self, from: ArtifactFile, to: ArtifactFile) {
+        self.last = Some(to.path.clone());
         if from.sha256 == to.sha256 && from.size == to.size {
             self.diff.unchanged += 1;
         } else {
-            Self::keep(
-                &mut self.diff.modified,
-                FileChange { from, to },
-                self.cap,
-                &mut self.diff.truncated,
-            );
+            self.diff.modified.push(FileChange { from, to });
         }
     }
 
     /// A path only in `from`.
     pub fn only_from(&mut self, file: ArtifactFile) {
-        Self::keep(
-            &mut self.only_from,
-            file,
-            self.cap,
-            &mut self.diff.truncated,
-        );
+        self.last = Some(file.path.clone());
+        self.only_from.push(file);
     }
 
     /// A path only in `to`.
     pub fn only_to(&mut self, file: ArtifactFile) {
-        Self::keep(&mut self.only_to, file, self.cap, &mut self.diff.truncated);
+        self.last = Some(file.path.clone());
+        self.only_to.push(file);
     }
 
     /// Takes files off the fronts of the two path-ordered queues while the order decides what
@@ -152,6 +159,22 @@ impl DiffBuilder {
         to_done: bool,
     ) {
         loop {
+            if self.is_full() {
+                // Unchanged paths right after the page's last change still belong to it.
+                let next_unchanged = match (from.front(), to.front()) {
+                    (Some(a), Some(b)) => {
+                        a.path == b.path && a.sha256 == b.sha256 && a.size == b.size
+                    }
+                    _ => false,
+                };
+                if !next_unchanged {
+                    // Anything left (or still to list) goes on the next page.
+                    self.diff.truncated =
+                        !from.is_empty() || !to.is_empty() || !from_done || !to_done;
+                    self.stopped = true;
+                    return;
+                }
+            }
             let order = match (from.front(), to.front()) {
                 (Some(a), Some(b)) => a.path.as_str().cmp(b.path.as_str()),
                 (Some(_), None) if to_done => Ordering::Less,
@@ -184,8 +207,12 @@ impl DiffBuilder {
             mut diff,
             only_from,
             only_to,
+            last,
             ..
         } = self;
+        if diff.truncated {
+            diff.next = last;
+        }
         // Removed files by content, the lowest path last so it pairs first.
         let mut removed_by_sha: HashMap<Sha256, Vec<ArtifactFile>> = HashMap::new();
         for f in only_from.into_iter().rev() {

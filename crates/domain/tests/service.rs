@@ -790,7 +790,7 @@ async fn diff_classifies_changes() {
         .await;
     let d = e
         .reg
-        .diff_versions(&e.admin, v0.id, v1.id)
+        .diff_versions(&e.admin, v0.id, v1.id, Default::default())
         .await
         .expect("diff");
     let paths = |fs: &[ArtifactFile]| fs.iter().map(|f| f.path.to_string()).collect::<Vec<_>>();
@@ -813,7 +813,7 @@ async fn diff_classifies_changes() {
     assert_eq!(d.unchanged, 1);
     let same = e
         .reg
-        .diff_versions(&e.admin, v1.id, v1.id)
+        .diff_versions(&e.admin, v1.id, v1.id, Default::default())
         .await
         .expect("self diff");
     assert_eq!((same.unchanged, same.added.len()), (4, 0));
@@ -1503,7 +1503,7 @@ async fn finalize_and_diff_page_through_versions_larger_than_a_page() {
     let (v1, _) = e.log(&e.admin, a.id, &files).await;
     let d = e
         .reg
-        .diff_versions(&e.admin, v0.id, v1.id)
+        .diff_versions(&e.admin, v0.id, v1.id, Default::default())
         .await
         .expect("diff");
     assert_eq!(d.unchanged, 2498);
@@ -1512,6 +1512,68 @@ async fn finalize_and_diff_page_through_versions_larger_than_a_page() {
     assert_eq!((d.removed.len(), d.added.len(), d.truncated), (1, 1, false));
     assert_eq!(d.removed[0].path.as_str(), "f/02400");
     assert_eq!(d.added[0].path.as_str(), "g/added");
+
+    // The same comparison a few changes at a time: pages join into the whole, none over its
+    // limit, and listings of the versions (1,000 files each) are crossed on the way.
+    let mut many = contents.clone();
+    for i in (0..2500).step_by(97) {
+        many[i].1 = format!("changed {i}").into_bytes();
+    }
+    many.retain(|(p, _)| !p.ends_with('3') || p.as_str() < "f/02000");
+    many.push(("h/new".into(), b"new file".to_vec()));
+    let many_files: Vec<(&str, &[u8])> = many
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_slice()))
+        .collect();
+    let (v2, _) = e.log(&e.admin, a.id, &many_files).await;
+    let whole = e
+        .reg
+        .diff_versions(&e.admin, v0.id, v2.id, Default::default())
+        .await
+        .expect("diff");
+    assert!(!whole.truncated && whole.next.is_none());
+    let (mut modified, mut removed, mut added, mut unchanged, mut pages) =
+        (Vec::new(), Vec::new(), Vec::new(), 0, 0);
+    let mut after = None;
+    loop {
+        let page = e
+            .reg
+            .diff_versions(
+                &e.admin,
+                v0.id,
+                v2.id,
+                wanllmdb_domain::service::DiffPage { after, limit: 7 },
+            )
+            .await
+            .expect("page");
+        pages += 1;
+        assert!(page.modified.len() + page.removed.len() + page.added.len() <= 7);
+        modified.extend(page.modified.iter().map(|c| c.to.path.to_string()));
+        removed.extend(page.removed.iter().map(|f| f.path.to_string()));
+        added.extend(page.added.iter().map(|f| f.path.to_string()));
+        unchanged += page.unchanged;
+        assert_eq!(page.truncated, page.next.is_some());
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let paths = |v: &[wanllmdb_domain::entities::ArtifactFile]| -> Vec<String> {
+        v.iter().map(|f| f.path.to_string()).collect()
+    };
+    assert_eq!(
+        modified,
+        whole
+            .modified
+            .iter()
+            .map(|c| c.to.path.to_string())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(removed, paths(&whole.removed));
+    assert_eq!(added, paths(&whole.added));
+    assert_eq!(unchanged, whole.unchanged);
+    let changes = whole.modified.len() + whole.removed.len() + whole.added.len();
+    assert!(pages >= changes / 7, "{pages} pages for {changes} changes");
 
     // A missing blob on a later page is still found.
     let (draft, _) = e.draft(&e.admin, a.id, &files).await;

@@ -1,11 +1,11 @@
-import { useQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useMemo } from 'react';
 import { api, fetchPrefix, unwrap, type FileEntry, type Version } from '../api/client';
 import { ErrorBox, Loading } from '../components/Status';
 import { formatBytes, formatCount } from '../format';
 import { isInspectable, LIMITS, previewKind } from '../preview/kind';
-import { delta, metadataDiff, tensorDiff } from './compare';
+import { delta, joinPages, metadataDiff, tensorDiff } from './compare';
 import { sideBySide } from './textDiff';
 
 /** Two versions of an artifact side by side: files by digest, metadata by key. The URL holds the pair. */
@@ -39,16 +39,24 @@ export function ComparePage() {
   });
   const a = useQuery(one(fromId));
   const b = useQuery(one(toId));
-  const diff = useQuery({
+  // The server lists a comparison a page of changes at a time; more pages join on demand, so
+  // two versions of 100,000 files with thousands of changes stay quick.
+  const pages = useInfiniteQuery({
     queryKey: ['diff', fromId, toId],
-    queryFn: () =>
+    queryFn: ({ pageParam }) =>
       unwrap(
         api.GET('/api/v1/artifacts/versions/{version_id}/diff/{other_id}', {
-          params: { path: { version_id: fromId, other_id: toId } },
+          params: {
+            path: { version_id: fromId, other_id: toId },
+            query: { limit: DIFF_PAGE, ...(pageParam ? { cursor: pageParam } : {}) },
+          },
         }),
       ),
+    initialPageParam: '',
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
     enabled: Boolean(fromId && toId),
   });
+  const diff = { ...pages, data: pages.data ? joinPages(pages.data.pages) : undefined };
 
   const pick = (side: 'from' | 'to', id: string) => setParams({ from: fromId, to: toId, [side]: id });
   const options = (selected: string, current?: Version) => (
@@ -99,10 +107,15 @@ export function ComparePage() {
             <span className="badge">{diff.data.modified.length} modified</span>
             <span className="badge">{diff.data.renamed.length} renamed</span>
             <span className="badge">{diff.data.unchanged.toLocaleString()} unchanged</span>
+            {pages.hasNextPage && <span className="muted"> so far</span>}
           </p>
-          {diff.data.truncated && (
-            <div className="banner" role="note">
-              More files changed than a comparison lists: these are the first by path.
+          {pages.hasNextPage && (
+            <div className="banner" role="note" data-testid="diff-more">
+              These are the changes up to <span className="mono">{diff.data.next_cursor}</span> (by path), with the unchanged
+              files among them.{' '}
+              <button type="button" onClick={() => void pages.fetchNextPage()} disabled={pages.isFetchingNextPage}>
+                {pages.isFetchingNextPage ? 'Comparing…' : `Compare the next ${DIFF_PAGE} changes`}
+              </button>
             </div>
           )}
           <FileTable title="Added" testId="diff-added" files={diff.data.added} />
@@ -338,3 +351,5 @@ function ChangeTable({
     </table>
   );
 }
+
+const DIFF_PAGE = 500;

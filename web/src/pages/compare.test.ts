@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { delta, metadataDiff, tensorDiff } from './compare';
+import { delta, joinPages, metadataDiff, tensorDiff } from './compare';
 
 describe('comparing versions', () => {
   it('diffs metadata by key', () => {
@@ -36,5 +36,26 @@ describe('comparing tensors', () => {
       ['c', 'added'],
     ]);
     expect(tensorDiff([t('x', 'F32', [2, 3])], [t('x', 'F32', [3, 2])])[0]?.kind).toBe('changed');
+  });
+});
+
+describe('a comparison in pages', () => {
+  it('joins the lists, sums the unchanged files and keeps the last page\'s cursor', () => {
+    const f = (path: string) => ({ path }) as never;
+    const page = (added: string[], unchanged: number, next: string | null) => ({
+      added: added.map(f),
+      removed: [],
+      modified: [],
+      renamed: [],
+      unchanged,
+      truncated: next !== null,
+      next_cursor: next,
+    });
+    const joined = joinPages([page(['a', 'b'], 3, 'b'), page(['c'], 4, null)]);
+    expect(joined.added.map((x) => (x as { path: string }).path)).toEqual(['a', 'b', 'c']);
+    expect(joined.unchanged).toBe(7);
+    expect(joined.truncated).toBe(false);
+    expect(joined.next_cursor).toBeNull();
+    expect(joinPages([page(['a'], 1, 'a')]).next_cursor).toBe('a');
   });
 });

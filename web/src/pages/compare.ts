@@ -1,3 +1,4 @@
+import type { Schemas } from '../api/client';
 /** One top-level metadata key's change between two versions. */
 export interface MetadataChange {
   key: string;
@@ -59,4 +60,20 @@ export function tensorDiff(from: TensorInfo[], to: TensorInfo[]): TensorChange[]
     }
   }
   return out;
+}
+
+type Diff = Schemas['VersionDiffDto'];
+
+/** Pages of a comparison as one (renames are paired within each page). */
+export function joinPages(pages: Diff[]): Diff {
+  const last = pages[pages.length - 1];
+  return {
+    added: pages.flatMap((p) => p.added),
+    removed: pages.flatMap((p) => p.removed),
+    modified: pages.flatMap((p) => p.modified),
+    renamed: pages.flatMap((p) => p.renamed),
+    unchanged: pages.reduce((n, p) => n + p.unchanged, 0),
+    truncated: last?.truncated ?? false,
+    next_cursor: last?.next_cursor ?? null,
+  };
 }

@@ -460,12 +460,16 @@ impl Registry {
         actor: &Actor,
         from: VersionId,
         to: VersionId,
+        page: DiffPage,
     ) -> Result<VersionDiff> {
         self.version_for(actor, from, Role::Viewer).await?;
         self.version_for(actor, to, Role::Viewer).await?;
-        // A merge of the two path-ordered listings, a page of each at a time.
-        let mut builder = DiffBuilder::new(MAX_DIFF_FILES);
+        // A merge of the two path-ordered listings, a page of each at a time, from the page's
+        // start until it holds `limit` changes.
+        let mut builder = DiffBuilder::new(page.limit.clamp(1, MAX_DIFF_FILES));
         let (mut a, mut b) = (FilePages::new(from), FilePages::new(to));
+        a.after.clone_from(&page.after);
+        b.after = page.after;
         loop {
             if a.files.is_empty() && !a.done {
                 a.fetch(self).await?;
@@ -474,6 +478,9 @@ impl Registry {
                 b.fetch(self).await?;
             }
             builder.merge(&mut a.files, &mut b.files, a.done, b.done);
+            if builder.stopped() {
+                return Ok(builder.finish());
+            }
             if a.done && b.done && a.files.is_empty() && b.files.is_empty() {
                 return Ok(builder.finish());
             }
@@ -499,6 +506,22 @@ fn refuse_latest(alias: &AliasName) -> Result<()> {
 
 /// How many checked blobs finalize remembers across pages (some 10 MB of keys at most).
 const MAX_REMEMBERED_BLOBS: usize = 50_000;
+
+/// Which part of a comparison to list: the changes at paths after `after`, at most `limit`.
+#[derive(Clone, Debug)]
+pub struct DiffPage {
+    pub after: Option<FilePath>,
+    pub limit: usize,
+}
+
+impl Default for DiffPage {
+    fn default() -> Self {
+        Self {
+            after: None,
+            limit: MAX_DIFF_FILES,
+        }
+    }
+}
 
 /// A version's files, fetched a page at a time in path order.
 struct FilePages {

@@ -200,12 +200,13 @@ pub async fn finalize_version(
     path = "/api/v1/artifacts/versions/{version_id}/diff/{other_id}",
     tag = "versions",
     summary = "How another version differs from this one.",
-    params(("version_id" = Uuid, Path, description = "A version's id."), ("other_id" = Uuid, Path, description = "The version to compare with.")),
+    params(("version_id" = Uuid, Path, description = "A version's id."), ("other_id" = Uuid, Path, description = "The version to compare with."), DiffQuery),
     responses(
         (status = 200, description = "Success.", body = VersionDiffDto),
         problems::Malformed,
         problems::Unauthenticated,
         problems::NotFound,
+        problems::Invalid,
     ),
     security(("bearer" = [])),
 )]
@@ -213,8 +214,16 @@ pub async fn diff(
     state: State,
     auth: Auth,
     path: web::Path<(VersionId, VersionId)>,
+    q: web::Query<DiffQuery>,
 ) -> ApiResult<HttpResponse> {
     let (a, b) = path.into_inner();
-    let d = state.registry.diff_versions(&auth.0, a, b).await?;
+    let q = q.into_inner();
+    let page = wanllmdb_domain::service::DiffPage {
+        after: q.cursor.map(|c| valid(FilePath::parse(c))).transpose()?,
+        limit: q
+            .limit
+            .map_or(wanllmdb_domain::manifest::MAX_DIFF_FILES, |l| l as usize),
+    };
+    let d = state.registry.diff_versions(&auth.0, a, b, page).await?;
     ok(&VersionDiffDto::from(d))
 }
