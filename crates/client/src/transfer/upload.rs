@@ -480,11 +480,11 @@ impl Client {
         let mut todo: Vec<PartUrlDto> = plan.parts;
         let mut done: Vec<(u32, String)> = Vec::new();
         if let Some(old) = self.remembered_upload(sha) {
-            let listed: Result<Vec<StoredPartDto>> = self
-                .get(&format!(
-                    "/artifacts/versions/{version}/files/multipart/{old}?sha256_hash={sha}"
-                ))
-                .await;
+            // A dropped connection here must not cost the stored parts: tried again like a
+            // transfer. Only an answer (the upload is gone) starts the file afresh.
+            let path =
+                format!("/artifacts/versions/{version}/files/multipart/{old}?sha256_hash={sha}");
+            let listed: Result<Vec<StoredPartDto>> = retrying(|| self.get(&path)).await;
             if let Ok(listed) = listed {
                 done = listed
                     .into_iter()
