@@ -6,19 +6,26 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 export const MB = 1_000_000;
 
-function rendererRss() {
-  let largest = 0;
+/**
+ * The page's renderer (the largest renderer process; Chromium also keeps a spare one): its
+ * resident memory, and the part that is its own (anonymous + shared-memory pages, i.e. without
+ * the library code every Chromium process maps).
+ */
+function renderer() {
+  let best = { rss: 0, own: 0 };
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (!cmd.includes('chrom') || !cmd.includes('--type=renderer')) continue;
-      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (rss) largest = Math.max(largest, Number(rss[1]) * 1024);
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+      const now = { rss: kb('VmRSS'), own: kb('RssAnon') + kb('RssShmem') };
+      if (now.rss > best.rss) best = now;
     } catch {
       // The process ended meanwhile.
     }
   }
-  return largest;
+  return best;
 }
 
 export async function uploadPeak(page, uploadUrl, file) {
@@ -28,12 +35,16 @@ export async function uploadPeak(page, uploadUrl, file) {
   await page.getByTestId('upload-chosen').waitFor();
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
-  let peakRss = rendererRss();
+  const before = renderer();
+  let peakRss = before.rss;
+  let peakOwn = before.own;
   let peakHeap = 0;
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      peakRss = Math.max(peakRss, rendererRss());
+      const now = renderer();
+      peakRss = Math.max(peakRss, now.rss);
+      peakOwn = Math.max(peakOwn, now.own);
       const { metrics } = await cdp.send('Performance.getMetrics');
       peakHeap = Math.max(peakHeap, metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0);
       await new Promise((r) => setTimeout(r, 100));
@@ -47,5 +58,5 @@ export async function uploadPeak(page, uploadUrl, file) {
   await sampler;
   const text = await page.getByTestId('upload-outcome').innerText();
   if (!/1 file sent/.test(text)) throw new Error(`the page did not send the file: ${text}`);
-  return { seconds, peakRss, peakHeap };
+  return { seconds, peakRss, peakOwn, peakHeap, before };
 }
