@@ -284,7 +284,8 @@ async function flows(backend) {
       const wide = await api.call('POST', '/api/v1/artifacts', { project_id: tables.id, name: 'wide', type: 'dataset' });
       const paths = Array.from({ length: 1200 }, (_, i) => `rows/${String(i).padStart(5, '0')}.txt`);
       const w0 = await logVersion(api, wide.id, {}, { shared: { content: 'x', paths } });
-      const w1 = await logVersion(api, wide.id, {}, { shared: { content: 'y', paths: paths.slice(0, 600) } });
+      const kept = Object.fromEntries(paths.slice(600, 610).map((p) => [p, 'x']));
+      const w1 = await logVersion(api, wide.id, kept, { shared: { content: 'y', paths: paths.slice(0, 600) } });
       await page.goto(`${server.base}/artifacts/${wide.id}/compare?from=${w0.id}&to=${w1.id}`);
       const summary = page.getByTestId('diff-summary');
       await summary.getByText('500 modified').waitFor();
@@ -292,10 +293,18 @@ async function flows(backend) {
       await page.getByTestId('diff-more').getByRole('button').click();
       await summary.getByText('400 removed').waitFor();
       await page.getByTestId('diff-more').getByRole('button').click();
-      await summary.getByText('600 removed').waitFor();
-      assert.match(await summary.innerText(), /600 modified/);
+      await summary.getByText('590 removed').waitFor();
+      assert.match(await summary.innerText(), /600 modified.*10 unchanged/);
       assert.equal(await page.getByTestId('diff-more').count(), 0, 'all pages are in');
       assert.equal(await page.getByTestId('diff-modified').locator('tbody tr').count(), 600);
+      // Changes only by default; unticked, the unchanged files are listed too.
+      assert.equal(await page.getByTestId('diff-unchanged').count(), 0);
+      await page.getByTestId('changes-only').uncheck();
+      await page.getByRole('heading', { name: 'Unchanged (10)' }).waitFor();
+      const unchanged = page.getByTestId('diff-unchanged').locator('[data-row]');
+      await unchanged.nth(9).waitFor();
+      assert.equal(await unchanged.count(), 10);
+      assert.match(await unchanged.first().innerText(), /rows\/00600\.txt/);
       await snap('compare-paged');
     });
 

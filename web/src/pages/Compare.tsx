@@ -1,8 +1,11 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Link, useParams, useSearchParams } from 'react-router';
-import { useMemo } from 'react';
-import { api, fetchPrefix, unwrap, type FileEntry, type Version } from '../api/client';
+import { useEffect, useMemo, useState } from 'react';
+import { api, fetchPrefix, unwrap, type FileEntry, type FolderEntry, type Version } from '../api/client';
+import type { ColumnDef } from '@tanstack/react-table';
+import { usePaged } from '../api/paged';
 import { ErrorBox, Loading } from '../components/Status';
+import { VirtualRows } from '../components/VirtualRows';
 import { formatBytes, formatCount } from '../format';
 import { isInspectable, LIMITS, previewKind } from '../preview/kind';
 import { delta, joinPages, metadataDiff, tensorDiff } from './compare';
@@ -57,6 +60,7 @@ export function ComparePage() {
     enabled: Boolean(fromId && toId),
   });
   const diff = { ...pages, data: pages.data ? joinPages(pages.data.pages) : undefined };
+  const [changesOnly, setChangesOnly] = useState(true);
 
   const pick = (side: 'from' | 'to', id: string) => setParams({ from: fromId, to: toId, [side]: id });
   const options = (selected: string, current?: Version) => (
@@ -118,6 +122,10 @@ export function ComparePage() {
               </button>
             </div>
           )}
+          <label className="inline-check">
+            <input type="checkbox" checked={changesOnly} onChange={(e) => setChangesOnly(e.target.checked)} data-testid="changes-only" />{' '}
+            Changes only
+          </label>
           <FileTable title="Added" testId="diff-added" files={diff.data.added} />
           <FileTable title="Removed" testId="diff-removed" files={diff.data.removed} />
           {diff.data.modified.length > 0 && (
@@ -175,6 +183,20 @@ export function ComparePage() {
             </>
           )}
         </>
+      )}
+      {diff.data && !changesOnly && (
+        <UnchangedFiles
+          toId={toId}
+          changed={
+            new Set([
+              ...diff.data.added.map((f) => f.path),
+              ...diff.data.modified.map((c) => c.to.path),
+              ...diff.data.renamed.map((c) => c.to.path),
+            ])
+          }
+          upTo={pages.hasNextPage ? (diff.data.next_cursor ?? null) : null}
+          count={diff.data.unchanged}
+        />
       )}
       {a.data && b.data && <MetadataDiff from={a.data.metadata} to={b.data.metadata} />}
     </section>
@@ -353,3 +375,50 @@ function ChangeTable({
 }
 
 const DIFF_PAGE = 500;
+
+const UNCHANGED_COLUMNS: ColumnDef<FileEntry, unknown>[] = [
+  { id: 'path', header: 'Path', meta: { width: 'minmax(12rem, 3fr)' }, cell: ({ row }) => <span className="mono clip">{row.original.path}</span> },
+  { id: 'size', header: 'Size', meta: { width: '7rem', className: 'num' }, cell: ({ row }) => formatBytes(row.original.size) },
+];
+
+/**
+ * The files both versions hold unchanged, within the paths the comparison has covered so far:
+ * the newer version's listing (a page of 1,000 at a time, as the list scrolls) without the
+ * changed paths.
+ */
+function UnchangedFiles({ toId, changed, upTo, count }: { toId: string; changed: Set<string>; upTo: string | null; count: number }) {
+  const files = usePaged<FolderEntry>(['unchanged', toId], (cursor) =>
+    unwrap(
+      api.GET('/api/v1/artifacts/versions/{version_id}/files', {
+        params: { path: { version_id: toId }, query: { limit: 1000, ...(cursor ? { cursor } : {}) } },
+      }),
+    ),
+  );
+  const rows = files.items.filter(
+    (f): f is FileEntry & { kind: 'file' } => f.kind === 'file' && !changed.has(f.path) && (upTo === null || f.path <= upTo),
+  );
+  const last = files.items[files.items.length - 1];
+  const beyond = upTo !== null && last !== undefined && last.path > upTo;
+  const { more, hasNextPage } = files;
+  // Pages of only changed files draw no rows to scroll: fetch on until there is something.
+  useEffect(() => {
+    if (rows.length < 50 && hasNextPage && !beyond) more();
+  }, [rows.length, hasNextPage, beyond, more]);
+  return (
+    <>
+      <h2>Unchanged ({count.toLocaleString()})</h2>
+      {files.isPending && <Loading what="Listing unchanged files" />}
+      {files.isError && <ErrorBox error={files.error} />}
+      {rows.length > 0 && (
+        <VirtualRows<FileEntry>
+          items={rows}
+          columns={UNCHANGED_COLUMNS}
+          rowKey={(f) => f.path}
+          label="Unchanged files"
+          testId="diff-unchanged"
+          onNearEnd={beyond ? undefined : more}
+        />
+      )}
+    </>
+  );
+}
