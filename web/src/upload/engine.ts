@@ -174,30 +174,22 @@ export async function upload(
   const putWhole = async (i: number, plan: Plan): Promise<void> => {
     const f = job.files[i] as LocalFile;
     const spec = specs[i] as Spec;
-    const direct = async (p: Plan): Promise<StoreAnswer> =>
-      toStore(p.upload_url ?? '', spec.path, () =>
+    // The whole file to a URL: the store's presigned one, or the server's content endpoint
+    // (relative, so same-origin and retried in full).
+    const send = (url: string, headers: Record<string, string>): Promise<StoreAnswer> =>
+      toStore(url, spec.path, () =>
         lanes.run(() =>
           transport.put({
-            url: p.upload_url ?? '',
-            headers: p.headers ?? {},
+            url,
+            headers,
             body: f.file.slice(0, f.file.size),
             onProgress: (loaded) => events.file(i, { status: 'uploading', done: loaded }),
             signal,
           }),
         ),
       );
-    const viaServer = () =>
-      retry(spec.path, () =>
-        lanes.run(() =>
-          transport.put({
-            url: contentUploadUrl(vid(), spec),
-            headers: {},
-            body: f.file.slice(0, f.file.size),
-            onProgress: (loaded) => events.file(i, { status: 'uploading', done: loaded }),
-            signal,
-          }),
-        ),
-      );
+    const direct = (p: Plan) => send(p.upload_url ?? '', p.headers ?? {});
+    const viaServer = () => send(contentUploadUrl(vid(), spec), {});
     const crossOrigin = (p: Plan) => !sameOrigin(p.upload_url ?? '', transport.origin);
     let answer: StoreAnswer;
     if (storeBlocked && crossOrigin(plan)) {
