@@ -82,6 +82,19 @@ def _bar_delay() -> float:
         return 0.5
 
 
+def _can_draw() -> bool:
+    """Whether a bar would be seen: in a notebook (its kernel is loaded), or with stderr a
+    terminal. Elsewhere (a log file, a pipe) none is drawn, as tqdm's ``disable=None`` does,
+    and tqdm is not even imported (that alone costs 40 to 100 ms)."""
+    if "ipykernel" in sys.modules:
+        return True
+    stream = sys.stderr
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 class Progress:
     """Turns the core's byte counts into a tqdm bar (``tqdm.auto``: a widget in notebooks)
     and a user's callback. Used as a context manager around one transfer."""
@@ -100,6 +113,9 @@ class Progress:
             return
         if self._bar is None:
             if total == 0 or time.monotonic() < self._shown_after:
+                return
+            if not _can_draw():
+                self._quiet = True
                 return
             from tqdm.auto import tqdm
 

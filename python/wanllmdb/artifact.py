@@ -7,8 +7,6 @@ import datetime as _dt
 import json
 import os
 import posixpath
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterator, Optional
 
@@ -77,6 +75,13 @@ def _timestamp(text: Optional[str]) -> Optional[_dt.datetime]:
         return None
     # The server writes RFC 3339 with a Z; fromisoformat takes +00:00 on Python < 3.11.
     return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _remove_tree(path: str) -> None:
+    # Imported here: only `new_file` makes a folder to remove, and importing costs 5 ms.
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _entry_path(name: str) -> str:
@@ -149,7 +154,7 @@ class Artifact:
         self._saved_aliases = list(self._aliases)
         self._files, self._dirs = [], []
         if self._staging is not None:
-            shutil.rmtree(self._staging, ignore_errors=True)
+            _remove_tree(self._staging)
             self._staging = None
 
     # -- building ---------------------------------------------------------------------------
@@ -190,6 +195,8 @@ class Artifact:
             raise errors.InvalidError(f"new_file writes a new file: mode {mode!r} is not 'w'/'wb'")
         path = _entry_path(name)
         if self._staging is None:
+            import tempfile
+
             self._staging = tempfile.mkdtemp(prefix="wanllmdb-new-files-")
         local = os.path.join(self._staging, *path.split("/"))
         os.makedirs(os.path.dirname(local), exist_ok=True)
@@ -407,4 +414,7 @@ class Artifact:
     def __del__(self) -> None:
         staging = getattr(self, "_staging", None)
         if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                _remove_tree(staging)
+            except ImportError:  # The interpreter is shutting down.
+                pass

@@ -91,6 +91,22 @@ pub fn cp_floor(src: &Path, dir: &Path) -> f64 {
     secs
 }
 
+/// `cp -r SRC DIR/` then `sync`: the bytes written once, durably, where the server keeps them
+/// (the floor of logging many small files, which the server stores one durable file each).
+pub fn cp_sync_floor(src: &Path, dir: &Path) -> f64 {
+    let out = dir.join("floor.cp-sync");
+    let secs = timed(
+        Command::new("sh")
+            .arg("-c")
+            .arg(r#"cp -r "$1" "$2" && sync"#)
+            .arg("sh")
+            .arg(src)
+            .arg(&out),
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    secs
+}
+
 /// Disk blocks used by these paths together (a file linked from two of them counts once).
 pub fn disk_use(paths: &[&Path]) -> u64 {
     let out = Command::new("du")
