@@ -8,8 +8,11 @@
 //! (`signed_url::UrlSigner`), which the HTTP layer verifies and serves through `serve_signed`,
 //! so clients use the same flow as with S3.
 
+mod prefix;
+
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -41,6 +44,8 @@ enum Spooled {
 pub struct FsBlobStore {
     root: PathBuf,
     signer: UrlSigner,
+    /// Multipart uploads hashed as their parts arrive.
+    prefixes: Arc<prefix::PrefixHashes>,
 }
 
 fn io_err(e: std::io::Error) -> BlobError {
@@ -74,7 +79,11 @@ impl FsBlobStore {
                     ))
                 })?;
         }
-        Ok(Self { root, signer })
+        Ok(Self {
+            root,
+            signer,
+            prefixes: Arc::default(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -279,6 +288,7 @@ impl FsBlobStore {
         let dir = self.upload_dir(key, upload_id)?;
         let part_size = upload_part_size(&dir).await?;
         let offset = u64::from(part - 1) * part_size;
+        let incoming = self.prefixes.incoming(upload_id, part);
         let mut file = tokio::fs::OpenOptions::new()
             .write(true)
             .open(dir.join(DATA_FILE))
@@ -313,7 +323,38 @@ impl FsBlobStore {
             .await
             .map_err(io_err)?;
         tokio::fs::rename(&tmp, &marker).await.map_err(io_err)?;
+        drop(incoming);
+        self.prefixes.stored(upload_id);
         Ok(format!("\"{token}\""))
+    }
+
+    /// The digests of an upload's first `total` bytes: continuing those hashed while the parts
+    /// arrived when they can stand for a read-back, else reading the bytes back whole.
+    async fn hash_upload(
+        &self,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        data: &Path,
+        total: u64,
+    ) -> Result<(Sha256, Md5, u64), BlobError> {
+        let prefixes = self.prefixes.clone();
+        let (upload_id, parts, data) = (upload_id.to_owned(), parts.to_vec(), data.to_owned());
+        tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Seek};
+            match prefixes.take(&upload_id, &parts) {
+                Some(mut digests) if digests.size() <= total => {
+                    let mut f = std::fs::File::open(&data)?;
+                    f.seek(std::io::SeekFrom::Start(digests.size()))?;
+                    let rest = total - digests.size();
+                    digests.feed(&mut f.take(rest), rest)?;
+                    Ok(digests.finish())
+                }
+                _ => hash_reader(std::fs::File::open(&data)?.take(total), total),
+            }
+        })
+        .await
+        .map_err(BlobError::unexpected)?
+        .map_err(io_err)
     }
 
     async fn part_files(&self, dir: &Path) -> Result<Vec<PartInfo>, BlobError> {
@@ -355,17 +396,6 @@ async fn upload_part_size(dir: &Path) -> Result<u64, BlobError> {
         .trim()
         .parse()
         .map_err(|_| BlobError::unexpected(format!("{}: unreadable part size", dir.display())))
-}
-
-/// SHA-256, MD5 and size of a file's first `len` bytes.
-async fn hash_prefix(path: PathBuf, len: u64) -> Result<(Sha256, Md5, u64), BlobError> {
-    tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        hash_reader(std::fs::File::open(&path)?.take(len), len)
-    })
-    .await
-    .map_err(BlobError::unexpected)?
-    .map_err(io_err)
 }
 
 /// Markers of stored parts are named `part-00001` and so on.
@@ -636,6 +666,7 @@ impl BlobStore for FsBlobStore {
         tokio::fs::File::create(dir.join(DATA_FILE))
             .await
             .map_err(io_err)?;
+        self.prefixes.created(&id, dir.clone(), part_size.max(1));
         tokio::fs::write(dir.join("key"), key.as_str())
             .await
             .map_err(io_err)?;
@@ -709,7 +740,7 @@ impl BlobStore for FsBlobStore {
             });
             if in_place {
                 let total: u64 = ranges.iter().map(|r| r.1).sum();
-                let (sha256, md5, size) = hash_prefix(data.clone(), total).await?;
+                let (sha256, md5, size) = self.hash_upload(upload_id, parts, &data, total).await?;
                 expected.verify(&sha256, &md5, size)?;
                 let file = tokio::fs::OpenOptions::new()
                     .write(true)
@@ -754,12 +785,14 @@ impl BlobStore for FsBlobStore {
         // A refused part list leaves the upload as it was (the client completes again with the
         // right list); after success or a digest mismatch the upload is over.
         if !matches!(result, Err(BlobError::PreconditionFailed(_))) {
+            self.prefixes.forget(upload_id);
             let _ = tokio::fs::remove_dir_all(&dir).await;
         }
         result
     }
 
     async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), BlobError> {
+        self.prefixes.forget(upload_id);
         match self.upload_dir(key, upload_id) {
             Ok(dir) => tokio::fs::remove_dir_all(dir).await.map_err(io_err),
             Err(_) => Ok(()),

@@ -479,6 +479,63 @@ pub async fn multipart_wrong_digest_leaves_nothing(store: Store, client: Client)
     assert_blob_err(store.head(&k).await, "not_found");
 }
 
+/// A part sent again (a client's retry, or other bytes) replaces the first upload of it: the
+/// object is made of each part's last bytes, and completing checks those, not earlier ones.
+/// (The filesystem store hashes parts as they arrive; this is what must not fool it.)
+pub async fn multipart_part_sent_again_counts_its_last_bytes(store: Store, client: Client) {
+    let k = key("again");
+    let (p1, p2, p3) = (
+        bytes_of(MIN_PART, 17),
+        bytes_of(MIN_PART, 18),
+        bytes_of(999, 19),
+    );
+    let mut other = p1.to_vec();
+    other[0] ^= 0xff;
+    let other = Bytes::from(other);
+    // Parts 1 and 2, a pause, part 1 again with `other` bytes, part 3.
+    let send = || async {
+        let id = store
+            .create_multipart(&k, MIN_PART as u64)
+            .await
+            .expect("create");
+        upload_part(&store, &client, &k, &id, 1, p1.clone()).await;
+        let second = upload_part(&store, &client, &k, &id, 2, p2.clone()).await;
+        // Long enough for a store hashing in the background to have read the first parts.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let first = upload_part(&store, &client, &k, &id, 1, other.clone()).await;
+        let third = upload_part(&store, &client, &k, &id, 3, p3.clone()).await;
+        (id, [first, second, third])
+    };
+    let digests = |first: &[u8]| {
+        let whole = [first, &p2[..], &p3[..]].concat();
+        (
+            ExpectedContent {
+                sha256: Some(Sha256::of(&whole)),
+                md5: Some(Md5::of(&whole)),
+                size: Some(whole.len() as u64),
+            },
+            whole,
+        )
+    };
+    let (id, parts) = send().await;
+    let (before, _) = digests(&p1);
+    assert_blob_err(
+        store.complete_multipart(&k, &id, &parts, &before).await,
+        "digest",
+    );
+    assert_blob_err(store.head(&k).await, "not_found");
+
+    // Again, and completed with the digests of the last bytes sent.
+    let (id, parts) = send().await;
+    let (after, whole) = digests(&other);
+    let meta = store
+        .complete_multipart(&k, &id, &parts, &after)
+        .await
+        .expect("complete with the last bytes' digests");
+    assert_eq!(meta.size, whole.len() as u64);
+    assert_eq!(read(&store, &k, None).await, Bytes::from(whole));
+}
+
 pub async fn multipart_refused_complete_keeps_the_upload(store: Store, client: Client) {
     let k = key("refused");
     let p1 = bytes_of(MIN_PART, 15);

@@ -61,6 +61,7 @@ macro_rules! blob_contract_tests {
             presigned_put_rejects_wrong_sha256, presigned_put_rejects_wrong_md5,
             multipart_resume_after_listing_parts, multipart_abort_leaves_nothing,
             multipart_wrong_digest_leaves_nothing, multipart_refused_complete_keeps_the_upload,
+            multipart_part_sent_again_counts_its_last_bytes,
             concurrent_puts_of_same_content,
             stale_multipart_uploads_are_listed);
     };

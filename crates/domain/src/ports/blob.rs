@@ -243,7 +243,7 @@ pub fn hash_reader(
 }
 
 /// Reads until `buf` is full or the reader ends; retries interrupted reads.
-fn read_some(reader: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub fn read_some(reader: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
