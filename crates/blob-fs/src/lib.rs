@@ -346,7 +346,7 @@ impl FsBlobStore {
                     let mut f = std::fs::File::open(&data)?;
                     f.seek(std::io::SeekFrom::Start(digests.size()))?;
                     let rest = total - digests.size();
-                    digests.feed(&mut f.take(rest), rest)?;
+                    digests.read_from(f.take(rest), rest)?;
                     Ok(digests.finish())
                 }
                 _ => hash_reader(std::fs::File::open(&data)?.take(total), total),

@@ -14,86 +14,11 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use wanllmdb_domain::ports::{read_some, CompletedPart};
-use wanllmdb_domain::types::{Md5, Sha256};
+use wanllmdb_domain::ports::{CompletedPart, ContentHasher};
 
 /// Uploads tracked at once; beyond that new ones are read back whole (abandoned uploads must
 /// not grow the map without bound).
 const MAX_TRACKED: usize = 1024;
-
-/// Bytes per read while hashing.
-const CHUNK: usize = 4 << 20;
-
-/// The digests of an object's first bytes, which can be continued.
-#[derive(Clone)]
-pub(crate) struct Digests {
-    sha256: sha2::Sha256,
-    md5: md5::Md5,
-    size: u64,
-}
-
-impl Default for Digests {
-    fn default() -> Self {
-        use sha2::Digest;
-        Self {
-            sha256: sha2::Sha256::new(),
-            md5: <md5::Md5 as md5::Digest>::new(),
-            size: 0,
-        }
-    }
-}
-
-impl Digests {
-    /// Adds `len` bytes of `reader` (fewer if it ends first), MD5 on a second thread.
-    pub(crate) fn feed(&mut self, reader: &mut impl Read, len: u64) -> std::io::Result<()> {
-        use sha2::Digest;
-        let (sha256, md5, size) = (&mut self.sha256, &mut self.md5, &mut self.size);
-        std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-            let md5_thread = scope.spawn(move || {
-                for chunk in rx {
-                    md5::Digest::update(md5, &chunk);
-                }
-            });
-            let mut left = len;
-            let read = (|| {
-                while left > 0 {
-                    let mut buf = vec![0u8; (left as usize).min(CHUNK)];
-                    let n = read_some(reader, &mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    buf.truncate(n);
-                    sha256.update(&buf);
-                    *size += n as u64;
-                    left -= n as u64;
-                    if tx.send(buf).is_err() {
-                        return Err(std::io::Error::other("the MD5 thread stopped"));
-                    }
-                }
-                Ok(())
-            })();
-            drop(tx);
-            md5_thread
-                .join()
-                .map_err(|_| std::io::Error::other("the MD5 thread panicked"))?;
-            read
-        })
-    }
-
-    pub(crate) fn size(&self) -> u64 {
-        self.size
-    }
-
-    pub(crate) fn finish(self) -> (Sha256, Md5, u64) {
-        use sha2::Digest;
-        (
-            Sha256::from_bytes(self.sha256.finalize().into()),
-            Md5::from_bytes(md5::Digest::finalize(self.md5).into()),
-            self.size,
-        )
-    }
-}
 
 /// What is known of one upload's parts.
 #[derive(Default)]
@@ -111,7 +36,7 @@ struct Claims {
 /// The digests of parts 1 to n, with the marker token each part had when it was read.
 #[derive(Default)]
 struct Hashed {
-    digests: Digests,
+    digests: ContentHasher,
     tokens: Vec<String>,
 }
 
@@ -210,7 +135,7 @@ impl PrefixHashes {
     /// For completing: the digests of the object's first bytes, when they can stand for a
     /// read-back, that is: nothing spoiled them and the parts hashed are parts 1 to n of
     /// `parts` with the same ETags. Waits for a hashing in progress. Forgets the upload.
-    pub(crate) fn take(&self, upload_id: &str, parts: &[CompletedPart]) -> Option<Digests> {
+    pub(crate) fn take(&self, upload_id: &str, parts: &[CompletedPart]) -> Option<ContentHasher> {
         let upload = lock(&self.uploads).remove(upload_id)?;
         lock(&upload.claims).closed = true;
         let hashed = std::mem::take(&mut *lock(&upload.hashed));
@@ -260,7 +185,9 @@ fn advance(upload: &Upload, hashed: &mut Hashed) -> std::io::Result<()> {
         let mut data = std::fs::File::open(upload.dir.join(crate::DATA_FILE))?;
         data.seek(SeekFrom::Start(u64::from(next - 1) * upload.part_size))?;
         let before = hashed.digests.size();
-        hashed.digests.feed(&mut data, upload.part_size)?;
+        hashed
+            .digests
+            .read_from(data.take(upload.part_size), upload.part_size)?;
         if hashed.digests.size() - before != upload.part_size {
             lock(&upload.claims).spoiled = true;
             return Ok(());

@@ -176,6 +176,53 @@ impl ContentHasher {
         )
     }
 
+    /// Adds everything `reader` yields, for blocking code (`hash_reader`). When `len_hint` is
+    /// above `PARALLEL_HASH_THRESHOLD`, MD5 runs on a second thread.
+    pub fn read_from(
+        &mut self,
+        mut reader: impl std::io::Read,
+        len_hint: u64,
+    ) -> std::io::Result<()> {
+        use sha2::Digest;
+        if len_hint <= PARALLEL_HASH_THRESHOLD {
+            let mut buf = vec![0u8; (len_hint as usize).clamp(1, 1 << 20)];
+            loop {
+                let n = read_some(&mut reader, &mut buf)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                self.update(&buf[..n]);
+            }
+        }
+        let (sha256, md5, size) = (&mut self.sha256, &mut self.md5, &mut self.size);
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+            let md5_thread = scope.spawn(move || {
+                for chunk in rx {
+                    md5::Digest::update(md5, &chunk);
+                }
+            });
+            let read = (|| loop {
+                let mut buf = vec![0u8; 4 << 20];
+                let n = read_some(&mut reader, &mut buf)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                buf.truncate(n);
+                sha256.update(&buf);
+                *size += n as u64;
+                if tx.send(buf).is_err() {
+                    return Err(std::io::Error::other("the MD5 thread stopped"));
+                }
+            })();
+            drop(tx);
+            md5_thread
+                .join()
+                .map_err(|_| std::io::Error::other("the MD5 thread panicked"))?;
+            read
+        })
+    }
+
     /// Finishes and checks the result against `expected`; returns the digests.
     pub fn verify(self, expected: &ExpectedContent) -> Result<(Sha256, Md5, u64), BlobError> {
         let (sha256, md5, size) = self.finish();
@@ -191,59 +238,16 @@ pub const PARALLEL_HASH_THRESHOLD: u64 = 16 << 20;
 /// `len_hint` is above `PARALLEL_HASH_THRESHOLD`, MD5 (the slower of the two) runs on a second
 /// thread, so a large file costs about one MD5 pass instead of both.
 pub fn hash_reader(
-    mut reader: impl std::io::Read,
+    reader: impl std::io::Read,
     len_hint: u64,
 ) -> std::io::Result<(Sha256, Md5, u64)> {
-    use sha2::Digest;
-    let (mut sha, mut size) = (sha2::Sha256::new(), 0u64);
-    if len_hint <= PARALLEL_HASH_THRESHOLD {
-        let mut md5 = <md5::Md5 as md5::Digest>::new();
-        let mut buf = vec![0u8; (len_hint as usize).clamp(1, 1 << 20)];
-        loop {
-            let n = read_some(&mut reader, &mut buf)?;
-            if n == 0 {
-                break;
-            }
-            sha.update(&buf[..n]);
-            md5::Digest::update(&mut md5, &buf[..n]);
-            size += n as u64;
-        }
-        let md5 = Md5::from_bytes(md5::Digest::finalize(md5).into());
-        return Ok((Sha256::from_bytes(sha.finalize().into()), md5, size));
-    }
-    let md5 = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-        let md5_thread = scope.spawn(move || {
-            let mut md5 = <md5::Md5 as md5::Digest>::new();
-            for chunk in rx {
-                md5::Digest::update(&mut md5, &chunk);
-            }
-            Md5::from_bytes(md5::Digest::finalize(md5).into())
-        });
-        let read = (|| loop {
-            let mut buf = vec![0u8; 4 << 20];
-            let n = read_some(&mut reader, &mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.truncate(n);
-            sha.update(&buf);
-            size += n as u64;
-            if tx.send(buf).is_err() {
-                return Err(std::io::Error::other("the MD5 thread stopped"));
-            }
-        })();
-        drop(tx);
-        let md5 = md5_thread
-            .join()
-            .map_err(|_| std::io::Error::other("the MD5 thread panicked"))?;
-        read.map(|()| md5)
-    })?;
-    Ok((Sha256::from_bytes(sha.finalize().into()), md5, size))
+    let mut hasher = ContentHasher::default();
+    hasher.read_from(reader, len_hint)?;
+    Ok(hasher.finish())
 }
 
 /// Reads until `buf` is full or the reader ends; retries interrupted reads.
-pub fn read_some(reader: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_some(reader: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
