@@ -19,6 +19,11 @@ type Fetched = (Option<u64>, Option<Sha256>);
 /// One page of files to download, and the cursor of the next.
 type FetchPage = (Vec<Fetch>, Option<String>);
 
+/// Received chunks queued for the thread that hashes and writes a file, and the bytes that
+/// thread gathers per write.
+const WRITE_AHEAD: usize = 32;
+const WRITE_BUFFER: usize = 256 << 10;
+
 impl Client {
     /// Resolves a reference and, with a run, records the run as a user of that version.
     pub async fn use_artifact(&self, reference: &str, run: Option<Uuid>) -> Result<UsedArtifact> {
@@ -569,6 +574,8 @@ fn refused(resp: reqwest::Response, path: &FilePath) -> Result<reqwest::Response
 }
 
 /// Writes a stream to `tmp`, failing with an integrity error unless it hashes to `expected`.
+/// Hashing and writing run on a blocking thread while the next chunks arrive: SHA-256 costs
+/// about as much CPU as receiving, so doing both on the task would serialise them.
 async fn write_verified<S>(
     tmp: &Path,
     path: &FilePath,
@@ -578,15 +585,40 @@ async fn write_verified<S>(
 where
     S: futures::Stream<Item = Result<bytes::Bytes>> + Unpin,
 {
-    let mut out = tokio::fs::File::create(tmp).await.map_err(|e| io(tmp, e))?;
-    let mut sha = sha2::Sha256::new();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_AHEAD);
+    let file = tmp.to_owned();
+    let writer = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let out = std::fs::File::create(&file).map_err(|e| io(&file, e))?;
+        let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, out);
+        let mut sha = sha2::Sha256::new();
+        while let Some(chunk) = rx.blocking_recv() {
+            sha.update(&chunk);
+            out.write_all(&chunk).map_err(|e| io(&file, e))?;
+        }
+        out.flush().map_err(|e| io(&file, e))?;
+        Ok::<_, ClientError>(Sha256::from_bytes(sha.finalize().into()))
+    });
+    let mut received = Ok(());
     while let Some(chunk) = body.next().await {
-        let chunk = chunk?;
-        sha.update(&chunk);
-        out.write_all(&chunk).await.map_err(|e| io(tmp, e))?;
+        match chunk {
+            // A closed channel: the writer failed, and says why below.
+            Ok(c) => {
+                if tx.send(c).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                received = Err(e);
+                break;
+            }
+        }
     }
-    out.flush().await.map_err(|e| io(tmp, e))?;
-    let actual = Sha256::from_bytes(sha.finalize().into());
+    drop(tx);
+    let actual = writer
+        .await
+        .map_err(|e| ClientError::Invalid(format!("the writing thread failed: {e}")))??;
+    received?;
     if actual != *expected {
         return Err(ClientError::Integrity {
             path: path.to_string(),

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use futures::{StreamExt, TryStreamExt};
 use md5::Digest as _;
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 use wanllmdb_api::{
     CompleteDto, CompletedPartDto, CreateArtifactDto, CreateVersionDto, DownloadDto,
