@@ -289,6 +289,12 @@ async fn malformed_requests_get_problem_documents(backend: Backend) {
         (Method::POST, up.clone(), B::Json(with("size", json!(-1)))),
         (Method::POST, up.clone(), B::Json(json!({ "path": "x" }))),
         (Method::POST, reg.clone(), B::Json(good.clone())),
+        // Only negotiating may leave the MD5 out.
+        (
+            Method::POST,
+            reg.clone(),
+            B::Json(with("md5_hash", Value::Null)),
+        ),
         (
             Method::POST,
             reg.clone(),

@@ -250,6 +250,7 @@ async fn killed_uploads_resume(backend: Backend) {
     let local = server._dir.join("big.bin");
     let size: u64 = 300_000_000;
     let mut sha = sha2::Sha256::new();
+    let mut md5 = md5::Md5::new();
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&local).expect("create"));
         let block: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
@@ -257,6 +258,7 @@ async fn killed_uploads_resume(backend: Backend) {
             let mut b = block.clone();
             b[..8].copy_from_slice(&i.to_le_bytes());
             sha.update(&b);
+            md5.update(&b);
             f.write_all(&b).expect("write");
         }
         f.flush().expect("flush");
@@ -310,6 +312,15 @@ async fn killed_uploads_resume(backend: Backend) {
         logged.uploaded_bytes
     );
     assert_eq!(logged.version.total_size, size);
+    // Its MD5 was taken while the parts were sent (by both runs), not before negotiating.
+    let files = api
+        .ok(
+            Method::GET,
+            &format!("/api/v1/artifacts/versions/{}/files", logged.version.id),
+            None,
+        )
+        .await;
+    assert_eq!(files["items"][0]["md5_hash"], json!(hex(&md5.finalize())));
     assert!(!note.exists(), "the finished upload is forgotten");
     let out = server._dir.join("big-out");
     client

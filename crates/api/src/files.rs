@@ -12,8 +12,13 @@ pub struct FileSpecDto {
     #[schema(min_length = 1, max_length = 1024)]
     pub path: String,
     pub size: u64,
+    /// Required to register a file. An upload-url request may leave it out (a big file is then
+    /// read once for its SHA-256 before the upload, and its MD5 is taken while it is sent): the
+    /// answer is then `already_stored` (with the stored bytes' `md5_hash`) or `multipart`, and
+    /// the MD5 is given at `complete`.
     #[schema(pattern = "^[0-9a-f]{32}$")]
-    pub md5_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5_hash: Option<String>,
     #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256_hash: String,
     pub content_type: Option<String>,
@@ -25,7 +30,7 @@ pub struct FileSpecDto {
 
 impl FileSpecDto {
     /// Just the path, size and digests.
-    pub fn of(path: String, size: u64, md5_hash: String, sha256_hash: String) -> Self {
+    pub fn of(path: String, size: u64, md5_hash: Option<String>, sha256_hash: String) -> Self {
         Self {
             path,
             size,
@@ -131,6 +136,9 @@ impl From<FolderEntry> for FolderEntryDto {
 pub struct UploadUrlDto {
     pub path: String,
     pub sha256_hash: String,
+    /// The stored bytes' MD5, when `already_stored`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5_hash: Option<String>,
     pub storage_key: String,
     pub already_stored: bool,
     pub upload_url: Option<String>,
@@ -215,8 +223,10 @@ pub struct FileSpecFields {
     #[schema(min_length = 1, max_length = 1024)]
     pub path: String,
     pub size: u64,
+    /// Required to complete an upload; part URLs do not need it.
     #[schema(pattern = "^[0-9a-f]{32}$")]
-    pub md5_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5_hash: Option<String>,
     #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256_hash: String,
 }
@@ -243,6 +253,7 @@ impl From<UploadPlan> for UploadUrlDto {
         Self {
             path: p.path.into_string(),
             sha256_hash: p.sha256.into_string(),
+            md5_hash: p.md5.map(Md5::into_string),
             storage_key: p.storage_key.into(),
             already_stored,
             upload_url: req.as_ref().map(|r| r.url.clone()),

@@ -2,6 +2,9 @@
 //! and inode (`dir/hashes.sqlite`, keyed by absolute path), so re-logging an unchanged folder
 //! reads none of its bytes. Any change of those fields, or of the path, means hashing anew.
 //!
+//! A big file's MD5 is taken while it is uploaded, so a file hashed but not (yet) uploaded is
+//! remembered with its SHA-256 only (an empty `md5`); its upload fills the MD5 in.
+//!
 //! A file modified within `RACY` of its hashing is not remembered: a filesystem with coarse
 //! timestamps could give a later write the same modification time (git's "racily clean"
 //! problem), and the next log hashes it again instead.
@@ -36,6 +39,9 @@ CREATE TABLE IF NOT EXISTS hashes (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS hashes_used ON hashes (used);
 ";
+
+/// A file's SHA-256, and its MD5 once known.
+pub(crate) type Remembered = (Sha256, Option<Md5>);
 
 /// What identifies a file's contents without reading them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,10 +128,7 @@ impl HashCache {
 
     /// The remembered digests of each file whose stamp is unchanged (`None` for the rest), in
     /// one transaction.
-    pub fn lookup(
-        &self,
-        files: &[(PathBuf, Stamp)],
-    ) -> std::io::Result<Vec<Option<(Sha256, Md5)>>> {
+    pub fn lookup(&self, files: &[(PathBuf, Stamp)]) -> std::io::Result<Vec<Option<Remembered>>> {
         let now = ns(SystemTime::now());
         self.with(|tx| {
             let mut get = tx.prepare_cached(
@@ -154,7 +157,11 @@ impl HashCache {
                     if !same {
                         return None;
                     }
-                    let digests = (Sha256::parse(&sha).ok()?, Md5::parse(&md5).ok()?);
+                    let md5 = match md5.as_str() {
+                        "" => None,
+                        m => Some(Md5::parse(m).ok()?),
+                    };
+                    let digests = (Sha256::parse(&sha).ok()?, md5);
                     Some((digests, used))
                 });
                 if let Some((_, used)) = &hit {
@@ -169,7 +176,7 @@ impl HashCache {
     }
 
     /// Remembers freshly hashed files, in one transaction.
-    pub fn remember(&self, files: &[(PathBuf, Stamp, Sha256, Md5)]) -> std::io::Result<()> {
+    pub fn remember(&self, files: &[(PathBuf, Stamp, Sha256, Option<Md5>)]) -> std::io::Result<()> {
         if files.is_empty() {
             return Ok(());
         }
@@ -188,7 +195,7 @@ impl HashCache {
                     stamp.mtime_ns,
                     as_i64(stamp.inode),
                     sha.as_str(),
-                    md5.as_str(),
+                    md5.as_ref().map_or("", |m| m.as_str()),
                     now
                 ])?;
             }
@@ -214,9 +221,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wanllmdb-hashes-{}", uuid::Uuid::now_v7()));
         let cache = HashCache::in_dir(&dir);
         let path = PathBuf::from("/data/a.bin");
-        let (sha, md5) = (Sha256::of(b"a"), Md5::of(b"a"));
+        let (sha, md5) = (Sha256::of(b"a"), Some(Md5::of(b"a")));
+        let big = PathBuf::from("/data/big.bin");
         cache
-            .remember(&[(path.clone(), stamp(1, 10, 7), sha.clone(), md5.clone())])
+            .remember(&[
+                (path.clone(), stamp(1, 10, 7), sha.clone(), md5.clone()),
+                (big.clone(), stamp(1, 10, 9), sha.clone(), None),
+            ])
             .expect("remember");
         let again = HashCache::in_dir(&dir);
         let found = again
@@ -226,10 +237,12 @@ mod tests {
                 (path.clone(), stamp(1, 11, 7)),
                 (path.clone(), stamp(1, 10, 8)),
                 (PathBuf::from("/data/b.bin"), stamp(1, 10, 7)),
+                (big, stamp(1, 10, 9)),
             ])
             .expect("lookup");
-        assert_eq!(found[0], Some((sha, md5)));
-        assert!(found[1..].iter().all(Option::is_none), "{found:?}");
+        assert_eq!(found[0], Some((sha.clone(), md5)));
+        assert!(found[1..5].iter().all(Option::is_none), "{found:?}");
+        assert_eq!(found[5], Some((sha, None)), "remembered without its MD5");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

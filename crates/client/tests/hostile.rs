@@ -228,6 +228,7 @@ async fn an_expired_upload_url_is_renewed_by_negotiating_the_file_again() {
         let plan = |url: &str| UploadUrlDto {
             path: "hello.txt".into(),
             sha256_hash: sha_hex(HELLO),
+            md5_hash: None,
             storage_key: "projects/p/blobs/sha256/x".into(),
             already_stored: false,
             upload_url: Some(format!("{me}{url}")),

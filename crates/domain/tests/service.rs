@@ -157,7 +157,7 @@ fn spec(path: &str, content: &[u8]) -> FileSpec {
     FileSpec {
         path: FilePath::parse(path).expect("path"),
         size: content.len() as u64,
-        md5: Md5::of(content),
+        md5: Some(Md5::of(content)),
         sha256: Sha256::of(content),
         content_type: None,
         storage_key: None,
@@ -293,7 +293,7 @@ async fn dedup_refuses_contradicting_claims() {
         "invalid_input",
     );
     let mut wrong_md5 = spec("a", b"bytes");
-    wrong_md5.md5 = Md5::of(b"other");
+    wrong_md5.md5 = Some(Md5::of(b"other"));
     assert_err(
         e.reg.register_file(&e.admin, v.id, wrong_md5).await,
         "invalid_input",
@@ -1203,6 +1203,73 @@ async fn unknown_ids_are_not_found() {
             ..
         })
     ));
+}
+
+/// A client may negotiate without the MD5 (it takes it while sending): the plan is then in
+/// parts even for a small file, completing and registering need the MD5, and bytes already
+/// stored come with theirs.
+#[tokio::test]
+async fn a_spec_without_md5_is_sent_in_parts_and_names_it_at_complete() {
+    let e = env().await;
+    let p = e.project(&e.admin, "nomd5").await;
+    let a = e.artifact(&e.admin, p.id, "m").await;
+    let v = e
+        .reg
+        .create_version(&e.admin, a.id, CreateVersion::default())
+        .await
+        .expect("v");
+    let content = b"bytes whose MD5 comes later";
+    let full = spec("a.bin", content);
+    let bare = FileSpec {
+        md5: None,
+        ..full.clone()
+    };
+    let plan = e
+        .reg
+        .negotiate_upload(&e.admin, v.id, bare.clone())
+        .await
+        .expect("negotiate");
+    assert_eq!(plan.md5, None);
+    let UploadAction::Multipart(m) = plan.action else {
+        panic!("no single PUT is bound without an MD5: {plan:?}")
+    };
+    assert_eq!(m.parts.len(), 1);
+    let sent = e
+        .client
+        .send(&m.parts[0].request, Bytes::copy_from_slice(content))
+        .await
+        .expect("send");
+    let parts = vec![wanllmdb_domain::ports::CompletedPart {
+        part_number: 1,
+        etag: sent.etag.expect("etag"),
+    }];
+    assert_err(
+        e.reg
+            .complete_multipart(&e.admin, v.id, &bare, &m.upload_id, &parts)
+            .await,
+        "invalid_input",
+    );
+    e.reg
+        .complete_multipart(&e.admin, v.id, &full, &m.upload_id, &parts)
+        .await
+        .expect("complete");
+    assert_err(
+        e.reg.register_file(&e.admin, v.id, bare.clone()).await,
+        "invalid_input",
+    );
+    let file = e
+        .reg
+        .register_file(&e.admin, v.id, full.clone())
+        .await
+        .expect("register");
+    assert_eq!(Some(file.md5), full.md5);
+    let again = e
+        .reg
+        .negotiate_upload(&e.admin, v.id, bare)
+        .await
+        .expect("negotiate again");
+    assert_eq!(again.action, UploadAction::AlreadyStored);
+    assert_eq!(again.md5, full.md5, "the stored bytes' MD5");
 }
 
 #[tokio::test]

@@ -203,7 +203,7 @@ impl FileSpecExt for FileSpecDto {
             storage_key: self.storage_key,
             path,
             size: self.size,
-            md5: valid(Md5::parse(self.md5_hash))?,
+            md5: valid(self.md5_hash.map(Md5::parse).transpose())?,
             sha256: valid(Sha256::parse(self.sha256_hash))?,
             content_type: self
                 .content_type

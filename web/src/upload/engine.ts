@@ -97,7 +97,8 @@ export interface Options {
 }
 
 type Plan = Schemas['UploadUrlDto'];
-type Spec = Schemas['FileSpecDto'];
+/** The browser hashes MD5 and SHA-256 before it negotiates, so its specs always carry both. */
+type Spec = Schemas['FileSpecDto'] & { md5_hash: string };
 
 export async function upload(
   job: UploadJob,

@@ -21,7 +21,10 @@ use crate::types::*;
 pub struct FileSpec {
     pub path: FilePath,
     pub size: u64,
-    pub md5: Md5,
+    /// Needed to register a file, complete a multipart upload or send bytes through the server.
+    /// Negotiating may leave it out, so a big file is read once for SHA-256 before its upload
+    /// and its MD5 taken while it is sent: the plan is then multipart (or already stored).
+    pub md5: Option<Md5>,
     pub sha256: Sha256,
     /// Guessed from the path when absent.
     pub content_type: Option<ContentType>,
@@ -29,6 +32,22 @@ pub struct FileSpec {
     /// design's clients do); when given on registration it must be the one the registry
     /// derives for these bytes.
     pub storage_key: Option<String>,
+}
+
+impl FileSpec {
+    /// The MD5, for the operations that need it.
+    pub fn required_md5(&self) -> Result<&Md5> {
+        self.md5.as_ref().ok_or_else(|| {
+            ValidationError::new(
+                "md5_hash",
+                format!(
+                    "{}: the MD5 is required here (only negotiating an upload may leave it out)",
+                    self.path
+                ),
+            )
+            .into()
+        })
+    }
 }
 
 /// What the client should do with a file's bytes.
@@ -68,6 +87,8 @@ pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 pub struct UploadPlan {
     pub path: FilePath,
     pub sha256: Sha256,
+    /// The stored bytes' MD5, when they are already stored (for a spec that left it out).
+    pub md5: Option<Md5>,
     pub storage_key: ObjectKey,
     #[serde(flatten)]
     pub action: UploadAction,
@@ -82,7 +103,8 @@ pub struct DownloadTarget {
 
 impl Registry {
     /// Plans the upload of a batch of files into a draft: bytes the project already holds are
-    /// not uploaded again; the others get a presigned PUT bound to their SHA-256, MD5 and size.
+    /// not uploaded again; the others get a presigned PUT bound to their SHA-256, MD5 and size,
+    /// or (above the multipart threshold, and for a spec without MD5) a multipart plan.
     pub async fn negotiate_uploads(
         &self,
         actor: &Actor,
@@ -97,27 +119,31 @@ impl Registry {
         let mut plans = Vec::with_capacity(specs.len());
         for spec in specs {
             let storage_key = ObjectKey::blob(v.project_id, &spec.sha256);
-            let action = match known.get(&spec.sha256) {
-                Some(_) => UploadAction::AlreadyStored,
-                None if spec.size > self.config.multipart_threshold => {
+            let stored = known.get(&spec.sha256);
+            let action = match (stored, &spec.md5) {
+                (Some(_), _) => UploadAction::AlreadyStored,
+                (None, Some(md5)) if spec.size <= self.config.multipart_threshold => {
+                    UploadAction::Upload {
+                        request: self
+                            .blobs
+                            .presign_put(
+                                &storage_key,
+                                &spec.sha256,
+                                md5,
+                                spec.size,
+                                self.config.upload_url_ttl,
+                            )
+                            .await?,
+                    }
+                }
+                (None, _) => {
                     UploadAction::Multipart(self.start_multipart(&storage_key, spec.size).await?)
                 }
-                None => UploadAction::Upload {
-                    request: self
-                        .blobs
-                        .presign_put(
-                            &storage_key,
-                            &spec.sha256,
-                            &spec.md5,
-                            spec.size,
-                            self.config.upload_url_ttl,
-                        )
-                        .await?,
-                },
             };
             plans.push(UploadPlan {
                 path: spec.path,
                 sha256: spec.sha256,
+                md5: stored.map(|b| b.md5.clone()),
                 storage_key,
                 action,
             });
@@ -232,11 +258,12 @@ impl Registry {
         parts: &[CompletedPart],
     ) -> Result<ObjectKey> {
         self.check_sizes(std::slice::from_ref(spec))?;
+        let md5 = spec.required_md5()?;
         let v = self.draft_for(actor, version).await?;
         let key = ObjectKey::blob(v.project_id, &spec.sha256);
         let expected = ExpectedContent {
             sha256: Some(spec.sha256.clone()),
-            md5: Some(spec.md5.clone()),
+            md5: Some(md5.clone()),
             size: Some(spec.size),
         };
         self.blobs
@@ -275,7 +302,7 @@ impl Registry {
 
     /// The project's blob records for these files' bytes (one lookup for the batch), after
     /// checking each file's claims agree with its record: the same SHA-256 with another size or
-    /// MD5 is a lie or a bug, never a dedup hit.
+    /// MD5 (where given) is a lie or a bug, never a dedup hit.
     async fn known_blobs(
         &self,
         project: ProjectId,
@@ -293,12 +320,16 @@ impl Registry {
             let Some(blob) = found.get(&spec.sha256) else {
                 continue;
             };
-            if blob.size != spec.size || blob.md5 != spec.md5 {
+            if blob.size != spec.size || spec.md5.as_ref().is_some_and(|m| *m != blob.md5) {
                 return Err(ValidationError::new(
                     "sha256_hash",
                     format!(
                         "{}: the stored bytes with this SHA-256 have size {} and MD5 {}, not {} and {}",
-                        spec.path, blob.size, blob.md5, spec.size, spec.md5
+                        spec.path,
+                        blob.size,
+                        blob.md5,
+                        spec.size,
+                        spec.md5.as_ref().map_or("(not given)", |m| m.as_str())
                     ),
                 )
                 .into());
@@ -318,6 +349,7 @@ impl Registry {
         body: ByteStream,
     ) -> Result<ObjectKey> {
         self.check_sizes(std::slice::from_ref(spec))?;
+        let md5 = spec.required_md5()?;
         let v = self.draft_for(actor, version).await?;
         let key = ObjectKey::blob(v.project_id, &spec.sha256);
         if !self
@@ -329,7 +361,7 @@ impl Registry {
         }
         let expected = ExpectedContent {
             sha256: Some(spec.sha256.clone()),
-            md5: Some(spec.md5.clone()),
+            md5: Some(md5.clone()),
             size: Some(spec.size),
         };
         self.blobs.put(&key, body, &expected).await?;
@@ -346,6 +378,9 @@ impl Registry {
     ) -> Result<Vec<ArtifactFile>> {
         self.check_batch(specs.len())?;
         self.check_sizes(&specs)?;
+        for spec in &specs {
+            spec.required_md5()?;
+        }
         let v = self.draft_for(actor, version).await?;
         check_storage_keys(v.project_id, &specs)?;
         let at = now();
@@ -364,6 +399,7 @@ impl Registry {
             .await?;
         let mut files = Vec::with_capacity(specs.len());
         for spec in specs {
+            let md5 = spec.required_md5()?.clone();
             let storage_key = ObjectKey::blob(v.project_id, &spec.sha256);
             let content_type = spec
                 .content_type
@@ -373,7 +409,7 @@ impl Registry {
                 id: FileId::new(),
                 path: spec.path,
                 size: spec.size,
-                md5: spec.md5,
+                md5,
                 sha256: spec.sha256,
                 content_type,
                 storage_key,
@@ -421,7 +457,7 @@ impl Registry {
         }
         // A single-part ETag is the MD5 of the bytes; multipart ETags contain '-'.
         if let Some(etag) = meta.etag.as_deref().map(|e| e.trim_matches('"')) {
-            if Md5::parse(etag).is_ok_and(|m| m != spec.md5) {
+            if Md5::parse(etag).is_ok_and(|m| Some(&m) != spec.md5.as_ref()) {
                 return Err(ValidationError::new(
                     "md5_hash",
                     format!("{}: the stored bytes have MD5 {etag}", spec.path),

@@ -236,7 +236,7 @@ pub async fn upload_content(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
-    let spec = FileSpecDto::of(q.path, q.size, q.md5_hash, q.sha256_hash).into_spec()?;
+    let spec = FileSpecDto::of(q.path, q.size, Some(q.md5_hash), q.sha256_hash).into_spec()?;
     let key = state
         .registry
         .upload_bytes(&auth.0, *path, &spec, body_stream(payload))
