@@ -1213,11 +1213,7 @@ async fn a_spec_without_md5_is_sent_in_parts_and_names_it_at_complete() {
     let e = env().await;
     let p = e.project(&e.admin, "nomd5").await;
     let a = e.artifact(&e.admin, p.id, "m").await;
-    let v = e
-        .reg
-        .create_version(&e.admin, a.id, CreateVersion::default())
-        .await
-        .expect("v");
+    let (v, _) = e.draft(&e.admin, a.id, &[]).await;
     let content = b"bytes whose MD5 comes later";
     let full = spec("a.bin", content);
     let bare = FileSpec {

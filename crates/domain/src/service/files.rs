@@ -378,9 +378,10 @@ impl Registry {
     ) -> Result<Vec<ArtifactFile>> {
         self.check_batch(specs.len())?;
         self.check_sizes(&specs)?;
-        for spec in &specs {
-            spec.required_md5()?;
-        }
+        let md5s = specs
+            .iter()
+            .map(|s| s.required_md5().cloned())
+            .collect::<Result<Vec<Md5>>>()?;
         let v = self.draft_for(actor, version).await?;
         check_storage_keys(v.project_id, &specs)?;
         let at = now();
@@ -398,8 +399,7 @@ impl Registry {
             .try_collect::<Vec<()>>()
             .await?;
         let mut files = Vec::with_capacity(specs.len());
-        for spec in specs {
-            let md5 = spec.required_md5()?.clone();
+        for (spec, md5) in specs.into_iter().zip(md5s) {
             let storage_key = ObjectKey::blob(v.project_id, &spec.sha256);
             let content_type = spec
                 .content_type
